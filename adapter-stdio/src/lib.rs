@@ -1,0 +1,277 @@
+//! Serves a rampart core over stdin/stdout: one JSON-RPC message per line on stdout and
+//! nothing else, one JSON log record per line on stderr.
+//!
+//! The adapter ties the user to no async runtime. Tool futures run on whatever runtime the
+//! caller's spawner feeds (tokio, smol, async-std, a thread pool); the adapter itself is a
+//! plain blocking drive loop on the calling thread, with one reader thread for input, and
+//! waits for deadlines with a channel timeout rather than a runtime timer.
+//!
+//! ```no_run
+//! # use rampart_core::{Config, Server, ToolRegistry};
+//! let server = Server::new(Config::default(), ToolRegistry::new(), [0; 32]);
+//! let runtime = tokio::runtime::Runtime::new().unwrap();
+//! let handle = runtime.handle().clone();
+//! rampart_stdio::serve(server, move |task| {
+//!     handle.spawn(task);
+//! })
+//! .unwrap();
+//! ```
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::{self, BufWriter, Read, Write};
+use std::pin::Pin;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::thread;
+use std::time::{Instant, SystemTime};
+
+use futures_util::future::{AbortHandle, abortable};
+use rampart_core::{CallId, ConnectionId, Event, Framing, Now, Outbox, Outcome, Server, ToolMessage};
+use serde_json::json;
+
+/// A tool call's future, boxed for the caller's spawner.
+pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Runs tasks on the caller's runtime.
+pub trait Spawn {
+    /// Starts `task` in the background; it must be polled to completion or dropped.
+    fn spawn(&self, task: Task);
+}
+
+impl<F: Fn(Task)> Spawn for F {
+    fn spawn(&self, task: Task) {
+        self(task)
+    }
+}
+
+/// How many bytes are read from the input at a time.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Serves `server` on this process's stdin and stdout, logging to stderr, until stdin ends
+/// and every accepted request has been answered.
+pub fn serve(server: Server, spawner: impl Spawn) -> io::Result<()> {
+    serve_with(server, io::stdin(), io::stdout().lock(), io::stderr(), spawner)
+}
+
+/// Serves `server` on any byte streams: `input` is read on a thread of its own, `output`
+/// gets the protocol lines, `log` the JSON log lines.
+///
+/// Returns when the input has ended and every accepted request has been answered, or with
+/// the error that made writing the output fail. A reader blocked in `input` at that moment
+/// is left to the process's exit.
+pub fn serve_with<R, W, L>(
+    mut server: Server,
+    input: R,
+    output: W,
+    mut log: L,
+    spawner: impl Spawn,
+) -> io::Result<()>
+where
+    R: Read + Send + 'static,
+    W: Write,
+    L: Write,
+{
+    let (tx, rx) = mpsc::channel();
+    let (permit_tx, permit_rx) = mpsc::sync_channel(1);
+    spawn_reader(input, tx.clone(), permit_rx)?;
+    let mut driver = Driver {
+        connection: server.accept("stdio", Framing::Ndjson, now()),
+        server,
+        output: BufWriter::with_capacity(READ_CHUNK, output),
+        tx,
+        rx,
+        permit: permit_tx,
+        stash: None,
+        aborts: HashMap::new(),
+    };
+    driver.run(&mut log, &spawner)
+}
+
+/// What the drive loop waits for.
+enum Input {
+    Bytes(Vec<u8>),
+    Eof,
+    Failed(io::Error),
+    Done(CallId, Outcome),
+    Tool(CallId, ToolMessage),
+}
+
+struct Driver<W: Write> {
+    server: Server,
+    connection: ConnectionId,
+    output: BufWriter<W>,
+    tx: Sender<Input>,
+    rx: Receiver<Input>,
+    permit: SyncSender<()>,
+    /// Input read while the core was not taking any; the reader waits until it is fed.
+    stash: Option<Vec<u8>>,
+    aborts: HashMap<CallId, AbortHandle>,
+}
+
+impl<W: Write> Driver<W> {
+    fn run(&mut self, log: &mut impl Write, spawner: &impl Spawn) -> io::Result<()> {
+        loop {
+            if self.drain(log, spawner)? {
+                return Ok(());
+            }
+            if self.stash.is_some() && self.server.wants_input(self.connection) {
+                let chunk = self.stash.take().unwrap_or_default();
+                self.feed(&chunk);
+                continue;
+            }
+            let message = match self.server.poll_timeout() {
+                Some(timeout) => match self
+                    .rx
+                    .recv_timeout(timeout.at.saturating_duration_since(Instant::now()))
+                {
+                    Ok(message) => Some(message),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => Some(Input::Eof),
+                },
+                None => Some(self.rx.recv().unwrap_or(Input::Eof)),
+            };
+            let now = now();
+            match message {
+                None => {}
+                Some(Input::Bytes(chunk)) if self.server.wants_input(self.connection) => self.feed(&chunk),
+                Some(Input::Bytes(chunk)) => self.stash = Some(chunk),
+                Some(Input::Eof) => {
+                    let _ = self.server.handle_eof(self.connection, now);
+                }
+                Some(Input::Failed(err)) => {
+                    let line = json!({
+                        "timestamp": now.rfc3339(),
+                        "level": "ERROR",
+                        "message": format!("reading input failed: {err}"),
+                    });
+                    write_line(log, &line.to_string());
+                    let _ = self.server.handle_eof(self.connection, now);
+                }
+                Some(Input::Done(call, outcome)) => {
+                    self.aborts.remove(&call);
+                    // A call that already timed out is refused here: its late result is dropped.
+                    let _ = self.server.complete(call, outcome, now);
+                }
+                Some(Input::Tool(call, message)) => {
+                    let _ = self.server.tool_message(call, message, now);
+                }
+            }
+            self.server.handle_timeout(now);
+        }
+    }
+
+    /// Hands a chunk to the core and lets the reader go on.
+    fn feed(&mut self, chunk: &[u8]) {
+        // `wants_input` was checked just before, so this cannot be refused.
+        let _ = self.server.handle_input(self.connection, chunk, now());
+        let _ = self.permit.try_send(());
+    }
+
+    /// Writes every pending transmit and log line and starts every pending call; returns
+    /// whether the connection is finished.
+    fn drain(&mut self, log: &mut impl Write, spawner: &impl Spawn) -> io::Result<bool> {
+        let mut closed = false;
+        loop {
+            let mut progressed = false;
+            while let Some(transmit) = self.server.poll_transmit() {
+                progressed = true;
+                if let Err(err) = self.output.write_all(&transmit.data) {
+                    self.server.handle_disconnect(self.connection, now());
+                    return Err(err);
+                }
+            }
+            while let Some(event) = self.server.poll_event() {
+                progressed = true;
+                match event {
+                    Event::CallTool(call) => {
+                        let id = call.id;
+                        let tx = self.tx.clone();
+                        let outbox_tx = self.tx.clone();
+                        let outbox = Outbox::new(move |call, message| {
+                            let _ = outbox_tx.send(Input::Tool(call, message));
+                        });
+                        let (future, abort) = abortable(call.run(outbox));
+                        self.aborts.insert(id, abort);
+                        spawner.spawn(Box::pin(async move {
+                            if let Ok(outcome) = future.await {
+                                let _ = tx.send(Input::Done(id, outcome));
+                            }
+                        }));
+                    }
+                    Event::CancelCall(call) => {
+                        if let Some(abort) = self.aborts.remove(&call) {
+                            abort.abort();
+                        }
+                    }
+                    Event::Log(record) => write_line(log, &record.to_json_line()),
+                    Event::Closed(_) => closed = true,
+                    _ => {}
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        self.output.flush()?;
+        let _ = log.flush();
+        Ok(closed)
+    }
+}
+
+fn spawn_reader<R: Read + Send + 'static>(
+    mut input: R,
+    tx: Sender<Input>,
+    permits: Receiver<()>,
+) -> io::Result<()> {
+    thread::Builder::new()
+        .name("rampart-stdin".into())
+        .spawn(move || {
+            let mut buf = vec![0; READ_CHUNK];
+            loop {
+                let message = match input.read(&mut buf) {
+                    Ok(0) => Input::Eof,
+                    Ok(n) => Input::Bytes(buf[..n].to_vec()),
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(err) => Input::Failed(err),
+                };
+                let more = matches!(message, Input::Bytes(_));
+                if tx.send(message).is_err() || !more || permits.recv().is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(())
+}
+
+fn write_line(log: &mut impl Write, line: &str) {
+    // Logging must never stop the server: a failed log write is dropped.
+    let _ = log.write_all(line.as_bytes()).and_then(|()| log.write_all(b"\n"));
+}
+
+fn now() -> Now {
+    Now::new(Instant::now(), SystemTime::now())
+}
+
+/// Installs a panic hook that reports panics as one JSON log line on stderr, so that stderr
+/// carries only JSON even when a tool panics (the panic itself still becomes E_RUNTIME).
+pub fn install_json_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".into());
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let line = json!({
+            "timestamp": now().rfc3339(),
+            "level": "ERROR",
+            "message": format!("panic: {message}"),
+            "location": location,
+        });
+        let _ = io::stderr().write_all(format!("{line}\n").as_bytes());
+    }));
+}

@@ -1,0 +1,1 @@
+//! Benchmarks of the rampart core; the benches live in `benches/`.

@@ -1,0 +1,401 @@
+//! JSON-RPC 2.0: parsing one message with exact error codes, and writing responses.
+//!
+//! Ids are kept as their raw JSON text so they echo back byte for byte: a string, or an
+//! integer within the i64/u64 range (never turned into a float). Anything else is refused.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::error::{ErrorCode, RpcError};
+
+/// A JSON-RPC request id, kept as the exact JSON text the client sent.
+#[derive(Clone)]
+pub struct Id {
+    raw: Box<RawValue>,
+    key: IdKey,
+}
+
+/// The value an id compares by: strings by content, integers by value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum IdKey {
+    Str(String),
+    Int(i128),
+}
+
+impl Id {
+    /// Parses an id from its raw JSON text; `None` for null, floats, objects, arrays, bools
+    /// and integers outside the i64/u64 range.
+    pub fn from_raw(raw: &RawValue) -> Option<Self> {
+        let text = raw.get();
+        let key = if text.starts_with('"') {
+            IdKey::Str(serde_json::from_str::<String>(text).ok()?)
+        } else {
+            IdKey::Int(parse_integer(text)?)
+        };
+        Some(Self {
+            raw: raw.to_owned(),
+            key,
+        })
+    }
+
+    /// Creates a string id (for requests the server itself sends).
+    pub fn from_string(value: &str) -> Self {
+        let text = serde_json::to_string(value).unwrap_or_else(|_| String::from("\"\""));
+        Self::from_json_text(text, IdKey::Str(value.to_owned()))
+    }
+
+    /// Creates an integer id.
+    pub fn from_i64(value: i64) -> Self {
+        Self::from_json_text(value.to_string(), IdKey::Int(i128::from(value)))
+    }
+
+    fn from_json_text(text: String, key: IdKey) -> Self {
+        let raw = RawValue::from_string(text)
+            .unwrap_or_else(|_| RawValue::from_string("0".into()).expect("literal is valid JSON"));
+        Self { raw, key }
+    }
+
+    /// Returns the id's JSON text exactly as received.
+    pub fn as_json(&self) -> &str {
+        self.raw.get()
+    }
+
+    fn raw(&self) -> &RawValue {
+        &self.raw
+    }
+}
+
+impl PartialEq for Id {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Id {}
+
+impl PartialOrd for Id {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Id {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+impl std::hash::Hash for Id {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key.hash(state);
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.raw.get())
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.raw.get())
+    }
+}
+
+/// Accepts `-?(0|[1-9][0-9]*)` within the i64/u64 range.
+fn parse_integer(text: &str) -> Option<i128> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let well_formed = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && digits.len() <= 20;
+    if !well_formed {
+        return None;
+    }
+    let value: i128 = text.parse().ok()?;
+    let in_range = value >= i128::from(i64::MIN) && value <= i128::from(u64::MAX);
+    in_range.then_some(value)
+}
+
+/// One parsed JSON-RPC message.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Message {
+    /// A request, which gets exactly one response.
+    Request(Request),
+    /// A notification, which never gets a reply.
+    Notification(Notification),
+    /// A response to a request the server sent.
+    Response(Response),
+}
+
+/// A request: an id, a method and optional params.
+#[derive(Debug)]
+pub struct Request {
+    /// The id the response must echo.
+    pub id: Id,
+    /// The method name.
+    pub method: String,
+    /// The params: an object or an array when present.
+    pub params: Option<Value>,
+}
+
+/// A notification: a method and optional params, no id.
+#[derive(Debug)]
+pub struct Notification {
+    /// The method name.
+    pub method: String,
+    /// The params: an object or an array when present.
+    pub params: Option<Value>,
+}
+
+/// A response from the client to a server-sent request.
+#[derive(Debug)]
+pub struct Response {
+    /// The id of the request it answers (`None` for an error about an unreadable request).
+    pub id: Option<Id>,
+    /// The `result` on success, the `error` object on failure.
+    pub outcome: Result<Value, Value>,
+}
+
+/// Why one message could not be accepted: the error to send, and the id to send it with.
+#[derive(Debug)]
+pub struct ParseFailure {
+    /// The request id when it could be read, else `None` (sent as `null`).
+    pub id: Option<Id>,
+    /// The error to answer with (-32700 or -32600).
+    pub error: RpcError,
+}
+
+/// Parses one JSON-RPC 2.0 message from bytes.
+///
+/// Invalid UTF-8, invalid JSON, trailing bytes and nesting deeper than 127 levels give
+/// -32700; anything that is JSON but not one JSON-RPC 2.0 message object (top-level arrays,
+/// duplicate envelope keys, a bad id, a wrong `jsonrpc`) gives -32600.
+pub fn parse_message(bytes: &[u8]) -> Result<Message, ParseFailure> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Err(failure(None, ErrorCode::ParseError, "Parse error: invalid UTF-8"));
+    };
+    let envelope: Envelope = match serde_json::from_str(text) {
+        Ok(envelope) => envelope,
+        Err(err) if err.classify() == serde_json::error::Category::Data => {
+            // The shape is wrong; it is an invalid request only if the JSON itself is valid.
+            return Err(match serde_json::from_str::<IgnoredAny>(text) {
+                Ok(_) => {
+                    failure(None, ErrorCode::InvalidRequest, "Invalid Request").with_debug(err.to_string())
+                }
+                Err(syntax) => {
+                    failure(None, ErrorCode::ParseError, "Parse error").with_debug(syntax.to_string())
+                }
+            });
+        }
+        Err(err) => {
+            return Err(failure(None, ErrorCode::ParseError, "Parse error").with_debug(err.to_string()));
+        }
+    };
+    envelope.into_message()
+}
+
+fn failure(id: Option<Id>, code: ErrorCode, message: &str) -> ParseFailure {
+    ParseFailure {
+        id,
+        error: RpcError::new(code, message),
+    }
+}
+
+impl ParseFailure {
+    fn with_debug(mut self, detail: String) -> Self {
+        self.error = self.error.with_debug(detail);
+        self
+    }
+}
+
+/// The members of a message object, each seen at most once.
+#[derive(Default)]
+struct Envelope {
+    jsonrpc: Option<Value>,
+    id: Option<Box<RawValue>>,
+    method: Option<Value>,
+    params: Option<Value>,
+    result: Option<Value>,
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum Field {
+    Jsonrpc,
+    Id,
+    Method,
+    Params,
+    Result,
+    Error,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EnvelopeVisitor)
+    }
+}
+
+struct EnvelopeVisitor;
+
+fn set_once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &str) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::custom(format_args!("duplicate member `{name}`")));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+impl<'de> Visitor<'de> for EnvelopeVisitor {
+    type Value = Envelope;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON-RPC message object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
+        let mut env = Envelope::default();
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Jsonrpc => set_once(&mut env.jsonrpc, map.next_value()?, "jsonrpc")?,
+                Field::Id => set_once(&mut env.id, map.next_value()?, "id")?,
+                Field::Method => set_once(&mut env.method, map.next_value()?, "method")?,
+                Field::Params => set_once(&mut env.params, map.next_value()?, "params")?,
+                Field::Result => set_once(&mut env.result, map.next_value()?, "result")?,
+                Field::Error => set_once(&mut env.error, map.next_value()?, "error")?,
+                Field::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(env)
+    }
+}
+
+impl Envelope {
+    fn into_message(self) -> Result<Message, ParseFailure> {
+        let id = match &self.id {
+            None => None,
+            Some(raw) => match Id::from_raw(raw) {
+                Some(id) => Some(id),
+                // A null id is allowed only on an error response about an unreadable request.
+                None if raw.get() == "null" && self.method.is_none() && self.error.is_some() => None,
+                None => {
+                    return Err(failure(
+                        None,
+                        ErrorCode::InvalidRequest,
+                        "Invalid Request: bad id",
+                    ));
+                }
+            },
+        };
+        if self.jsonrpc.as_ref().and_then(Value::as_str) != Some("2.0") {
+            return Err(failure(
+                id,
+                ErrorCode::InvalidRequest,
+                "Invalid Request: jsonrpc must be \"2.0\"",
+            ));
+        }
+        if let Some(params) = &self.params {
+            if !params.is_object() && !params.is_array() {
+                return Err(failure(
+                    id,
+                    ErrorCode::InvalidRequest,
+                    "Invalid Request: params must be an object",
+                ));
+            }
+        }
+        match self.method {
+            Some(Value::String(method)) => {
+                if self.result.is_some() || self.error.is_some() {
+                    return Err(failure(id, ErrorCode::InvalidRequest, "Invalid Request"));
+                }
+                Ok(match id {
+                    Some(id) => Message::Request(Request {
+                        id,
+                        method,
+                        params: self.params,
+                    }),
+                    None => Message::Notification(Notification {
+                        method,
+                        params: self.params,
+                    }),
+                })
+            }
+            Some(_) => Err(failure(
+                id,
+                ErrorCode::InvalidRequest,
+                "Invalid Request: method must be a string",
+            )),
+            None => {
+                let outcome = match (self.result, self.error) {
+                    (Some(result), None) if id.is_some() => Ok(result),
+                    (None, Some(error)) if error.is_object() => Err(error),
+                    _ => return Err(failure(id, ErrorCode::InvalidRequest, "Invalid Request")),
+                };
+                Ok(Message::Response(Response { id, outcome }))
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct OutgoingResponse<'a> {
+    jsonrpc: &'static str,
+    id: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<Value>,
+}
+
+#[derive(Serialize)]
+struct OutgoingNotification<'a> {
+    jsonrpc: &'static str,
+    method: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a Value>,
+}
+
+/// Writes a success response.
+pub fn write_result(id: &Id, result: &Value) -> Vec<u8> {
+    encode(&OutgoingResponse {
+        jsonrpc: "2.0",
+        id: Some(id.raw()),
+        result: Some(result),
+        error: None,
+    })
+}
+
+/// Writes an error response; `error.data` is included only when `debug` is set.
+pub fn write_error(id: Option<&Id>, error: &RpcError, debug: bool) -> Vec<u8> {
+    encode(&OutgoingResponse {
+        jsonrpc: "2.0",
+        id: id.map(Id::raw),
+        result: None,
+        error: Some(error.to_json(debug)),
+    })
+}
+
+/// Writes a notification.
+pub fn write_notification(method: &str, params: Option<&Value>) -> Vec<u8> {
+    encode(&OutgoingNotification {
+        jsonrpc: "2.0",
+        method,
+        params,
+    })
+}
+
+fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+    // Serializing these types cannot fail: every map key is a string.
+    serde_json::to_vec(message).unwrap_or_default()
+}

@@ -1,0 +1,180 @@
+//! Argument validation before a handler runs: required arguments first, then the full JSON
+//! Schema (dialect 2020-12 unless the schema names another), and the seed's `validate_params`.
+
+use serde_json::Value;
+
+use crate::error::{ErrorCode, RpcError};
+
+/// A compiled input schema: the top-level required names and the full validator.
+pub(crate) struct ArgsValidator {
+    required: Vec<String>,
+    schema: jsonschema::Validator,
+}
+
+/// A schema that could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid JSON Schema: {reason}")]
+pub struct SchemaError {
+    /// Why the validator refused the schema.
+    pub reason: String,
+}
+
+impl ArgsValidator {
+    /// Compiles `schema`, with format assertions on (so `"format": "email"` is checked).
+    pub(crate) fn compile(schema: &Value) -> Result<Self, SchemaError> {
+        let mut options = jsonschema::options().should_validate_formats(true);
+        if schema.get("$schema").is_none() {
+            options = options.with_draft(jsonschema::Draft::Draft202012);
+        }
+        let validator = options.build(schema).map_err(|err| SchemaError {
+            reason: err.to_string(),
+        })?;
+        let required = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|names| names.iter().filter_map(Value::as_str).map(String::from).collect())
+            .unwrap_or_default();
+        Ok(Self {
+            required,
+            schema: validator,
+        })
+    }
+
+    /// Checks `args`: a missing required argument gives E_ARGS, any other violation
+    /// E_VALIDATION with the failing path and the reason.
+    pub(crate) fn check(&self, args: &Value) -> Result<(), RpcError> {
+        if let Some(object) = args.as_object() {
+            if let Some(missing) = self
+                .required
+                .iter()
+                .find(|name| !object.contains_key(name.as_str()))
+            {
+                return Err(missing_parameter(missing));
+            }
+        }
+        match self.schema.validate(args) {
+            Ok(()) => Ok(()),
+            Err(err) => Err(invalid_parameter(
+                &display_path(err.instance_path().as_str()),
+                &err.to_string(),
+            )),
+        }
+    }
+}
+
+/// The JSON type a `validate_params` check expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Type {
+    /// A JSON string.
+    String,
+    /// Any JSON number.
+    Number,
+    /// A JSON number without a fractional part.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+    /// A JSON object.
+    Object,
+    /// A JSON array.
+    Array,
+    /// `null`.
+    Null,
+}
+
+impl Type {
+    /// Returns whether `value` is of this type.
+    pub fn matches(self, value: &Value) -> bool {
+        match self {
+            Self::String => value.is_string(),
+            Self::Number => value.is_number(),
+            Self::Integer => {
+                value.is_i64() || value.is_u64() || value.as_f64().is_some_and(|f| f.fract() == 0.0)
+            }
+            Self::Boolean => value.is_boolean(),
+            Self::Object => value.is_object(),
+            Self::Array => value.is_array(),
+            Self::Null => value.is_null(),
+        }
+    }
+
+    /// Returns the JSON Schema name of the type.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::String => "string",
+            Self::Number => "number",
+            Self::Integer => "integer",
+            Self::Boolean => "boolean",
+            Self::Object => "object",
+            Self::Array => "array",
+            Self::Null => "null",
+        }
+    }
+}
+
+/// Checks that `params` has every name in `required` and that each named field has its type.
+///
+/// A missing name gives E_ARGS (`Missing required parameter: <name>`); a wrong type gives
+/// E_VALIDATION (`Invalid parameters: <name>: expected <type>`). A handler may return the
+/// error as it is: `Err(err.into())`.
+pub fn validate_params(params: &Value, required: &[&str], types: &[(&str, Type)]) -> Result<(), RpcError> {
+    let empty = serde_json::Map::new();
+    let object = match params {
+        Value::Object(object) => object,
+        Value::Null => &empty,
+        other => {
+            return Err(invalid_parameter(
+                "arguments",
+                &format!("expected object, got {}", json_type(other)),
+            ));
+        }
+    };
+    if let Some(missing) = required.iter().find(|name| !object.contains_key(**name)) {
+        return Err(missing_parameter(missing));
+    }
+    for (name, ty) in types {
+        match object.get(*name) {
+            Some(value) if !ty.matches(value) => {
+                let reason = format!("expected {}, got {}", ty.name(), json_type(value));
+                return Err(invalid_parameter(name, &reason));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn missing_parameter(name: &str) -> RpcError {
+    RpcError::new(ErrorCode::Args, format!("Missing required parameter: {name}"))
+}
+
+pub(crate) fn invalid_parameter(path: &str, reason: &str) -> RpcError {
+    RpcError::new(
+        ErrorCode::Validation,
+        format!("Invalid parameters: {path}: {reason}"),
+    )
+}
+
+/// Turns a JSON Pointer (`/user/emails/0`) into a dotted path (`user.emails.0`).
+fn display_path(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return "arguments".into();
+    }
+    pointer
+        .trim_start_matches('/')
+        .split('/')
+        .map(|segment| segment.replace("~1", "/").replace("~0", "~"))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
