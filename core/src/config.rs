@@ -14,8 +14,8 @@ pub enum ValidationErrors {
 }
 
 /// The server's configuration: limits, deadlines and switches.
+/// Build one with struct update syntax: `Config { debug: true, ..Config::default() }`.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct Config {
     /// The name reported in `serverInfo`.
     pub server_name: String,

@@ -52,13 +52,17 @@ impl ArgsValidator {
                 return Err(missing_parameter(missing));
             }
         }
-        match self.schema.validate(args) {
-            Ok(()) => Ok(()),
-            Err(err) => Err(invalid_parameter(
-                &display_path(err.instance_path().as_str()),
-                &err.to_string(),
-            )),
-        }
+        let Err(err) = self.schema.validate(args) else {
+            return Ok(());
+        };
+        let path = display_path(err.instance_path().as_str());
+        let reason = match err.kind() {
+            jsonschema::error::ValidationErrorKind::Format { format } => {
+                format!("{} is not a valid {format}", err.instance())
+            }
+            _ => err.to_string(),
+        };
+        Err(invalid_parameter(&path, &reason))
     }
 }
 

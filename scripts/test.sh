@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs every check the project has, on a machine with only a Rust toolchain,
+# Node.js/npm and Python 3: installs the real MCP SDK clients used by the
+# integration tests, then format check, clippy, and the whole test suite.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# Runs a command quietly; prints its output only if it fails.
+quiet() {
+    local log
+    log="$(mktemp)"
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "error: command failed: $*" >&2
+        return 1
+    fi
+    rm -f "$log"
+}
+
+for tool in cargo node npm python3; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "error: '$tool' is required but not on PATH" >&2
+        exit 1
+    fi
+done
+
+# --- TypeScript SDK client (clients/node_modules) ---------------------------
+# A copy of the lockfile that was installed is kept in node_modules; when it
+# differs from the committed one (or node_modules is missing), reinstall.
+npm_stamp=clients/node_modules/.installed-package-lock.json
+if ! cmp -s clients/package-lock.json "$npm_stamp"; then
+    step "npm ci (clients/)"
+    (cd clients && quiet npm ci --no-audit --no-fund --loglevel=error)
+    cp clients/package-lock.json "$npm_stamp"
+fi
+
+# --- Python SDK client (clients/.venv) ---------------------------------------
+venv=clients/.venv
+pip_stamp="$venv/.installed-requirements.txt"
+if [[ ! -x "$venv/bin/python" ]]; then
+    step "python3 -m venv $venv"
+    rm -rf "$venv"
+    quiet python3 -m venv "$venv"
+fi
+if ! cmp -s clients/requirements.txt "$pip_stamp"; then
+    step "pip install -r clients/requirements.txt"
+    quiet "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q -r clients/requirements.txt
+    cp clients/requirements.txt "$pip_stamp"
+fi
+
+# --- Rust ----------------------------------------------------------------------
+if ! cargo nextest --version >/dev/null 2>&1; then
+    step "cargo install cargo-nextest"
+    cargo install cargo-nextest --locked
+fi
+
+step "cargo fmt --all --check"
+cargo fmt --all --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace --doc"
+cargo test --quiet --workspace --doc
+
+# Last, so that its summary line closes the run.
+step "cargo nextest run --workspace"
+cargo nextest run --workspace --no-fail-fast --cargo-quiet
