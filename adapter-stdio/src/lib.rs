@@ -17,6 +17,9 @@
 //! .unwrap();
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::io::{self, BufWriter, Read, Write};

@@ -1,1 +1,2 @@
-//! Benchmarks of the rampart core; the benches live in `benches/`.
+//! Benchmarks of the rampart core; the criterion benches live in `benches/core.rs` and run
+//! with `cargo bench -p rampart-benches`.

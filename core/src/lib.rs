@@ -60,6 +60,7 @@
 pub mod config;
 pub mod error;
 pub mod framing;
+pub mod fuzz;
 pub mod jsonrpc;
 pub mod log;
 pub mod mcp;

@@ -1,6 +1,8 @@
 //! The demo's example tools: a small user directory in the `user` namespace, and tools that
 //! show each outcome (`echo`, `add`, `sleep` for timeouts, `fail` and `panic` for E_RUNTIME).
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
