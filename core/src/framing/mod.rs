@@ -1,5 +1,7 @@
-//! Byte framing of messages on a connection: NDJSON for stdio (HTTP/1.1 joins it later).
+//! Byte framing of messages on a connection: NDJSON for stdio, HTTP/1.1 for Streamable HTTP.
 
+#[allow(dead_code)]
+pub(crate) mod http1;
 pub(crate) mod ndjson;
 
 /// How messages are framed on a connection.
@@ -8,4 +10,6 @@ pub(crate) mod ndjson;
 pub enum Framing {
     /// One JSON-RPC message per line, as MCP's stdio transport sends them.
     Ndjson,
+    /// HTTP/1.1 requests, answered as MCP's Streamable HTTP transport.
+    Http,
 }
