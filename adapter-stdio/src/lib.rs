@@ -8,7 +8,9 @@
 //!
 //! ```no_run
 //! # use rampart_core::{Config, Server, ToolRegistry};
-//! let server = Server::new(Config::default(), ToolRegistry::new(), [0; 32]);
+//! # use std::time::{Instant, SystemTime};
+//! let now = rampart_core::Now::new(Instant::now(), SystemTime::now());
+//! let server = Server::new(Config::default(), ToolRegistry::new(), [0; 32], now);
 //! let runtime = tokio::runtime::Runtime::new().unwrap();
 //! let handle = runtime.handle().clone();
 //! rampart_stdio::serve(server, move |task| {

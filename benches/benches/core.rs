@@ -43,7 +43,7 @@ fn round_trip(c: &mut Criterion) {
     .to_string()
     .into_bytes();
     for (name, request) in [("echo_small", ECHO_CALL.to_vec()), ("echo_64k", big_call)] {
-        let mut server = Server::new(Config::default(), echo_tools(), [1; 32]);
+        let mut server = Server::new(Config::default(), echo_tools(), [1; 32], now());
         let conn = server.accept("bench", Framing::Ndjson, now());
         let init = br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"b","version":"0"}}}
 "#;

@@ -1,6 +1,9 @@
 //! Every limit, deadline and switch of the server, in one place, with environment parsing.
 
+use std::net::IpAddr;
 use std::time::Duration;
+
+pub use crate::http::policy::{Hosts, Origins};
 
 /// What the server does when a tool's arguments fail validation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,6 +38,46 @@ pub struct Config {
     pub max_line_bytes: usize,
     /// Tool calls running at once on one connection; input pauses while this many run.
     pub max_calls_per_connection: usize,
+    /// The address to listen on (`HOST`); used by adapters, and for the loopback Host rule.
+    pub host: IpAddr,
+    /// The port to listen on (`PORT`).
+    pub port: u16,
+    /// The path of the MCP endpoint.
+    pub mcp_path: String,
+    /// Allowed CORS origins (`ALLOWED_ORIGINS`); an `Origin` not allowed gets 403.
+    pub allowed_origins: Origins,
+    /// Allowed `Host` values (`ALLOWED_HOSTS`); loopback names only when bound to loopback.
+    pub allowed_hosts: Hosts,
+    /// Bytes of request line and headers (431 beyond).
+    pub max_head_bytes: usize,
+    /// Header fields per request (431 beyond).
+    pub max_headers: usize,
+    /// Bytes of request target (414 beyond).
+    pub max_target_bytes: usize,
+    /// Bytes of request body (413 beyond, decided from Content-Length before reading).
+    pub max_body_bytes: usize,
+    /// Time to receive a request head, from its first byte or from the previous response.
+    pub header_timeout: Duration,
+    /// Time a request body may go without a byte arriving.
+    pub body_idle_timeout: Duration,
+    /// Time an idle keep-alive connection stays open.
+    pub keep_alive_timeout: Duration,
+    /// Requests served on one connection before it is closed.
+    pub max_requests_per_connection: u32,
+    /// Bytes an adapter may hold unwritten for one connection before it cuts the client off.
+    pub max_output_bytes: usize,
+    /// Time an adapter may wait on a write that makes no progress before it cuts the client off.
+    pub write_stall_timeout: Duration,
+    /// Whether sessions are off: no `Mcp-Session-Id`, every request stands alone.
+    pub stateless: bool,
+    /// Sessions held at once; `initialize` beyond it gets 503.
+    pub max_sessions: usize,
+    /// Time a session may stay unused before it expires.
+    pub session_idle_timeout: Duration,
+    /// Whether `GET /mcp` opens the server's own SSE stream (else 405).
+    pub enable_get_stream: bool,
+    /// Messages held for one SSE stream before the oldest are dropped.
+    pub max_stream_queue: usize,
 }
 
 impl Default for Config {
@@ -49,6 +92,26 @@ impl Default for Config {
             page_size: 50,
             max_line_bytes: 4 * 1024 * 1024,
             max_calls_per_connection: 64,
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 23450,
+            mcp_path: "/mcp".into(),
+            allowed_origins: Origins::Any,
+            allowed_hosts: Hosts::Loopback,
+            max_head_bytes: 16 * 1024,
+            max_headers: 100,
+            max_target_bytes: 8 * 1024,
+            max_body_bytes: 4 * 1024 * 1024,
+            header_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(30),
+            keep_alive_timeout: Duration::from_secs(60),
+            max_requests_per_connection: 1000,
+            max_output_bytes: 8 * 1024 * 1024,
+            write_stall_timeout: Duration::from_secs(30),
+            stateless: false,
+            max_sessions: 10_000,
+            session_idle_timeout: Duration::from_secs(30 * 60),
+            enable_get_stream: true,
+            max_stream_queue: 256,
         }
     }
 }
@@ -68,14 +131,17 @@ pub struct ConfigError {
 impl Config {
     /// Applies the settings found among `vars` (as from `std::env::vars()`) to this config.
     ///
-    /// Understood: `DEBUG`, `TOOL_TIMEOUT_MS`, `VALIDATION_ERRORS`, `MAX_LINE_BYTES`.
-    /// Other variables are ignored; a malformed value is an error naming the variable.
+    /// Understood: `DEBUG`, `TOOL_TIMEOUT_MS`, `VALIDATION_ERRORS`, `MAX_LINE_BYTES`, `HOST`,
+    /// `PORT`, `ALLOWED_ORIGINS`, `ALLOWED_HOSTS`, `STATELESS`, `MAX_SESSIONS`. Other variables
+    /// are ignored; a malformed value is an error naming the variable. Without
+    /// `ALLOWED_HOSTS`, a loopback `HOST` admits only loopback names and any other admits all.
     pub fn apply_env<I, K, V>(mut self, vars: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
         V: AsRef<str>,
     {
+        let (mut hosts_set, mut host_set) = (false, false);
         for (name, value) in vars {
             let (name, value) = (name.as_ref(), value.as_ref().trim());
             let bad = |expected| ConfigError {
@@ -100,11 +166,42 @@ impl Config {
                     let bytes = parse_positive(value).ok_or_else(|| bad("a positive number of bytes"))?;
                     self.max_line_bytes = usize::try_from(bytes).map_err(|_| bad("a smaller number"))?;
                 }
+                "HOST" => {
+                    self.host = value.parse().map_err(|_| bad("an IP address"))?;
+                    host_set = true;
+                }
+                "PORT" => self.port = value.parse().map_err(|_| bad("a port number"))?,
+                "ALLOWED_ORIGINS" => {
+                    self.allowed_origins = match value {
+                        "" | "*" => Origins::Any,
+                        list => Origins::List(split_list(list)),
+                    }
+                }
+                "ALLOWED_HOSTS" => {
+                    hosts_set = !value.is_empty();
+                    self.allowed_hosts = match value {
+                        "" => Hosts::Loopback,
+                        "*" => Hosts::Any,
+                        list => Hosts::List(split_list(list)),
+                    };
+                }
+                "STATELESS" => self.stateless = parse_bool(value).ok_or_else(|| bad("true or false"))?,
+                "MAX_SESSIONS" => {
+                    let n = parse_positive(value).ok_or_else(|| bad("a positive number"))?;
+                    self.max_sessions = usize::try_from(n).map_err(|_| bad("a smaller number"))?;
+                }
                 _ => {}
             }
         }
+        if host_set && !hosts_set {
+            self.allowed_hosts = if self.host.is_loopback() { Hosts::Loopback } else { Hosts::Any };
+        }
         Ok(self)
     }
+}
+
+fn split_list(value: &str) -> Vec<String> {
+    value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(String::from).collect()
 }
 
 fn parse_bool(value: &str) -> Option<bool> {

@@ -46,8 +46,8 @@ fn run_ndjson(data: &[u8], cuts: &[usize]) -> Vec<u8> {
         max_calls_per_connection: 4,
         ..Config::default()
     };
-    let mut server = Server::new(config, fuzz_tools(), [0; 32]);
     let mut now = Now::new(Instant::now(), SystemTime::UNIX_EPOCH);
+    let mut server = Server::new(config, fuzz_tools(), [0; 32], now);
     let conn = server.accept("fuzz", Framing::Ndjson, now);
     let mut wire = Vec::new();
     let mut start = 0;

@@ -31,8 +31,8 @@
 //!         Ok(ToolOutput::text(args.to_string()))
 //!     }))
 //!     .unwrap();
-//! let mut server = Server::new(Config::default(), tools, [7; 32]);
 //! let now = Now::new(Instant::now(), SystemTime::now());
+//! let mut server = Server::new(Config::default(), tools, [7; 32], now);
 //! let conn = server.accept("stdio", Framing::Ndjson, now);
 //! server.handle_input(conn, b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n", now).unwrap();
 //! while let Some(transmit) = server.poll_transmit() {
@@ -60,6 +60,7 @@
 pub mod config;
 pub mod error;
 pub mod framing;
+mod http;
 pub mod fuzz;
 pub mod jsonrpc;
 pub mod log;
@@ -69,7 +70,7 @@ pub mod time;
 pub mod tools;
 pub mod validate;
 
-pub use config::{Config, ConfigError, ValidationErrors};
+pub use config::{Config, ConfigError, Hosts, Origins, ValidationErrors};
 pub use error::{ErrorCode, RpcError};
 pub use framing::Framing;
 pub use log::{Level, LogRecord, Status};

@@ -50,6 +50,12 @@ pub struct LogRecord {
     /// The MCP session, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The HTTP status sent, for HTTP requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// The HTTP method and path (`POST /mcp`), for HTTP requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
 }
 
 /// How a request ended.

@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use rampart_core::{Config, Server};
+use std::time::{Instant, SystemTime};
+
+use rampart_core::{Config, Now, Server};
 
 const USAGE: &str = "usage: rampart-demo [--transport stdio|http] [--runtime tokio|smol]
 
@@ -63,7 +65,7 @@ fn serve_stdio(mut config: Config, runtime: Runtime) -> Result<(), String> {
     let tools = rampart_demo::registry().map_err(|err| err.to_string())?;
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|err| format!("no OS randomness: {err}"))?;
-    let server = Server::new(config, tools, seed);
+    let server = Server::new(config, tools, seed, Now::new(Instant::now(), SystemTime::now()));
     rampart_stdio::install_json_panic_hook();
     match runtime {
         Runtime::Tokio => {

@@ -13,6 +13,8 @@ pub(crate) struct Session {
     version: Option<ProtocolVersion>,
     log_level: LoggingLevel,
     initialized_notified: bool,
+    /// Made by `assumed`: a stateless request may still send `initialize`.
+    assumed: bool,
 }
 
 impl Session {
@@ -21,6 +23,17 @@ impl Session {
             version: None,
             log_level: LoggingLevel::Info,
             initialized_notified: false,
+            assumed: false,
+        }
+    }
+
+    /// Creates a session that skips `initialize`, for stateless HTTP, at the version the
+    /// request's `MCP-Protocol-Version` header names.
+    pub(crate) fn assumed(version: ProtocolVersion) -> Self {
+        Self {
+            version: Some(version),
+            assumed: true,
+            ..Self::new()
         }
     }
 
@@ -40,7 +53,7 @@ impl Session {
     }
 
     pub(crate) fn initialize(&mut self, params: Option<&Value>, config: &Config) -> Result<Value, RpcError> {
-        if self.version.is_some() {
+        if self.version.is_some() && !self.assumed {
             return Err(RpcError::new(ErrorCode::InvalidRequest, "Already initialized"));
         }
         let Some(params) = params.and_then(Value::as_object) else {

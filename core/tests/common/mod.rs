@@ -30,11 +30,8 @@ pub struct Harness {
 
 impl Harness {
     pub fn new(config: Config, tools: ToolRegistry) -> Self {
-        let mut server = Server::new(config, tools, [42; 32]);
-        let now = Now::new(
-            Instant::now(),
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
-        );
+        let now = Now::new(Instant::now(), SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let mut server = Server::new(config, tools, [42; 32], now);
         let conn = server.accept("test", Framing::Ndjson, now);
         Self {
             server,
