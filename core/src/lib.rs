@@ -60,8 +60,8 @@
 pub mod config;
 pub mod error;
 pub mod framing;
-mod http;
 pub mod fuzz;
+mod http;
 pub mod jsonrpc;
 pub mod log;
 pub mod mcp;
@@ -76,7 +76,8 @@ pub use framing::Framing;
 pub use log::{Level, LogRecord, Status};
 pub use mcp::ProtocolVersion;
 pub use server::{
-    CallError, ConnectionId, Event, InputError, Server, Stats, Timeout, TimeoutReason, Transmit,
+    CallError, ConnectionId, Event, InputError, ReadinessCheck, Server, Stats, Timeout, TimeoutReason,
+    Transmit,
 };
 pub use time::Now;
 pub use tools::{

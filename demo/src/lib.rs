@@ -7,14 +7,15 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rampart_core::{LoggingLevel, RegisterError, Tool, ToolError, ToolOutput, ToolRegistry};
+use rampart_core::{LoggingLevel, ReadinessCheck, RegisterError, Tool, ToolError, ToolOutput, ToolRegistry};
 use serde_json::{Value, json};
 
 /// The longest `sleep` the demo allows, in milliseconds.
 pub const MAX_SLEEP_MS: u64 = 600_000;
 
-/// Returns the registry of every demo tool.
-pub fn registry() -> Result<ToolRegistry, RegisterError> {
+/// Returns the registry of every demo tool; `database` is the readiness check that the
+/// `database.set@v1` tool flips.
+pub fn registry(database: ReadinessCheck) -> Result<ToolRegistry, RegisterError> {
     let users = Arc::new(Mutex::new(Directory::default()));
     let create_users = Arc::clone(&users);
     ToolRegistry::new()
@@ -133,6 +134,27 @@ pub fn registry() -> Result<ToolRegistry, RegisterError> {
             .title("Sleep")
             .description("Waits the given milliseconds; longer than TOOL_TIMEOUT_MS shows E_TIMEOUT.")
             .annotations(json!({"readOnlyHint": true})),
+        )?
+        .with(
+            Tool::new(
+                "database.set@v1",
+                json!({
+                    "type": "object",
+                    "properties": {"up": {"type": "boolean", "description": "Whether the demo database is reachable"}},
+                    "required": ["up"]
+                }),
+                move |args, _ctx| {
+                    let database = database.clone();
+                    async move {
+                        let up = args["up"].as_bool().unwrap_or(true);
+                        database.set(up);
+                        Ok(ToolOutput::text(if up { "database up: /ready answers 200" } else { "database down: /ready answers 503" }))
+                    }
+                },
+            )
+            .title("Flip the demo database")
+            .description("Marks the demo's pretend database up or down, which /ready reports.")
+            .annotations(json!({"destructiveHint": false, "idempotentHint": true})),
         )?
         .with(
             Tool::new("fail", json!({"type": "object"}), |_args, _ctx| async move {

@@ -1,17 +1,19 @@
-//! `rampart-demo`: serves the example tools over stdio (or, soon, HTTP).
+//! `rampart-demo`: serves the example tools over Streamable HTTP (tokio or smol) or stdio.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
-
 use std::time::{Instant, SystemTime};
 
-use rampart_core::{Config, Now, Server};
+use rampart_core::{Config, Now, ReadinessCheck, Server};
+use serde_json::json;
 
-const USAGE: &str = "usage: rampart-demo [--transport stdio|http] [--runtime tokio|smol]
+const USAGE: &str = "usage: rampart-demo [--transport http|stdio] [--runtime tokio|smol]
 
-Settings come from the environment: DEBUG, TOOL_TIMEOUT_MS, VALIDATION_ERRORS, MAX_LINE_BYTES
-(and HOST, PORT for HTTP).";
+Settings come from the environment: HOST, PORT, ALLOWED_ORIGINS, ALLOWED_HOSTS, DEBUG,
+TOOL_TIMEOUT_MS, VALIDATION_ERRORS, MAX_LINE_BYTES, STATELESS, MAX_SESSIONS,
+DEMO_DATABASE=up|down (the initial state of the /ready check `database`).";
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Runtime {
     Tokio,
     Smol,
@@ -26,46 +28,57 @@ fn main() -> ExitCode {
             ("--transport", Some(value @ ("stdio" | "http"))) => transport = value.into(),
             ("--runtime", Some("tokio")) => runtime = Runtime::Tokio,
             ("--runtime", Some("smol")) => runtime = Runtime::Smol,
-            _ => return usage_error(),
+            _ => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
         }
     }
-    let config = match Config::default().apply_env(std::env::vars()) {
+    let mut config = match Config::default().apply_env(std::env::vars()) {
         Ok(config) => config,
         Err(err) => {
-            eprintln!(
-                "{}",
-                serde_json::json!({"level": "CRITICAL", "message": err.to_string()})
-            );
+            log("CRITICAL", &err.to_string());
             return ExitCode::from(2);
         }
     };
-    if transport == "http" {
-        eprintln!(
-            "{}",
-            serde_json::json!({"level": "CRITICAL", "message": "the HTTP transport is not built yet; use --transport stdio"})
-        );
-        return ExitCode::from(2);
-    }
-    match serve_stdio(config, runtime) {
+    config.server_name = "rampart-demo".into();
+    let result = match transport.as_str() {
+        "stdio" => serve_stdio(config, runtime),
+        _ => serve_http(config, runtime),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("{}", serde_json::json!({"level": "CRITICAL", "message": err}));
+            log("CRITICAL", &err);
             ExitCode::FAILURE
         }
     }
 }
 
-fn usage_error() -> ExitCode {
-    eprintln!("{USAGE}");
-    ExitCode::from(2)
+fn log(level: &str, message: &str) {
+    eprintln!(
+        "{}",
+        json!({"timestamp": now().rfc3339(), "level": level, "message": message})
+    );
 }
 
-fn serve_stdio(mut config: Config, runtime: Runtime) -> Result<(), String> {
-    config.server_name = "rampart-demo".into();
-    let tools = rampart_demo::registry().map_err(|err| err.to_string())?;
+fn now() -> Now {
+    Now::new(Instant::now(), SystemTime::now())
+}
+
+/// Builds the server with the demo tools and its `database` readiness check.
+fn server(config: Config) -> Result<Server, String> {
+    let database = ReadinessCheck::new(std::env::var("DEMO_DATABASE").as_deref() != Ok("down"));
+    let tools = rampart_demo::registry(database.clone()).map_err(|err| err.to_string())?;
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|err| format!("no OS randomness: {err}"))?;
-    let server = Server::new(config, tools, seed, Now::new(Instant::now(), SystemTime::now()));
+    let mut server = Server::new(config, tools, seed, now());
+    server.add_readiness_check("database", database);
+    Ok(server)
+}
+
+fn serve_stdio(config: Config, runtime: Runtime) -> Result<(), String> {
+    let server = server(config)?;
     rampart_stdio::install_json_panic_hook();
     match runtime {
         Runtime::Tokio => {
@@ -83,5 +96,54 @@ fn serve_stdio(mut config: Config, runtime: Runtime) -> Result<(), String> {
         Runtime::Smol => {
             rampart_stdio::serve(server, |task| smol::spawn(task).detach()).map_err(|err| err.to_string())
         }
+    }
+}
+
+fn serve_http(config: Config, runtime: Runtime) -> Result<(), String> {
+    let address = SocketAddr::new(config.host, config.port);
+    let server = server(config)?;
+    rampart_stdio::install_json_panic_hook();
+    let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.try_send(());
+    })
+    .map_err(|err| format!("cannot handle signals: {err}"))?;
+    let shutdown = async move {
+        let _ = stop_rx.recv().await;
+        log("INFO", "shutting down: draining connections");
+    };
+    let listening = |address: SocketAddr, runtime: &str| {
+        eprintln!(
+            "{}",
+            json!({"timestamp": now().rfc3339(), "level": "INFO", "message": "listening",
+                   "address": format!("http://{address}/mcp"), "runtime": runtime})
+        );
+    };
+    match runtime {
+        Runtime::Tokio => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|err| err.to_string())?;
+            rt.block_on(async {
+                let listener = tokio::net::TcpListener::bind(address)
+                    .await
+                    .map_err(|err| format!("cannot listen on {address}: {err}"))?;
+                listening(listener.local_addr().unwrap_or(address), "tokio");
+                rampart_tokio::serve(server, listener, shutdown)
+                    .await
+                    .map_err(|err| err.to_string())
+            })
+        }
+        Runtime::Smol => smol::block_on(async {
+            let listener = smol::net::TcpListener::bind(address)
+                .await
+                .map_err(|err| format!("cannot listen on {address}: {err}"))?;
+            listening(listener.local_addr().unwrap_or(address), "smol");
+            rampart_smol::serve(server, listener, shutdown)
+                .await
+                .map_err(|err| err.to_string())
+        }),
     }
 }

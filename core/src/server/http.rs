@@ -47,7 +47,11 @@ enum Exchange {
     /// A `POST` to the MCP endpoint passed its checks; its body is on the way.
     Body(Box<Ctx>),
     /// A tool call answers this request; `streaming` once the SSE head has been sent.
-    Call { ctx: Box<Ctx>, call: CallId, streaming: bool },
+    Call {
+        ctx: Box<Ctx>,
+        call: CallId,
+        streaming: bool,
+    },
     /// The session's own SSE stream (`GET`), open until the session or connection ends.
     Stream,
 }
@@ -164,7 +168,10 @@ impl Server {
                 }
                 Decoded::Refused(refusal) => {
                     let ctx = self.bare_ctx(None, 1, now);
-                    let error = RpcError::new(ErrorCode::InvalidRequest, format!("Bad Request: {}", refusal.reason));
+                    let error = RpcError::new(
+                        ErrorCode::InvalidRequest,
+                        format!("Bad Request: {}", refusal.reason),
+                    );
                     let reply = error_reply(refusal.status, &error, true);
                     self.send_reply(connection, &ctx, reply, Some(error), now);
                     return;
@@ -183,9 +190,9 @@ impl Server {
         ctx.session = head
             .header("mcp-session-id")
             .map(|id| String::from_utf8_lossy(id).into_owned());
-        let version = head.header("mcp-protocol-version").map(|v| {
-            std::str::from_utf8(v).ok().and_then(ProtocolVersion::parse)
-        });
+        let version = head
+            .header("mcp-protocol-version")
+            .map(|v| std::str::from_utf8(v).ok().and_then(ProtocolVersion::parse));
         if let Some(Some(version)) = version {
             ctx.version = version;
         }
@@ -193,7 +200,10 @@ impl Server {
             Err(reply) => Some(reply),
             Ok(()) if path == self.config.mcp_path && head.method != "OPTIONS" && version == Some(None) => {
                 let supported: Vec<&str> = ProtocolVersion::ALL.iter().map(|v| v.as_str()).collect();
-                let message = format!("Bad Request: Unsupported protocol version (supported versions: {})", supported.join(", "));
+                let message = format!(
+                    "Bad Request: Unsupported protocol version (supported versions: {})",
+                    supported.join(", ")
+                );
                 Some(simple_error(400, &message))
             }
             Ok(()) if head.method == "OPTIONS" => Some(self.preflight(&ctx)),
@@ -271,7 +281,10 @@ impl Server {
         let mut checks = serde_json::Map::new();
         checks.insert("tools".into(), json!("ok"));
         for (name, check) in &self.checks {
-            checks.insert(name.clone(), json!(if check.is_healthy() { "ok" } else { "failing" }));
+            checks.insert(
+                name.clone(),
+                json!(if check.is_healthy() { "ok" } else { "failing" }),
+            );
         }
         let ready = self.is_ready();
         let status = if self.draining {
@@ -286,13 +299,25 @@ impl Server {
     }
 
     /// Checks a `POST /mcp` head; on success the connection waits for the body.
-    fn post_head(&mut self, connection: ConnectionId, head: &Head, ctx: &Ctx, has_body: bool) -> Option<Reply> {
+    fn post_head(
+        &mut self,
+        connection: ConnectionId,
+        head: &Head,
+        ctx: &Ctx,
+        has_body: bool,
+    ) -> Option<Reply> {
         let refusal = if !head.header("content-type").is_some_and(media::is_json) {
-            Some((415, "Unsupported Media Type: Content-Type must be application/json"))
+            Some((
+                415,
+                "Unsupported Media Type: Content-Type must be application/json",
+            ))
         } else if !media::accepts(head.header("accept"), "application/json")
             || !media::accepts(head.header("accept"), "text/event-stream")
         {
-            Some((406, "Not Acceptable: Accept must allow application/json and text/event-stream"))
+            Some((
+                406,
+                "Not Acceptable: Accept must allow application/json and text/event-stream",
+            ))
         } else if !has_body {
             None
         } else {
@@ -393,18 +418,27 @@ impl Server {
         if self.config.stateless {
             let key = SessionKey::Conn(connection);
             if !self.sessions.contains_key(&key) {
-                let session = if initialize { Session::new() } else { Session::assumed(ctx.version) };
-                self.sessions.insert(key.clone(), SessionState::new(session, now.instant));
+                let session = if initialize {
+                    Session::new()
+                } else {
+                    Session::assumed(ctx.version)
+                };
+                self.sessions
+                    .insert(key.clone(), SessionState::new(session, now.instant));
             }
             return Ok(key);
         }
         if initialize {
             if self.http_sessions >= self.config.max_sessions {
-                return Err((503, RpcError::new(ErrorCode::InternalError, "Service Unavailable: too many sessions")));
+                return Err((
+                    503,
+                    RpcError::new(ErrorCode::InternalError, "Service Unavailable: too many sessions"),
+                ));
             }
             let id = self.new_session_id();
             let key = SessionKey::Http(id.clone());
-            self.sessions.insert(key.clone(), SessionState::new(Session::new(), now.instant));
+            self.sessions
+                .insert(key.clone(), SessionState::new(Session::new(), now.instant));
             self.http_sessions += 1;
             self.touch_session(&id, now.instant);
             ctx.new_session = Some(id.clone());
@@ -425,14 +459,24 @@ impl Server {
     /// Opens the session's own SSE stream for `GET /mcp`.
     fn open_stream(&mut self, connection: ConnectionId, head: &Head, ctx: &Ctx, now: Now) -> Option<Reply> {
         if !self.config.enable_get_stream || self.config.stateless {
-            let allow = if self.config.stateless { "POST, OPTIONS" } else { "POST, DELETE, OPTIONS" };
+            let allow = if self.config.stateless {
+                "POST, OPTIONS"
+            } else {
+                "POST, DELETE, OPTIONS"
+            };
             return Some(not_allowed(allow));
         }
         if !media::accepts(head.header("accept"), "text/event-stream") {
-            return Some(simple_error(406, "Not Acceptable: Accept must allow text/event-stream"));
+            return Some(simple_error(
+                406,
+                "Not Acceptable: Accept must allow text/event-stream",
+            ));
         }
         let Some(id) = ctx.session.clone() else {
-            return Some(simple_error(400, "Bad Request: Mcp-Session-Id header is required"));
+            return Some(simple_error(
+                400,
+                "Bad Request: Mcp-Session-Id header is required",
+            ));
         };
         let Some(session) = self.sessions.get_mut(&SessionKey::Http(id.clone())) else {
             return Some(simple_error(404, "Session not found"));
@@ -509,18 +553,32 @@ impl Server {
 
     fn release_stateless(&mut self, connection: ConnectionId) {
         let key = SessionKey::Conn(connection);
-        let idle = self.sessions.get(&key).is_some_and(|session| session.in_flight.is_empty());
+        let idle = self
+            .sessions
+            .get(&key)
+            .is_some_and(|session| session.in_flight.is_empty());
         if idle {
             self.sessions.remove(&key);
         }
     }
 
     /// Sends a message a running call emits, switching its response to SSE first.
-    pub(super) fn http_stream_message(&mut self, connection: ConnectionId, call: CallId, message: Vec<u8>, _now: Now) {
+    pub(super) fn http_stream_message(
+        &mut self,
+        connection: ConnectionId,
+        call: CallId,
+        message: Vec<u8>,
+        _now: Now,
+    ) {
         let Some(http) = self.http_mut(connection) else {
             return;
         };
-        let Exchange::Call { ctx, call: current, streaming } = &mut http.exchange else {
+        let Exchange::Call {
+            ctx,
+            call: current,
+            streaming,
+        } = &mut http.exchange
+        else {
             return;
         };
         if *current != call {
@@ -540,11 +598,18 @@ impl Server {
     }
 
     /// Sends the response of the call a connection was waiting on.
-    pub(super) fn http_call_finished(&mut self, connection: ConnectionId, bytes: Vec<u8>, mut finished: Finished, now: Now) {
+    pub(super) fn http_call_finished(
+        &mut self,
+        connection: ConnectionId,
+        bytes: Vec<u8>,
+        mut finished: Finished,
+        now: Now,
+    ) {
         let Some(http) = self.http_mut(connection) else {
             return self.log_finished(now, finished);
         };
-        let Exchange::Call { ctx, streaming, .. } = std::mem::replace(&mut http.exchange, Exchange::Idle) else {
+        let Exchange::Call { ctx, streaming, .. } = std::mem::replace(&mut http.exchange, Exchange::Idle)
+        else {
             return self.log_finished(now, finished);
         };
         finished.http = Some(ctx.line.clone());
@@ -574,7 +639,8 @@ impl Server {
         let Some(http) = self.http_mut(connection) else {
             return;
         };
-        let Exchange::Call { ctx, streaming, .. } = std::mem::replace(&mut http.exchange, Exchange::Idle) else {
+        let Exchange::Call { ctx, streaming, .. } = std::mem::replace(&mut http.exchange, Exchange::Idle)
+        else {
             return;
         };
         if streaming {
@@ -594,7 +660,11 @@ impl Server {
     /// A connection deadline fired: 408 for a request stuck mid-way, a quiet close when idle.
     pub(super) fn http_timer(&mut self, connection: ConnectionId, now: Now) {
         let config = &self.config;
-        let Some(super::Connection { kind: Kind::Http(http), .. }) = self.connections.get_mut(&connection) else {
+        let Some(super::Connection {
+            kind: Kind::Http(http),
+            ..
+        }) = self.connections.get_mut(&connection)
+        else {
             return;
         };
         http.deadline = None;
@@ -623,7 +693,8 @@ impl Server {
         };
         let expires = session.last_active + self.config.session_idle_timeout;
         if !session.in_flight.is_empty() || session.stream.is_some() {
-            self.timers.insert((now.instant + self.config.session_idle_timeout, Timer::Session(id)));
+            self.timers
+                .insert((now.instant + self.config.session_idle_timeout, Timer::Session(id)));
         } else if expires <= now.instant {
             self.end_session(&key, now);
         } else {
@@ -634,7 +705,11 @@ impl Server {
     /// Registers the connection's current deadline in the timer table.
     pub(super) fn http_reschedule(&mut self, connection: ConnectionId) {
         let config = &self.config;
-        let Some(super::Connection { kind: Kind::Http(http), .. }) = self.connections.get_mut(&connection) else {
+        let Some(super::Connection {
+            kind: Kind::Http(http),
+            ..
+        }) = self.connections.get_mut(&connection)
+        else {
             return;
         };
         let next = http.next_deadline(config);
@@ -652,16 +727,30 @@ impl Server {
 
     fn touch_session(&mut self, id: &str, now: Instant) {
         if let Some(session) = self.sessions.get_mut(&SessionKey::Http(id.to_owned())) {
-            let first = session.last_active == now && !self.timers.iter().any(|(_, t)| *t == Timer::Session(id.to_owned()));
+            let first = session.last_active == now
+                && !self
+                    .timers
+                    .iter()
+                    .any(|(_, t)| *t == Timer::Session(id.to_owned()));
             session.last_active = now;
             if first {
-                self.timers.insert((now + self.config.session_idle_timeout, Timer::Session(id.to_owned())));
+                self.timers.insert((
+                    now + self.config.session_idle_timeout,
+                    Timer::Session(id.to_owned()),
+                ));
             }
         }
     }
 
     /// Writes a reply, logs it, and ends the exchange.
-    fn send_reply(&mut self, connection: ConnectionId, ctx: &Ctx, reply: Reply, error: Option<RpcError>, now: Now) {
+    fn send_reply(
+        &mut self,
+        connection: ConnectionId,
+        ctx: &Ctx,
+        reply: Reply,
+        error: Option<RpcError>,
+        now: Now,
+    ) {
         self.send_reply_as(connection, ctx, reply, error, None, now);
     }
 
@@ -698,7 +787,10 @@ impl Server {
         finished.session = ctx.session.clone();
         finished.outcome = match error {
             Some(error) => Err(error),
-            None if reply.status >= 400 => Err(RpcError::new(ErrorCode::InvalidRequest, response::reason(reply.status))),
+            None if reply.status >= 400 => Err(RpcError::new(
+                ErrorCode::InvalidRequest,
+                response::reason(reply.status),
+            )),
             None => Ok(crate::log::Status::Ok),
         };
         self.log_finished(now, finished);
@@ -782,7 +874,9 @@ fn request_path(target: &str) -> &str {
 /// Accepts a client's `X-Request-Id` when it is a short token of safe characters.
 fn sane_request_id(value: &[u8]) -> Option<String> {
     let sane = (1..=128).contains(&value.len())
-        && value.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
     sane.then(|| String::from_utf8_lossy(value).into_owned())
 }
 
@@ -803,7 +897,11 @@ fn error_reply(status: u16, error: &RpcError, close: bool) -> Reply {
 
 /// An HTTP error with a JSON-RPC error body: -32600 for client errors, -32603 for 5xx.
 fn simple_error(status: u16, message: &str) -> Reply {
-    let code = if status >= 500 { ErrorCode::InternalError } else { ErrorCode::InvalidRequest };
+    let code = if status >= 500 {
+        ErrorCode::InternalError
+    } else {
+        ErrorCode::InvalidRequest
+    };
     error_reply(status, &RpcError::new(code, message), false)
 }
 

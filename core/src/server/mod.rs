@@ -121,6 +121,11 @@ pub enum CallError {
 pub struct ReadinessCheck(Arc<AtomicBool>);
 
 impl ReadinessCheck {
+    /// Creates a check, healthy or failing; register it with [`Server::add_readiness_check`].
+    pub fn new(healthy: bool) -> Self {
+        Self(Arc::new(AtomicBool::new(healthy)))
+    }
+
     /// Marks the dependency healthy or failing.
     pub fn set(&self, healthy: bool) {
         self.0.store(healthy, Ordering::Relaxed);
@@ -214,7 +219,9 @@ pub struct Server {
 
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Server").field("stats", &self.stats()).finish_non_exhaustive()
+        f.debug_struct("Server")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
     }
 }
 
@@ -322,7 +329,8 @@ impl Server {
                     .sessions
                     .get(&SessionKey::Conn(connection))
                     .map_or(0, |session| session.in_flight.len());
-                running < self.config.max_calls_per_connection && framer.buffered() <= self.config.max_line_bytes
+                running < self.config.max_calls_per_connection
+                    && framer.buffered() <= self.config.max_line_bytes
             }
             Kind::Http(http) => http.wants_input(&self.config),
         }
@@ -336,8 +344,10 @@ impl Server {
         self.next_connection += 1;
         let kind = match framing {
             Framing::Ndjson => {
-                self.sessions
-                    .insert(SessionKey::Conn(id), SessionState::new(Session::new(), now.instant));
+                self.sessions.insert(
+                    SessionKey::Conn(id),
+                    SessionState::new(Session::new(), now.instant),
+                );
                 Kind::Ndjson(LineFramer::new(self.config.max_line_bytes))
             }
             Framing::Http => Kind::Http(Box::new(http::HttpConn::new(&self.config, now.instant))),
@@ -357,7 +367,12 @@ impl Server {
     }
 
     /// Takes bytes read from `connection`, in pieces of any size.
-    pub fn handle_input(&mut self, connection: ConnectionId, data: &[u8], now: Now) -> Result<(), InputError> {
+    pub fn handle_input(
+        &mut self,
+        connection: ConnectionId,
+        data: &[u8],
+        now: Now,
+    ) -> Result<(), InputError> {
         let Some(conn) = self.connections.get_mut(&connection) else {
             return Err(InputError::UnknownConnection(connection));
         };
@@ -438,7 +453,10 @@ impl Server {
             }
             Err(err) => {
                 let error = err.into_rpc();
-                (jsonrpc::write_error(Some(&running.request), &error, self.config.debug), Some(error))
+                (
+                    jsonrpc::write_error(Some(&running.request), &error, self.config.debug),
+                    Some(error),
+                )
             }
         };
         self.finish_call(running, bytes, error.as_ref(), now);
@@ -465,7 +483,11 @@ impl Server {
                 }
                 jsonrpc::write_notification("notifications/message", Some(&params))
             }
-            ToolMessage::Progress { progress, total, message } => {
+            ToolMessage::Progress {
+                progress,
+                total,
+                message,
+            } => {
                 let Some(token) = &running.progress_token else {
                     return Ok(());
                 };
@@ -488,11 +510,9 @@ impl Server {
         Ok(())
     }
 
-    /// Registers a readiness check named `name` (healthy at first) and returns its handle.
-    pub fn add_readiness_check(&mut self, name: impl Into<String>) -> ReadinessCheck {
-        let check = ReadinessCheck(Arc::new(AtomicBool::new(true)));
-        self.checks.push((name.into(), check.clone()));
-        check
+    /// Registers a readiness check under `name`; `/ready` reports it and fails while it fails.
+    pub fn add_readiness_check(&mut self, name: impl Into<String>, check: ReadinessCheck) {
+        self.checks.push((name.into(), check));
     }
 
     /// Sets whether the server reports itself ready (all checks aside).
@@ -555,7 +575,9 @@ impl Server {
     ) -> (Answer, Finished, Option<RpcError>) {
         let mut finished = Finished::new(connection, request_id.to_owned(), now.instant);
         match message {
-            jsonrpc::Message::Request(request) => self.dispatch_request(connection, key, request, finished, now),
+            jsonrpc::Message::Request(request) => {
+                self.dispatch_request(connection, key, request, finished, now)
+            }
             jsonrpc::Message::Notification(notification) => {
                 self.handle_notification(key, &notification, now);
                 finished.method = Some(notification.method);
@@ -582,7 +604,11 @@ impl Server {
         finished.method = Some(mcp::log_method(&request));
         let Some(session) = self.sessions.get_mut(key) else {
             let error = RpcError::new(ErrorCode::InvalidRequest, "Session not found");
-            return (Answer::Respond(jsonrpc::write_error(Some(&request.id), &error, self.config.debug)), finished, Some(error));
+            return (
+                Answer::Respond(jsonrpc::write_error(Some(&request.id), &error, self.config.debug)),
+                finished,
+                Some(error),
+            );
         };
         let reply = if session.in_flight.contains_key(&request.id) {
             Reply::Now(Err(RpcError::new(
@@ -593,7 +619,13 @@ impl Server {
             mcp::dispatch(&mut session.mcp, &self.tools, &self.config, &request)
         };
         let start = match reply {
-            Reply::Now(Ok(value)) => return (Answer::Respond(jsonrpc::write_result(&request.id, &value)), finished, None),
+            Reply::Now(Ok(value)) => {
+                return (
+                    Answer::Respond(jsonrpc::write_result(&request.id, &value)),
+                    finished,
+                    None,
+                );
+            }
             Reply::Now(Err(error)) => {
                 let bytes = jsonrpc::write_error(Some(&request.id), &error, self.config.debug);
                 return (Answer::Respond(bytes), finished, Some(error));
@@ -602,7 +634,11 @@ impl Server {
         };
         let Some(entry) = self.tools.get(&start.tool) else {
             let error = RpcError::new(ErrorCode::InternalError, "Internal error");
-            return (Answer::Respond(jsonrpc::write_error(Some(&request.id), &error, self.config.debug)), finished, Some(error));
+            return (
+                Answer::Respond(jsonrpc::write_error(Some(&request.id), &error, self.config.debug)),
+                finished,
+                Some(error),
+            );
         };
         let call = CallId(self.next_call);
         self.next_call += 1;
@@ -652,7 +688,10 @@ impl Server {
             return;
         };
         let limit = running.deadline.saturating_duration_since(running.started);
-        let error = RpcError::new(ErrorCode::Timeout, format!("Tool timed out after {} ms", limit.as_millis()));
+        let error = RpcError::new(
+            ErrorCode::Timeout,
+            format!("Tool timed out after {} ms", limit.as_millis()),
+        );
         self.events.push_back(Event::CancelCall(call));
         let bytes = jsonrpc::write_error(Some(&running.request), &error, self.config.debug);
         self.finish_call(running, bytes, Some(&error), now);
@@ -762,7 +801,10 @@ impl Server {
                 (level, Status::Error, Some(error.code.code()), message)
             }
         };
-        let client = self.connections.get(&finished.connection).map(|conn| conn.client.clone());
+        let client = self
+            .connections
+            .get(&finished.connection)
+            .map(|conn| conn.client.clone());
         self.events.push_back(Event::Log(LogRecord {
             timestamp: now.rfc3339(),
             level,

@@ -20,7 +20,10 @@ impl Server {
     pub(super) fn drain_lines(&mut self, connection: ConnectionId, now: Now) {
         let key = SessionKey::Conn(connection);
         loop {
-            let running = self.sessions.get(&key).map_or(0, |session| session.in_flight.len());
+            let running = self
+                .sessions
+                .get(&key)
+                .map_or(0, |session| session.in_flight.len());
             let Some(conn) = self.connections.get_mut(&connection) else {
                 return;
             };
@@ -48,7 +51,10 @@ impl Server {
                     id: None,
                     error: RpcError::new(
                         ErrorCode::ParseError,
-                        format!("Parse error: message exceeds {} bytes", self.config.max_line_bytes),
+                        format!(
+                            "Parse error: message exceeds {} bytes",
+                            self.config.max_line_bytes
+                        ),
                     ),
                 }),
                 Line::Message(range) => jsonrpc::parse_message(framer.bytes(range)),
@@ -63,7 +69,8 @@ impl Server {
                     self.log_finished(now, finished);
                 }
                 Ok(message) => {
-                    let (answer, mut finished, error) = self.dispatch_message(connection, &key, message, &request_id, now);
+                    let (answer, mut finished, error) =
+                        self.dispatch_message(connection, &key, message, &request_id, now);
                     match answer {
                         Answer::Respond(bytes) => {
                             self.send_line(connection, bytes);
