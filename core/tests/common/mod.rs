@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -30,7 +32,10 @@ pub struct Harness {
 
 impl Harness {
     pub fn new(config: Config, tools: ToolRegistry) -> Self {
-        let now = Now::new(Instant::now(), SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let now = Now::new(
+            Instant::now(),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        );
         let mut server = Server::new(config, tools, [42; 32], now);
         let conn = server.accept("test", Framing::Ndjson, now);
         Self {

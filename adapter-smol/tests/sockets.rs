@@ -1,0 +1,36 @@
+//! rampart-smol on real sockets on 127.0.0.1, against the same expectations as rampart-tokio.
+
+#[path = "../../adapter-tokio/tests/common/cases.rs"]
+mod cases;
+
+use std::net::SocketAddr;
+
+/// Starts the adapter on a free port in a thread of its own.
+fn start() -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        smol::block_on(async {
+            let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            rampart_smol::serve(cases::server(), listener, std::future::pending())
+                .await
+                .unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+#[test]
+fn hostile_and_ordinary_requests() {
+    cases::check_cases(start());
+}
+
+#[test]
+fn a_conversation_with_json_sse_and_half_close() {
+    cases::check_conversation(start());
+}
+
+#[test]
+fn concurrent_clients() {
+    cases::check_concurrent_clients(start());
+}
