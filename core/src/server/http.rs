@@ -36,6 +36,8 @@ pub(super) struct HttpConn {
     /// of a head, or the last byte of a body.
     since: Instant,
     phase: Phase,
+    /// Skipping the body of a request already answered: a refusal inside it closes quietly.
+    skipping: bool,
     /// The deadline registered in the timer table, if any.
     pub(super) deadline: Option<Instant>,
 }
@@ -86,6 +88,7 @@ impl HttpConn {
             served: 0,
             since: now,
             phase: Phase::Idle,
+            skipping: false,
             deadline: None,
         }
     }
@@ -158,13 +161,21 @@ impl Server {
             };
             http.phase = http.decoder.phase();
             match item {
-                Decoded::Head(head) => self.http_head(connection, head, now),
+                Decoded::Head(head) => {
+                    http.skipping = false;
+                    self.http_head(connection, head, now);
+                }
                 Decoded::Body(range) => {
                     let body = http.decoder.body(range).to_vec();
                     let Exchange::Body(ctx) = std::mem::replace(&mut http.exchange, Exchange::Idle) else {
                         continue;
                     };
                     self.http_body(connection, ctx, &body, now);
+                }
+                Decoded::Refused(_) if http.skipping => {
+                    // The request was answered already; its body turned out malformed.
+                    self.close(connection, now);
+                    return;
                 }
                 Decoded::Refused(refusal) => {
                     let ctx = self.bare_ctx(None, 1, now);
@@ -221,10 +232,15 @@ impl Server {
         let Some(mut reply) = reply else {
             return;
         };
-        // An answer given before the body: skip the body, or close when it cannot be skipped.
+        // An answer given before the body: skip the body, or close when it cannot be skipped
+        // or may never come (a client waiting for 100-continue sends none).
         if has_body && !reply.close {
+            reply.close = head.expect_continue;
             if let Some(http) = self.http_mut(connection) {
-                reply.close = !http.decoder.skip_body();
+                if !reply.close {
+                    http.skipping = http.decoder.skip_body();
+                    reply.close = !http.skipping;
+                }
             }
         }
         let error = reply_error(&reply);
