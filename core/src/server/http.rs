@@ -453,10 +453,13 @@ impl Server {
             }
             let id = self.new_session_id();
             let key = SessionKey::Http(id.clone());
-            self.sessions
-                .insert(key.clone(), SessionState::new(Session::new(), now.instant));
+            let mut session = SessionState::new(Session::new(), now.instant);
+            // One expiry timer per session; when it fires it re-arms from the last use.
+            let expiry = now.instant + self.config.session_idle_timeout;
+            session.expiry = Some(expiry);
+            self.sessions.insert(key.clone(), session);
             self.http_sessions += 1;
-            self.touch_session(&id, now.instant);
+            self.timers.insert((expiry, Timer::Session(id.clone())));
             ctx.new_session = Some(id.clone());
             ctx.session = Some(id);
             return Ok(key);
@@ -560,9 +563,13 @@ impl Server {
     }
 
     fn drop_session(&mut self, key: &SessionKey) {
-        if self.sessions.remove(key).is_some() {
-            if let SessionKey::Http(_) = key {
-                self.http_sessions -= 1;
+        let Some(session) = self.sessions.remove(key) else {
+            return;
+        };
+        if let SessionKey::Http(id) = key {
+            self.http_sessions -= 1;
+            if let Some(at) = session.expiry {
+                self.timers.remove(&(at, Timer::Session(id.clone())));
             }
         }
     }
@@ -704,18 +711,20 @@ impl Server {
     /// Expires a session that has been idle past its timeout.
     pub(super) fn session_timer(&mut self, id: String, now: Now) {
         let key = SessionKey::Http(id.clone());
-        let Some(session) = self.sessions.get(&key) else {
+        let timeout = self.config.session_idle_timeout;
+        let Some(session) = self.sessions.get_mut(&key) else {
             return;
         };
-        let expires = session.last_active + self.config.session_idle_timeout;
-        if !session.in_flight.is_empty() || session.stream.is_some() {
-            self.timers
-                .insert((now.instant + self.config.session_idle_timeout, Timer::Session(id)));
-        } else if expires <= now.instant {
+        let busy = !session.in_flight.is_empty() || session.stream.is_some();
+        let expires = session.last_active + timeout;
+        if !busy && expires <= now.instant {
+            session.expiry = None;
             self.end_session(&key, now);
-        } else {
-            self.timers.insert((expires, Timer::Session(id)));
+            return;
         }
+        let at = if busy { now.instant + timeout } else { expires };
+        session.expiry = Some(at);
+        self.timers.insert((at, Timer::Session(id)));
     }
 
     /// Registers the connection's current deadline in the timer table.
@@ -743,18 +752,7 @@ impl Server {
 
     fn touch_session(&mut self, id: &str, now: Instant) {
         if let Some(session) = self.sessions.get_mut(&SessionKey::Http(id.to_owned())) {
-            let first = session.last_active == now
-                && !self
-                    .timers
-                    .iter()
-                    .any(|(_, t)| *t == Timer::Session(id.to_owned()));
             session.last_active = now;
-            if first {
-                self.timers.insert((
-                    now + self.config.session_idle_timeout,
-                    Timer::Session(id.to_owned()),
-                ));
-            }
         }
     }
 

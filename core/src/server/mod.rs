@@ -152,6 +152,8 @@ struct SessionState {
     /// For HTTP sessions: when it was last used, and its `GET` stream.
     last_active: Instant,
     stream: Option<ConnectionId>,
+    /// When its expiry timer is armed, so that ending the session can disarm it.
+    expiry: Option<Instant>,
 }
 
 impl SessionState {
@@ -161,6 +163,7 @@ impl SessionState {
             in_flight: BTreeMap::new(),
             last_active: now,
             stream: None,
+            expiry: None,
         }
     }
 }
