@@ -21,7 +21,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::future::{AbortHandle, abortable};
-use rampart_core::{CallId, ConnectionId, Event, Framing, Now, Outbox, Outcome, Server, ToolMessage};
+use rampart_core::{
+    CallId, ConnectionId, Framing, Host, LogRecord, Now, Outbox, Outcome, Server, ToolCall, ToolMessage,
+    Transmit,
+};
 use smol::channel::{self, Receiver, Sender};
 use smol::future::FutureExt;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
@@ -68,11 +71,12 @@ pub async fn serve(
         tx,
         conns: HashMap::new(),
         calls: HashMap::new(),
+        max_output: server.config().max_output_bytes,
     };
     let mut acceptor = Some(acceptor);
     let mut draining = false;
     loop {
-        driver.drain(&mut server);
+        server.drain_into(&mut driver, now());
         if draining && server.is_drained() {
             break;
         }
@@ -118,16 +122,17 @@ struct ConnIo {
     writer: Sender<Vec<u8>>,
     /// Bytes handed to the writer and not yet written.
     unwritten: Arc<AtomicUsize>,
+    /// Lets the reader read its next chunk.
     permit: Sender<()>,
-    /// A chunk read while the core was not taking input; its reader waits for the permit.
-    stash: Option<Vec<u8>>,
-    reader: Task<()>,
+    /// The reader task; dropping it cancels the read.
+    _reader: Task<()>,
 }
 
 struct Driver {
     tx: Sender<Input>,
     conns: HashMap<ConnectionId, ConnIo>,
     calls: HashMap<CallId, AbortHandle>,
+    max_output: usize,
 }
 
 impl Driver {
@@ -136,14 +141,8 @@ impl Driver {
         match message {
             Input::Accepted(stream, peer) => self.open(server, stream, peer),
             Input::Bytes(conn, chunk) => {
-                if server.wants_input(conn) {
-                    let _ = server.handle_input(conn, &chunk, now);
-                    if let Some(io) = self.conns.get(&conn) {
-                        let _ = io.permit.try_send(());
-                    }
-                } else if let Some(io) = self.conns.get_mut(&conn) {
-                    io.stash = Some(chunk);
-                }
+                // The reader waits for `resume`, so the core never gets a chunk it cannot hold.
+                let _ = server.handle_input(conn, &chunk, now);
             }
             Input::Eof(conn) => {
                 let _ = server.handle_eof(conn, now);
@@ -199,87 +198,59 @@ impl Driver {
                 writer,
                 unwritten,
                 permit,
-                stash: None,
-                reader,
+                _reader: reader,
             },
         );
     }
+}
 
-    /// Writes, spawns and logs everything the core has queued, and feeds stashed input.
-    fn drain(&mut self, server: &mut Server) {
-        let max_output = server.config().max_output_bytes;
-        loop {
-            let mut progressed = false;
-            while let Some(transmit) = server.poll_transmit() {
-                progressed = true;
-                let Some(io) = self.conns.get(&transmit.connection) else {
-                    continue;
-                };
-                let pending =
-                    io.unwritten.fetch_add(transmit.data.len(), Ordering::Relaxed) + transmit.data.len();
-                if pending > max_output || io.writer.try_send(transmit.data).is_err() {
-                    // A client that does not read its responses is cut off.
-                    server.handle_disconnect(transmit.connection, now());
-                }
+impl Host for Driver {
+    fn transmit(&mut self, transmit: Transmit) -> bool {
+        let Some(io) = self.conns.get(&transmit.connection) else {
+            return true;
+        };
+        let len = transmit.data.len();
+        let unwritten = io.unwritten.fetch_add(len, Ordering::Relaxed) + len;
+        // A client that does not read its responses is cut off.
+        unwritten <= self.max_output && io.writer.try_send(transmit.data).is_ok()
+    }
+
+    fn run(&mut self, call: ToolCall) {
+        let id = call.id;
+        let done = self.tx.clone();
+        let messages = self.tx.clone();
+        let outbox = Outbox::new(move |call, message| {
+            let _ = messages.try_send(Input::Tool(call, message));
+        });
+        let (future, abort) = abortable(call.run(outbox));
+        self.calls.insert(id, abort);
+        smol::spawn(async move {
+            if let Ok(outcome) = future.await {
+                let _ = done.send(Input::Done(id, outcome)).await;
             }
-            while let Some(event) = server.poll_event() {
-                progressed = true;
-                self.event(event);
-            }
-            let ready: Vec<ConnectionId> = self
-                .conns
-                .iter()
-                .filter(|(conn, io)| io.stash.is_some() && server.wants_input(**conn))
-                .map(|(conn, _)| *conn)
-                .collect();
-            for conn in ready {
-                if let Some(io) = self.conns.get_mut(&conn) {
-                    let chunk = io.stash.take().unwrap_or_default();
-                    let _ = io.permit.try_send(());
-                    let _ = server.handle_input(conn, &chunk, now());
-                    progressed = true;
-                }
-            }
-            if !progressed {
-                return;
-            }
+        })
+        .detach();
+    }
+
+    fn cancel(&mut self, call: CallId) {
+        if let Some(abort) = self.calls.remove(&call) {
+            abort.abort();
         }
     }
 
-    fn event(&mut self, event: Event) {
-        match event {
-            Event::CallTool(call) => {
-                let id = call.id;
-                let done = self.tx.clone();
-                let messages = self.tx.clone();
-                let outbox = Outbox::new(move |call, message| {
-                    let _ = messages.try_send(Input::Tool(call, message));
-                });
-                let (future, abort) = abortable(call.run(outbox));
-                self.calls.insert(id, abort);
-                smol::spawn(async move {
-                    if let Ok(outcome) = future.await {
-                        let _ = done.send(Input::Done(id, outcome)).await;
-                    }
-                })
-                .detach();
-            }
-            Event::CancelCall(call) => {
-                if let Some(abort) = self.calls.remove(&call) {
-                    abort.abort();
-                }
-            }
-            Event::Log(record) => {
-                let line = record.to_json_line();
-                let _ = writeln!(io::stderr().lock(), "{line}");
-            }
-            Event::Closed(conn) => {
-                // Dropping the writer's sender lets it finish what is queued, then close.
-                if let Some(io) = self.conns.remove(&conn) {
-                    drop(io.reader);
-                }
-            }
-            _ => {}
+    fn log(&mut self, record: LogRecord) {
+        let line = record.to_json_line();
+        let _ = writeln!(io::stderr().lock(), "{line}");
+    }
+
+    fn close(&mut self, connection: ConnectionId) {
+        // Dropping the writer's sender lets it finish what is queued, then close.
+        self.conns.remove(&connection);
+    }
+
+    fn resume(&mut self, connection: ConnectionId) {
+        if let Some(io) = self.conns.get(&connection) {
+            let _ = io.permit.try_send(());
         }
     }
 }

@@ -31,7 +31,10 @@ use std::thread;
 use std::time::{Instant, SystemTime};
 
 use futures_util::future::{AbortHandle, abortable};
-use rampart_core::{CallId, ConnectionId, Event, Framing, Now, Outbox, Outcome, Server, ToolMessage};
+use rampart_core::{
+    CallId, ConnectionId, Framing, Host, LogRecord, Now, Outbox, Outcome, Server, ToolCall, ToolMessage,
+    Transmit,
+};
 use serde_json::json;
 
 /// A tool call's future, boxed for the caller's spawner.
@@ -68,7 +71,7 @@ pub fn serve_with<R, W, L>(
     mut server: Server,
     input: R,
     output: W,
-    mut log: L,
+    log: L,
     spawner: impl Spawn,
 ) -> io::Result<()>
 where
@@ -79,17 +82,65 @@ where
     let (tx, rx) = mpsc::channel();
     let (permit_tx, permit_rx) = mpsc::sync_channel(1);
     spawn_reader(input, tx.clone(), permit_rx)?;
-    let mut driver = Driver {
-        connection: server.accept("stdio", Framing::Ndjson, now()),
-        server,
+    let connection = server.accept("stdio", Framing::Ndjson, now());
+    let mut host = StdioHost {
         output: BufWriter::with_capacity(READ_CHUNK, output),
+        write_error: None,
+        log,
         tx,
-        rx,
         permit: permit_tx,
-        stash: None,
+        spawner,
         aborts: HashMap::new(),
+        closed: false,
     };
-    driver.run(&mut log, &spawner)
+    loop {
+        server.drain_into(&mut host, now());
+        if let Some(err) = host.write_error.take() {
+            return Err(err);
+        }
+        host.output.flush()?;
+        let _ = host.log.flush();
+        if host.closed {
+            return Ok(());
+        }
+        let message = match server.poll_timeout() {
+            Some(timeout) => match rx.recv_timeout(timeout.at.saturating_duration_since(Instant::now())) {
+                Ok(message) => Some(message),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => Some(Input::Eof),
+            },
+            None => Some(rx.recv().unwrap_or(Input::Eof)),
+        };
+        let now = now();
+        match message {
+            None => {}
+            Some(Input::Bytes(chunk)) => {
+                // The reader waits for `resume`, so the core never gets a chunk it cannot hold.
+                let _ = server.handle_input(connection, &chunk, now);
+            }
+            Some(Input::Eof) => {
+                let _ = server.handle_eof(connection, now);
+            }
+            Some(Input::Failed(err)) => {
+                let line = json!({
+                    "timestamp": now.rfc3339(),
+                    "level": "ERROR",
+                    "message": format!("reading input failed: {err}"),
+                });
+                write_line(&mut host.log, &line.to_string());
+                let _ = server.handle_eof(connection, now);
+            }
+            Some(Input::Done(call, outcome)) => {
+                host.aborts.remove(&call);
+                // A call that already timed out is refused here: its late result is dropped.
+                let _ = server.complete(call, outcome, now);
+            }
+            Some(Input::Tool(call, message)) => {
+                let _ = server.tool_message(call, message, now);
+            }
+        }
+        server.handle_timeout(now);
+    }
 }
 
 /// What the drive loop waits for.
@@ -101,125 +152,65 @@ enum Input {
     Tool(CallId, ToolMessage),
 }
 
-struct Driver<W: Write> {
-    server: Server,
-    connection: ConnectionId,
+/// The side effects of the stdio drive loop: stdout, stderr, the reader's permit, the spawner.
+struct StdioHost<W: Write, L: Write, S: Spawn> {
     output: BufWriter<W>,
+    /// The first error writing stdout; the loop returns it.
+    write_error: Option<io::Error>,
+    log: L,
     tx: Sender<Input>,
-    rx: Receiver<Input>,
     permit: SyncSender<()>,
-    /// Input read while the core was not taking any; the reader waits until it is fed.
-    stash: Option<Vec<u8>>,
+    spawner: S,
     aborts: HashMap<CallId, AbortHandle>,
+    closed: bool,
 }
 
-impl<W: Write> Driver<W> {
-    fn run(&mut self, log: &mut impl Write, spawner: &impl Spawn) -> io::Result<()> {
-        loop {
-            if self.drain(log, spawner)? {
-                return Ok(());
+impl<W: Write, L: Write, S: Spawn> Host for StdioHost<W, L, S> {
+    fn transmit(&mut self, transmit: Transmit) -> bool {
+        if self.write_error.is_some() {
+            return false;
+        }
+        match self.output.write_all(&transmit.data) {
+            Ok(()) => true,
+            Err(err) => {
+                self.write_error = Some(err);
+                false
             }
-            if self.stash.is_some() && self.server.wants_input(self.connection) {
-                let chunk = self.stash.take().unwrap_or_default();
-                self.feed(&chunk);
-                continue;
-            }
-            let message = match self.server.poll_timeout() {
-                Some(timeout) => match self
-                    .rx
-                    .recv_timeout(timeout.at.saturating_duration_since(Instant::now()))
-                {
-                    Ok(message) => Some(message),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => Some(Input::Eof),
-                },
-                None => Some(self.rx.recv().unwrap_or(Input::Eof)),
-            };
-            let now = now();
-            match message {
-                None => {}
-                Some(Input::Bytes(chunk)) if self.server.wants_input(self.connection) => self.feed(&chunk),
-                Some(Input::Bytes(chunk)) => self.stash = Some(chunk),
-                Some(Input::Eof) => {
-                    let _ = self.server.handle_eof(self.connection, now);
-                }
-                Some(Input::Failed(err)) => {
-                    let line = json!({
-                        "timestamp": now.rfc3339(),
-                        "level": "ERROR",
-                        "message": format!("reading input failed: {err}"),
-                    });
-                    write_line(log, &line.to_string());
-                    let _ = self.server.handle_eof(self.connection, now);
-                }
-                Some(Input::Done(call, outcome)) => {
-                    self.aborts.remove(&call);
-                    // A call that already timed out is refused here: its late result is dropped.
-                    let _ = self.server.complete(call, outcome, now);
-                }
-                Some(Input::Tool(call, message)) => {
-                    let _ = self.server.tool_message(call, message, now);
-                }
-            }
-            self.server.handle_timeout(now);
         }
     }
 
-    /// Hands a chunk to the core and lets the reader go on.
-    fn feed(&mut self, chunk: &[u8]) {
-        // `wants_input` was checked just before, so this cannot be refused.
-        let _ = self.server.handle_input(self.connection, chunk, now());
+    fn run(&mut self, call: ToolCall) {
+        let id = call.id;
+        let done = self.tx.clone();
+        let messages = self.tx.clone();
+        let outbox = Outbox::new(move |call, message| {
+            let _ = messages.send(Input::Tool(call, message));
+        });
+        let (future, abort) = abortable(call.run(outbox));
+        self.aborts.insert(id, abort);
+        self.spawner.spawn(Box::pin(async move {
+            if let Ok(outcome) = future.await {
+                let _ = done.send(Input::Done(id, outcome));
+            }
+        }));
+    }
+
+    fn cancel(&mut self, call: CallId) {
+        if let Some(abort) = self.aborts.remove(&call) {
+            abort.abort();
+        }
+    }
+
+    fn log(&mut self, record: LogRecord) {
+        write_line(&mut self.log, &record.to_json_line());
+    }
+
+    fn close(&mut self, _connection: ConnectionId) {
+        self.closed = true;
+    }
+
+    fn resume(&mut self, _connection: ConnectionId) {
         let _ = self.permit.try_send(());
-    }
-
-    /// Writes every pending transmit and log line and starts every pending call; returns
-    /// whether the connection is finished.
-    fn drain(&mut self, log: &mut impl Write, spawner: &impl Spawn) -> io::Result<bool> {
-        let mut closed = false;
-        loop {
-            let mut progressed = false;
-            while let Some(transmit) = self.server.poll_transmit() {
-                progressed = true;
-                if let Err(err) = self.output.write_all(&transmit.data) {
-                    self.server.handle_disconnect(self.connection, now());
-                    return Err(err);
-                }
-            }
-            while let Some(event) = self.server.poll_event() {
-                progressed = true;
-                match event {
-                    Event::CallTool(call) => {
-                        let id = call.id;
-                        let tx = self.tx.clone();
-                        let outbox_tx = self.tx.clone();
-                        let outbox = Outbox::new(move |call, message| {
-                            let _ = outbox_tx.send(Input::Tool(call, message));
-                        });
-                        let (future, abort) = abortable(call.run(outbox));
-                        self.aborts.insert(id, abort);
-                        spawner.spawn(Box::pin(async move {
-                            if let Ok(outcome) = future.await {
-                                let _ = tx.send(Input::Done(id, outcome));
-                            }
-                        }));
-                    }
-                    Event::CancelCall(call) => {
-                        if let Some(abort) = self.aborts.remove(&call) {
-                            abort.abort();
-                        }
-                    }
-                    Event::Log(record) => write_line(log, &record.to_json_line()),
-                    Event::Closed(_) => closed = true,
-                    _ => {}
-                }
-            }
-            if !progressed {
-                break;
-            }
-        }
-        self.output.flush()?;
-        let _ = log.flush();
-        Ok(closed)
     }
 }
 

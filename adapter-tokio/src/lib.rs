@@ -19,7 +19,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
 
 use futures_util::future::{AbortHandle, abortable};
-use rampart_core::{CallId, ConnectionId, Event, Framing, Now, Outbox, Outcome, Server, ToolMessage};
+use rampart_core::{
+    CallId, ConnectionId, Framing, Host, LogRecord, Now, Outbox, Outcome, Server, ToolCall, ToolMessage,
+    Transmit,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
@@ -56,11 +59,12 @@ pub async fn serve(
         tx,
         conns: HashMap::new(),
         calls: HashMap::new(),
+        max_output: server.config().max_output_bytes,
     };
     let mut shutdown = std::pin::pin!(shutdown);
     let mut draining = false;
     loop {
-        driver.drain(&mut server);
+        server.drain_into(&mut driver, now());
         if draining && server.is_drained() {
             break;
         }
@@ -104,9 +108,8 @@ struct ConnIo {
     writer: mpsc::UnboundedSender<Vec<u8>>,
     /// Bytes handed to the writer and not yet written.
     unwritten: Arc<AtomicUsize>,
+    /// Lets the reader read its next chunk.
     permit: Arc<Notify>,
-    /// A chunk read while the core was not taking input; its reader waits for the permit.
-    stash: Option<Vec<u8>>,
     reader: JoinHandle<()>,
 }
 
@@ -114,6 +117,7 @@ struct Driver {
     tx: mpsc::UnboundedSender<Input>,
     conns: HashMap<ConnectionId, ConnIo>,
     calls: HashMap<CallId, AbortHandle>,
+    max_output: usize,
 }
 
 impl Driver {
@@ -122,14 +126,8 @@ impl Driver {
         match message {
             Input::Accepted(stream, peer) => self.open(server, stream, peer),
             Input::Bytes(conn, chunk) => {
-                if server.wants_input(conn) {
-                    let _ = server.handle_input(conn, &chunk, now);
-                    if let Some(io) = self.conns.get(&conn) {
-                        io.permit.notify_one();
-                    }
-                } else if let Some(io) = self.conns.get_mut(&conn) {
-                    io.stash = Some(chunk);
-                }
+                // The reader waits for `resume`, so the core never gets a chunk it cannot hold.
+                let _ = server.handle_input(conn, &chunk, now);
             }
             Input::Eof(conn) => {
                 let _ = server.handle_eof(conn, now);
@@ -192,86 +190,60 @@ impl Driver {
                 writer,
                 unwritten,
                 permit,
-                stash: None,
                 reader,
             },
         );
     }
+}
 
-    /// Writes, spawns and logs everything the core has queued, and feeds stashed input.
-    fn drain(&mut self, server: &mut Server) {
-        let max_output = server.config().max_output_bytes;
-        loop {
-            let mut progressed = false;
-            while let Some(transmit) = server.poll_transmit() {
-                progressed = true;
-                let Some(io) = self.conns.get(&transmit.connection) else {
-                    continue;
-                };
-                let pending =
-                    io.unwritten.fetch_add(transmit.data.len(), Ordering::Relaxed) + transmit.data.len();
-                if pending > max_output || io.writer.send(transmit.data).is_err() {
-                    // A client that does not read its responses is cut off.
-                    server.handle_disconnect(transmit.connection, now());
-                }
+impl Host for Driver {
+    fn transmit(&mut self, transmit: Transmit) -> bool {
+        let Some(io) = self.conns.get(&transmit.connection) else {
+            return true;
+        };
+        let len = transmit.data.len();
+        let unwritten = io.unwritten.fetch_add(len, Ordering::Relaxed) + len;
+        // A client that does not read its responses is cut off.
+        unwritten <= self.max_output && io.writer.send(transmit.data).is_ok()
+    }
+
+    fn run(&mut self, call: ToolCall) {
+        let id = call.id;
+        let done = self.tx.clone();
+        let messages = self.tx.clone();
+        let outbox = Outbox::new(move |call, message| {
+            let _ = messages.send(Input::Tool(call, message));
+        });
+        let (future, abort) = abortable(call.run(outbox));
+        self.calls.insert(id, abort);
+        tokio::spawn(async move {
+            if let Ok(outcome) = future.await {
+                let _ = done.send(Input::Done(id, outcome));
             }
-            while let Some(event) = server.poll_event() {
-                progressed = true;
-                self.event(event);
-            }
-            let ready: Vec<ConnectionId> = self
-                .conns
-                .iter()
-                .filter(|(conn, io)| io.stash.is_some() && server.wants_input(**conn))
-                .map(|(conn, _)| *conn)
-                .collect();
-            for conn in ready {
-                if let Some(io) = self.conns.get_mut(&conn) {
-                    let chunk = io.stash.take().unwrap_or_default();
-                    io.permit.notify_one();
-                    let _ = server.handle_input(conn, &chunk, now());
-                    progressed = true;
-                }
-            }
-            if !progressed {
-                return;
-            }
+        });
+    }
+
+    fn cancel(&mut self, call: CallId) {
+        if let Some(abort) = self.calls.remove(&call) {
+            abort.abort();
         }
     }
 
-    fn event(&mut self, event: Event) {
-        match event {
-            Event::CallTool(call) => {
-                let id = call.id;
-                let done = self.tx.clone();
-                let messages = self.tx.clone();
-                let outbox = Outbox::new(move |call, message| {
-                    let _ = messages.send(Input::Tool(call, message));
-                });
-                let (future, abort) = abortable(call.run(outbox));
-                self.calls.insert(id, abort);
-                tokio::spawn(async move {
-                    if let Ok(outcome) = future.await {
-                        let _ = done.send(Input::Done(id, outcome));
-                    }
-                });
-            }
-            Event::CancelCall(call) => {
-                if let Some(abort) = self.calls.remove(&call) {
-                    abort.abort();
-                }
-            }
-            Event::Log(record) => {
-                let line = record.to_json_line();
-                let _ = writeln!(io::stderr().lock(), "{line}");
-            }
-            Event::Closed(conn) => {
-                // Dropping the writer's sender lets it finish what is queued, then shut down.
-                if let Some(io) = self.conns.remove(&conn) {
-                    io.reader.abort();
-                }
-            }
-            _ => {}
+    fn log(&mut self, record: LogRecord) {
+        let line = record.to_json_line();
+        let _ = writeln!(io::stderr().lock(), "{line}");
+    }
+
+    fn close(&mut self, connection: ConnectionId) {
+        // Dropping the writer's sender lets it finish what is queued, then shut down.
+        if let Some(io) = self.conns.remove(&connection) {
+            io.reader.abort();
+        }
+    }
+
+    fn resume(&mut self, connection: ConnectionId) {
+        if let Some(io) = self.conns.get(&connection) {
+            io.permit.notify_one();
         }
     }
 }

@@ -76,7 +76,7 @@ pub use framing::Framing;
 pub use log::{Level, LogRecord, Status};
 pub use mcp::ProtocolVersion;
 pub use server::{
-    CallError, ConnectionId, Event, InputError, ReadinessCheck, Server, Stats, Timeout, TimeoutReason,
+    CallError, ConnectionId, Event, Host, InputError, ReadinessCheck, Server, Stats, Timeout, TimeoutReason,
     Transmit,
 };
 pub use time::Now;

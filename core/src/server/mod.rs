@@ -2,8 +2,11 @@
 //! output queues. Each framing has its own file: `ndjson.rs` for stdio, `http.rs` for
 //! Streamable HTTP.
 
+mod host;
 mod http;
 mod ndjson;
+
+pub use host::Host;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -177,6 +180,10 @@ struct Connection {
     client: String,
     kind: Kind,
     eof: bool,
+    /// A chunk that arrived while the connection was paused, fed when it takes input again.
+    parked: Option<Vec<u8>>,
+    /// The reader waits for [`Host::resume`] before it reads again.
+    awaiting_resume: bool,
 }
 
 struct RunningCall {
@@ -315,15 +322,15 @@ impl Server {
         self.draining && self.connections.is_empty()
     }
 
-    /// Returns whether the adapter may read more bytes for `connection`.
+    /// Returns whether the connection takes input now.
     ///
-    /// False while the connection's running calls are at their cap or its buffer is full,
-    /// and after end of input. Reading resumes when calls complete.
+    /// False while its running calls are at their cap, its buffer is full or a chunk is
+    /// parked, and after end of input; it turns true again as calls complete.
     pub fn wants_input(&self, connection: ConnectionId) -> bool {
         let Some(conn) = self.connections.get(&connection) else {
             return false;
         };
-        if conn.eof {
+        if conn.eof || conn.parked.is_some() {
             return false;
         }
         match &conn.kind {
@@ -361,6 +368,8 @@ impl Server {
                 client: client.into(),
                 kind,
                 eof: false,
+                parked: None,
+                awaiting_resume: false,
             },
         );
         if framing == Framing::Http {
@@ -370,25 +379,38 @@ impl Server {
     }
 
     /// Takes bytes read from `connection`, in pieces of any size.
+    ///
+    /// A chunk that arrives while the connection is paused is parked and fed later; the
+    /// reader must then wait for [`Host::resume`] (see [`Server::drain_into`]). A second
+    /// chunk before that is refused with [`InputError::NotTakingInput`].
     pub fn handle_input(
         &mut self,
         connection: ConnectionId,
         data: &[u8],
         now: Now,
     ) -> Result<(), InputError> {
+        let wants = self.wants_input(connection);
         let Some(conn) = self.connections.get_mut(&connection) else {
             return Err(InputError::UnknownConnection(connection));
         };
-        let http = matches!(conn.kind, Kind::Http(_));
-        if !self.wants_input(connection) {
+        if wants {
+            conn.awaiting_resume = true;
+            self.take_input(connection, data, now);
+        } else if conn.parked.is_none() && !conn.eof {
+            conn.awaiting_resume = true;
+            conn.parked = Some(data.to_vec());
+        } else {
             return Err(InputError::NotTakingInput(connection));
         }
-        if http {
-            self.http_input(connection, data, now);
-        } else {
-            self.ndjson_input(connection, data, now);
-        }
         Ok(())
+    }
+
+    fn take_input(&mut self, connection: ConnectionId, data: &[u8], now: Now) {
+        match self.connections.get(&connection).map(|conn| &conn.kind) {
+            Some(Kind::Http(_)) => self.http_input(connection, data, now),
+            Some(Kind::Ndjson(_)) => self.ndjson_input(connection, data, now),
+            None => {}
+        }
     }
 
     /// Notes that the client sent end of input (a half-close): every accepted request is
