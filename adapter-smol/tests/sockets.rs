@@ -7,12 +7,17 @@ use std::net::SocketAddr;
 
 /// Starts the adapter on a free port in a thread of its own.
 fn start() -> SocketAddr {
+    start_with(cases::server)
+}
+
+/// Starts the adapter serving the server `make` builds.
+fn start_with(make: fn() -> rampart_core::Server) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         smol::block_on(async {
             let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            rampart_smol::serve(cases::server(), listener, std::future::pending())
+            rampart_smol::serve(make(), listener, std::future::pending())
                 .await
                 .unwrap();
         });
@@ -33,4 +38,9 @@ fn a_conversation_with_json_sse_and_half_close() {
 #[test]
 fn concurrent_clients() {
     cases::check_concurrent_clients(start());
+}
+
+#[test]
+fn a_client_that_never_reads_is_cut_off() {
+    cases::check_slow_reader_is_cut_off(start_with(|| cases::server_with(cases::small_output())));
 }

@@ -6,6 +6,11 @@ use std::net::SocketAddr;
 
 /// Starts the adapter on a free port in a thread of its own.
 fn start() -> SocketAddr {
+    start_with(common::cases::server)
+}
+
+/// Starts the adapter serving the server `make` builds.
+fn start_with(make: fn() -> rampart_core::Server) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -16,7 +21,7 @@ fn start() -> SocketAddr {
         runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            rampart_tokio::serve(common::cases::server(), listener, std::future::pending())
+            rampart_tokio::serve(make(), listener, std::future::pending())
                 .await
                 .unwrap();
         });
@@ -37,4 +42,9 @@ fn a_conversation_with_json_sse_and_half_close() {
 #[test]
 fn concurrent_clients() {
     common::cases::check_concurrent_clients(start());
+}
+
+#[test]
+fn a_client_that_never_reads_is_cut_off() {
+    common::cases::check_slow_reader_is_cut_off(start_with(|| common::cases::server_with(common::cases::small_output())));
 }

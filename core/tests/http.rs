@@ -522,3 +522,16 @@ proptest! {
         prop_assert_eq!(split_closed, whole_closed);
     }
 }
+
+#[test]
+fn a_flood_of_pipelined_requests_does_not_deepen_the_stack() {
+    let config = Config { max_requests_per_connection: 100_000, ..Config::default() };
+    let mut h = HttpHarness::new(config, test_tools());
+    let flood: Vec<u8> = get("/health").repeat(20_000);
+    // Fed in pieces no bigger than the decoder takes, as an adapter would.
+    for piece in flood.chunks(64 * 1024) {
+        h.input(piece);
+    }
+    assert_eq!(h.responses().len(), 20_000);
+    assert!(!h.is_closed());
+}

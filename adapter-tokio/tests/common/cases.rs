@@ -15,6 +15,11 @@ const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A server with a few tools, for the adapter under test to serve.
 pub fn server() -> Server {
+    server_with(Config::default())
+}
+
+/// The same server with its own config.
+pub fn server_with(config: Config) -> Server {
     let tools = ToolRegistry::new()
         .with(Tool::new(
             "echo",
@@ -241,4 +246,51 @@ pub fn check_concurrent_clients(addr: SocketAddr) {
     for thread in threads {
         thread.join().unwrap();
     }
+}
+
+/// A config whose output cap is small, for [`check_slow_reader_is_cut_off`].
+pub fn small_output() -> Config {
+    Config {
+        max_output_bytes: 64 * 1024,
+        ..Config::default()
+    }
+}
+
+/// A client that pipelines requests and never reads is cut off once its unread responses
+/// pass the output cap, and the server goes on serving others.
+pub fn check_slow_reader_is_cut_off(addr: SocketAddr) {
+    let mut hog = TcpStream::connect(addr).unwrap();
+    hog.set_write_timeout(Some(Duration::from_millis(500))).unwrap();
+    let request = b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let started = Instant::now();
+    let mut cut_off = false;
+    // 20 000 responses are about 6 MB, far past the 64 KiB cap plus the socket buffers.
+    for _ in 0..20_000 {
+        if hog.write_all(request).is_err() {
+            cut_off = true;
+            break;
+        }
+        if started.elapsed() > DEADLINE {
+            break;
+        }
+    }
+    if !cut_off {
+        // The server may have closed without our writes failing yet: reading shows it.
+        hog.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut sink = vec![0u8; 1 << 20];
+        let mut total = 0usize;
+        loop {
+            match hog.read(&mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+        let responses = total / 300;
+        assert!(responses < 20_000, "the hog got all {responses} responses: it was never cut off");
+    }
+    // Others are still served.
+    let mut other = TcpStream::connect(addr).unwrap();
+    other.write_all(request).unwrap();
+    let (responses, _) = read_responses(&mut other, 1);
+    assert_eq!(responses[0].0, 200);
 }

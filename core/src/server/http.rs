@@ -655,6 +655,7 @@ impl Server {
         if self.config.stateless {
             self.release_stateless(connection);
         }
+        self.http_drive(connection, now);
     }
 
     /// Ends the request of a call the client cancelled: 202 with no result, or the end of its stream.
@@ -678,6 +679,7 @@ impl Server {
             self.transmit(connection, head.body(None, b""));
             self.end_exchange(connection, !ctx.keep_alive, now);
         }
+        self.http_drive(connection, now);
     }
 
     /// A connection deadline fired: 408 for a request stuck mid-way, a quiet close when idle.
@@ -811,7 +813,9 @@ impl Server {
         self.end_exchange(connection, close, now);
     }
 
-    /// After a response: close, or get ready for the next request.
+    /// After a response: close, or get ready for the next request. Callers outside
+    /// `http_drive` drive the connection afterwards; inside it the loop goes on, so a flood of
+    /// pipelined requests never deepens the stack.
     fn end_exchange(&mut self, connection: ConnectionId, close: bool, now: Now) {
         let max = self.config.max_requests_per_connection;
         let Some(http) = self.http_mut(connection) else {
@@ -824,7 +828,6 @@ impl Server {
         }
         http.exchange = Exchange::Idle;
         http.since = now.instant;
-        self.http_drive(connection, now);
     }
 
     fn common_headers(&self, head: &mut response::Head, ctx: &Ctx, close: bool) {
