@@ -46,5 +46,7 @@ fn concurrent_clients() {
 
 #[test]
 fn a_client_that_never_reads_is_cut_off() {
-    common::cases::check_slow_reader_is_cut_off(start_with(|| common::cases::server_with(common::cases::small_output())));
+    common::cases::check_slow_reader_is_cut_off(start_with(|| {
+        common::cases::server_with(common::cases::small_output())
+    }));
 }

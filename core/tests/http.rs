@@ -525,7 +525,10 @@ proptest! {
 
 #[test]
 fn a_flood_of_pipelined_requests_does_not_deepen_the_stack() {
-    let config = Config { max_requests_per_connection: 100_000, ..Config::default() };
+    let config = Config {
+        max_requests_per_connection: 100_000,
+        ..Config::default()
+    };
     let mut h = HttpHarness::new(config, test_tools());
     let flood: Vec<u8> = get("/health").repeat(20_000);
     // Fed in pieces no bigger than the decoder takes, as an adapter would.
@@ -534,4 +537,52 @@ fn a_flood_of_pipelined_requests_does_not_deepen_the_stack() {
     }
     assert_eq!(h.responses().len(), 20_000);
     assert!(!h.is_closed());
+}
+
+#[test]
+fn a_stream_closes_when_its_client_leaves_or_the_server_drains() {
+    let mut h = harness();
+    let session = initialize(&mut h);
+    let open = format!(
+        "GET /mcp HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\n\r\n"
+    );
+    h.reconnect();
+    h.input(open.as_bytes());
+    let head = String::from_utf8_lossy(&h.wire).into_owned();
+    assert!(
+        head.contains("Connection: close"),
+        "a stream is never reused: {head}"
+    );
+    assert!(
+        h.server.wants_input(h.conn),
+        "reading goes on to notice the client leaving"
+    );
+    h.server.handle_eof(h.conn, h.now).unwrap();
+    h.drain();
+    assert!(h.is_closed(), "the client left its stream");
+
+    h.reconnect();
+    h.input(open.as_bytes());
+    let stream = h.conn;
+    h.server.shutdown(h.now);
+    h.drain();
+    assert!(h.closed.contains(&stream), "shutdown ends streams");
+    assert!(h.wire.ends_with(b"0\r\n\r\n"), "the stream ended cleanly");
+    assert!(h.server.is_drained());
+}
+
+#[test]
+fn a_probe_before_initialize_learns_the_method_is_not_served() {
+    let mut h = harness();
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{}}"#;
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let response = h.exchange(request.as_bytes());
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json()["error"]["code"], -32601);
+    assert_eq!(response.json()["id"], 1);
+    // The client falls back to initialize, which still works on the same connection.
+    initialize(&mut h);
 }

@@ -38,7 +38,7 @@ pub fn server_with(config: Config) -> Server {
         ))
         .unwrap();
     Server::new(
-        Config::default(),
+        config,
         tools,
         [3; 32],
         Now::new(Instant::now(), SystemTime::now()),
@@ -252,6 +252,8 @@ pub fn check_concurrent_clients(addr: SocketAddr) {
 pub fn small_output() -> Config {
     Config {
         max_output_bytes: 64 * 1024,
+        // So that only the output cap can end the connection.
+        max_requests_per_connection: 1_000_000,
         ..Config::default()
     }
 }
@@ -286,7 +288,10 @@ pub fn check_slow_reader_is_cut_off(addr: SocketAddr) {
             }
         }
         let responses = total / 300;
-        assert!(responses < 20_000, "the hog got all {responses} responses: it was never cut off");
+        assert!(
+            responses < 20_000,
+            "the hog got all {responses} responses: it was never cut off"
+        );
     }
     // Others are still served.
     let mut other = TcpStream::connect(addr).unwrap();

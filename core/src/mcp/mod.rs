@@ -90,6 +90,14 @@ pub(crate) fn log_method(request: &Request) -> String {
     request.method.clone()
 }
 
+/// Returns whether the server serves `method` at all (at some point of the lifecycle).
+pub(crate) fn is_known(method: &str) -> bool {
+    matches!(
+        method,
+        "initialize" | "ping" | "logging/setLevel" | "tools/list" | "tools/call"
+    )
+}
+
 /// Dispatches one request for a session.
 pub(crate) fn dispatch(
     session: &mut Session,
@@ -99,11 +107,7 @@ pub(crate) fn dispatch(
 ) -> Reply {
     let params = request.params.as_ref();
     let method = request.method.as_str();
-    let known = matches!(
-        method,
-        "initialize" | "ping" | "logging/setLevel" | "tools/list" | "tools/call"
-    );
-    if !known {
+    if !is_known(method) {
         return Reply::Now(Err(method_not_found(method)));
     }
     if method == "ping" {
@@ -127,7 +131,7 @@ pub(crate) fn dispatch(
 
 /// The error for a method this server does not serve (including `server/discover`, which
 /// clients use to probe for the 2026 revision and fall back from).
-fn method_not_found(method: &str) -> RpcError {
+pub(crate) fn method_not_found(method: &str) -> RpcError {
     RpcError::new(ErrorCode::MethodNotFound, "Method not found").with_debug(method.to_owned())
 }
 

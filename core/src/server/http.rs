@@ -54,8 +54,9 @@ enum Exchange {
         call: CallId,
         streaming: bool,
     },
-    /// The session's own SSE stream (`GET`), open until the session or connection ends.
-    Stream,
+    /// The session's own SSE stream (`GET`), open until the session or connection ends;
+    /// chunked for HTTP/1.1, close-delimited for HTTP/1.0.
+    Stream { chunked: bool },
 }
 
 /// What the server knows about the request being answered.
@@ -94,9 +95,12 @@ impl HttpConn {
     }
 
     pub(super) fn wants_input(&self, config: &Config) -> bool {
-        self.phase != Phase::Done
-            && !matches!(self.exchange, Exchange::Stream)
-            && self.decoder.buffered() <= config.max_head_bytes + config.max_body_bytes
+        // Reading goes on during a stream, only to notice the client leaving.
+        self.phase != Phase::Done && self.decoder.buffered() <= config.max_head_bytes + config.max_body_bytes
+    }
+
+    pub(super) fn is_stream(&self) -> bool {
+        matches!(self.exchange, Exchange::Stream { .. })
     }
 
     pub(super) fn is_idle(&self) -> bool {
@@ -107,7 +111,7 @@ impl HttpConn {
     fn next_deadline(&self, config: &Config) -> Option<Instant> {
         match self.exchange {
             Exchange::Idle | Exchange::Body(_) => {}
-            Exchange::Call { .. } | Exchange::Stream => return None,
+            Exchange::Call { .. } | Exchange::Stream { .. } => return None,
         }
         match self.phase {
             Phase::Idle => Some(self.since + config.keep_alive_timeout),
@@ -147,6 +151,11 @@ impl Server {
             let Some(http) = self.http_mut(connection) else {
                 return;
             };
+            if matches!(http.exchange, Exchange::Stream { .. }) && eof {
+                // The client left its stream.
+                self.close(connection, now);
+                return;
+            }
             if !matches!(http.exchange, Exchange::Idle | Exchange::Body(_)) {
                 break;
             }
@@ -209,7 +218,12 @@ impl Server {
         }
         let reply = match self.check_peer(&head, &mut ctx) {
             Err(reply) => Some(reply),
-            Ok(()) if path == self.config.mcp_path && head.method != "OPTIONS" && version == Some(None) => {
+            Ok(())
+                if path == self.config.mcp_path
+                    && head.method != "OPTIONS"
+                    && ctx.session.is_some()
+                    && version == Some(None) =>
+            {
                 let supported: Vec<&str> = ProtocolVersion::ALL.iter().map(|v| v.as_str()).collect();
                 let message = format!(
                     "Bad Request: Unsupported protocol version (supported versions: {})",
@@ -465,6 +479,12 @@ impl Server {
             return Ok(key);
         }
         let Some(id) = ctx.session.clone() else {
+            if let Message::Request(request) = message {
+                if !crate::mcp::is_known(&request.method) {
+                    // A probe such as `server/discover` learns the method is not served.
+                    return Err((200, crate::mcp::method_not_found(&request.method)));
+                }
+            }
             return Err(bad(400, "Bad Request: Mcp-Session-Id header is required"));
         };
         let key = SessionKey::Http(id.clone());
@@ -506,11 +526,12 @@ impl Server {
         session.stream = Some(connection);
         let chunked = ctx.minor >= 1;
         let mut head = response::Head::new(200);
-        self.common_headers(&mut head, ctx, !chunked);
+        // The stream ends only with its connection, so say so: clients must not reuse it.
+        self.common_headers(&mut head, ctx, true);
         let bytes = head.streaming("text/event-stream", chunked);
         self.transmit(connection, bytes);
         if let Some(http) = self.http_mut(connection) {
-            http.exchange = Exchange::Stream;
+            http.exchange = Exchange::Stream { chunked };
         }
         let mut finished = Finished::new(connection, ctx.request_id.clone(), ctx.started);
         finished.http_status = Some(200);
@@ -554,12 +575,19 @@ impl Server {
         let stream = self.sessions.get(key).and_then(|session| session.stream);
         self.drop_session(key);
         if let Some(connection) = stream {
-            if let Some(http) = self.http_mut(connection) {
-                http.exchange = Exchange::Idle;
-            }
-            self.transmit(connection, response::LAST_CHUNK.to_vec());
-            self.close(connection, now);
+            self.end_stream(connection, now);
         }
+    }
+
+    /// Ends a `GET` stream cleanly and closes its connection.
+    pub(super) fn end_stream(&mut self, connection: ConnectionId, now: Now) {
+        let Some(http) = self.http_mut(connection) else {
+            return;
+        };
+        if let Exchange::Stream { chunked: true } = std::mem::replace(&mut http.exchange, Exchange::Idle) {
+            self.transmit(connection, response::LAST_CHUNK.to_vec());
+        }
+        self.close(connection, now);
     }
 
     fn drop_session(&mut self, key: &SessionKey) {

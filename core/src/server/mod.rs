@@ -549,17 +549,22 @@ impl Server {
     /// after their current response; running calls finish. Poll [`is_drained`](Self::is_drained).
     pub fn shutdown(&mut self, now: Now) {
         self.draining = true;
-        let idle: Vec<ConnectionId> = self
+        let idle: Vec<(ConnectionId, bool)> = self
             .connections
             .iter()
-            .filter(|(_, conn)| match &conn.kind {
-                Kind::Http(http) => http.is_idle(),
-                Kind::Ndjson(_) => false,
+            .filter_map(|(id, conn)| match &conn.kind {
+                Kind::Http(http) if http.is_idle() => Some((*id, false)),
+                Kind::Http(http) if http.is_stream() => Some((*id, true)),
+                _ => None,
             })
-            .map(|(id, _)| *id)
             .collect();
-        for connection in idle {
-            self.close(connection, now);
+        for (connection, stream) in idle {
+            if stream {
+                // A stream never finishes by itself: end it cleanly.
+                self.end_stream(connection, now);
+            } else {
+                self.close(connection, now);
+            }
         }
     }
 
