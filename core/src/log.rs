@@ -47,6 +47,9 @@ pub struct LogRecord {
     /// The client the request came from, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
+    /// Who the request authenticated as (a token's name or a JWT subject), never a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
     /// The MCP session, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,

@@ -33,6 +33,7 @@ pub struct Tool {
     output_schema: Option<Value>,
     annotations: Option<Value>,
     timeout: Option<Duration>,
+    scope: Option<String>,
     handler: Handler,
 }
 
@@ -53,6 +54,7 @@ impl Tool {
             output_schema: None,
             annotations: None,
             timeout: None,
+            scope: None,
             handler: Arc::new(move |args, ctx| Box::pin(handler(args, ctx))),
         }
     }
@@ -87,9 +89,21 @@ impl Tool {
         self
     }
 
+    /// Requires callers to hold `scope` (an OAuth scope) when the server authenticates
+    /// requests; without it a call gets 403 `insufficient_scope`.
+    pub fn required_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
     /// Returns the tool's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Returns the scope callers must hold, if any.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
     }
 }
 

@@ -245,6 +245,7 @@ struct Finished {
     http_status: Option<u16>,
     http: Option<String>,
     session: Option<String>,
+    principal: Option<String>,
 }
 
 impl Finished {
@@ -258,6 +259,7 @@ impl Finished {
             http_status: None,
             http: None,
             session: None,
+            principal: None,
         }
     }
 }
@@ -847,6 +849,7 @@ impl Server {
             status,
             code,
             client,
+            principal: finished.principal,
             session: finished.session,
             http_status: finished.http_status,
             http: finished.http,
