@@ -44,3 +44,8 @@ fn concurrent_clients() {
 fn a_client_that_never_reads_is_cut_off() {
     cases::check_slow_reader_is_cut_off(start_with(|| cases::server_with(cases::small_output())));
 }
+
+#[test]
+fn the_101st_rapid_request_gets_429() {
+    cases::check_rate_limit(start_with(cases::limited_server));
+}

@@ -50,3 +50,8 @@ fn a_client_that_never_reads_is_cut_off() {
         common::cases::server_with(common::cases::small_output())
     }));
 }
+
+#[test]
+fn the_101st_rapid_request_gets_429() {
+    common::cases::check_rate_limit(start_with(common::cases::limited_server));
+}

@@ -1,7 +1,10 @@
 //! Every limit, deadline and switch of the server, in one place, with environment parsing.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
+
+use crate::rate_limit::Cidr;
 
 pub use crate::http::policy::{Hosts, Origins};
 
@@ -78,6 +81,16 @@ pub struct Config {
     pub enable_get_stream: bool,
     /// Messages held for one SSE stream before the oldest are dropped.
     pub max_stream_queue: usize,
+    /// Requests per minute per client (`RATE_LIMIT`), burst equal to it; 0 turns it off.
+    pub rate_limit: u32,
+    /// Clients with a bucket of their own; beyond it new clients share one overflow bucket.
+    pub rate_limit_max_clients: usize,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` are believed (`TRUSTED_PROXIES`, CIDRs).
+    pub trusted_proxies: Vec<Cidr>,
+    /// Paths not rate limited (`RATE_LIMIT_EXEMPT`, e.g. `/health,/ready`); none by default.
+    pub rate_limit_exempt: Vec<String>,
+    /// Calls per minute per client for single tools (`TOOL_RATE_LIMITS=name=10,other=5`).
+    pub tool_rate_limits: BTreeMap<String, u32>,
 }
 
 impl Default for Config {
@@ -112,6 +125,11 @@ impl Default for Config {
             session_idle_timeout: Duration::from_secs(30 * 60),
             enable_get_stream: true,
             max_stream_queue: 256,
+            rate_limit: 100,
+            rate_limit_max_clients: 100_000,
+            trusted_proxies: Vec::new(),
+            rate_limit_exempt: Vec::new(),
+            tool_rate_limits: BTreeMap::new(),
         }
     }
 }
@@ -132,7 +150,8 @@ impl Config {
     /// Applies the settings found among `vars` (as from `std::env::vars()`) to this config.
     ///
     /// Understood: `DEBUG`, `TOOL_TIMEOUT_MS`, `VALIDATION_ERRORS`, `MAX_LINE_BYTES`, `HOST`,
-    /// `PORT`, `ALLOWED_ORIGINS`, `ALLOWED_HOSTS`, `STATELESS`, `MAX_SESSIONS`. Other variables
+    /// `PORT`, `ALLOWED_ORIGINS`, `ALLOWED_HOSTS`, `STATELESS`, `MAX_SESSIONS`, `RATE_LIMIT`,
+    /// `RATE_LIMIT_MAX_CLIENTS`, `TRUSTED_PROXIES`, `RATE_LIMIT_EXEMPT`, `TOOL_RATE_LIMITS`. Other variables
     /// are ignored; a malformed value is an error naming the variable. Without
     /// `ALLOWED_HOSTS`, a loopback `HOST` admits only loopback names and any other admits all.
     pub fn apply_env<I, K, V>(mut self, vars: I) -> Result<Self, ConfigError>
@@ -186,6 +205,34 @@ impl Config {
                     };
                 }
                 "STATELESS" => self.stateless = parse_bool(value).ok_or_else(|| bad("true or false"))?,
+                "RATE_LIMIT" => {
+                    self.rate_limit = value
+                        .parse()
+                        .map_err(|_| bad("requests per minute (0 turns it off)"))?;
+                }
+                "RATE_LIMIT_MAX_CLIENTS" => {
+                    let n = parse_positive(value).ok_or_else(|| bad("a positive number"))?;
+                    self.rate_limit_max_clients = usize::try_from(n).map_err(|_| bad("a smaller number"))?;
+                }
+                "TRUSTED_PROXIES" => {
+                    self.trusted_proxies = split_list(value)
+                        .iter()
+                        .map(|cidr| cidr.parse())
+                        .collect::<Result<_, _>>()
+                        .map_err(|_| bad("a comma list of CIDRs such as 10.0.0.0/8"))?;
+                }
+                "RATE_LIMIT_EXEMPT" => self.rate_limit_exempt = split_list(value),
+                "TOOL_RATE_LIMITS" => {
+                    let mut limits = BTreeMap::new();
+                    for entry in split_list(value) {
+                        let (tool, limit) = entry
+                            .split_once('=')
+                            .ok_or_else(|| bad("name=per-minute pairs"))?;
+                        let limit = limit.trim().parse().map_err(|_| bad("name=per-minute pairs"))?;
+                        limits.insert(tool.trim().to_owned(), limit);
+                    }
+                    self.tool_rate_limits = limits;
+                }
                 "MAX_SESSIONS" => {
                     let n = parse_positive(value).ok_or_else(|| bad("a positive number"))?;
                     self.max_sessions = usize::try_from(n).map_err(|_| bad("a smaller number"))?;

@@ -65,6 +65,7 @@ mod http;
 pub mod jsonrpc;
 pub mod log;
 pub mod mcp;
+pub mod rate_limit;
 mod server;
 pub mod time;
 pub mod tools;

@@ -15,6 +15,15 @@ const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A server with a few tools, for the adapter under test to serve.
 pub fn server() -> Server {
+    // These tests send far more than 100 requests a minute from 127.0.0.1.
+    server_with(Config {
+        rate_limit: 0,
+        ..Config::default()
+    })
+}
+
+/// The server with the default limit of 100 requests per minute per client.
+pub fn limited_server() -> Server {
     server_with(Config::default())
 }
 
@@ -254,6 +263,7 @@ pub fn small_output() -> Config {
         max_output_bytes: 64 * 1024,
         // So that only the output cap can end the connection.
         max_requests_per_connection: 1_000_000,
+        rate_limit: 0,
         ..Config::default()
     }
 }
@@ -298,4 +308,41 @@ pub fn check_slow_reader_is_cut_off(addr: SocketAddr) {
     other.write_all(request).unwrap();
     let (responses, _) = read_responses(&mut other, 1);
     assert_eq!(responses[0].0, 200);
+}
+
+/// The seed's test: 101 rapid requests to `/health` from one address, each on a connection
+/// of its own; exactly the 101st gets 429 with the -32006 body, `Retry-After` and the
+/// `RateLimit` fields.
+pub fn check_rate_limit(addr: SocketAddr) {
+    let mut limited = Vec::new();
+    for i in 1..=101 {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let (responses, _) = read_responses(&mut stream, 1);
+        let (status, head, body) = responses.into_iter().next().expect("a response");
+        if status == 429 {
+            limited.push(i);
+            assert_eq!(
+                String::from_utf8(body).unwrap(),
+                r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32006,"message":"Too many requests"}}"#
+            );
+            let retry: u64 = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Retry-After: "))
+                .expect("Retry-After")
+                .parse()
+                .unwrap();
+            assert!(retry >= 1, "Retry-After is never 0 while limited");
+            assert!(
+                head.contains("RateLimit-Policy: \"default\";q=100;w=60"),
+                "{head}"
+            );
+            assert!(head.contains("RateLimit: \"default\";r=0;"), "{head}");
+        } else {
+            assert_eq!(status, 200, "request {i}");
+        }
+    }
+    assert_eq!(limited, [101]);
 }

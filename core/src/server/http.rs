@@ -4,6 +4,7 @@
 //! One request is handled at a time per connection, so pipelined requests are answered
 //! strictly in order; bytes of later requests wait in the decoder's bounded buffer.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 use serde_json::json;
@@ -14,6 +15,7 @@ use crate::framing::http1::{BodyFraming, Decoded, Decoder, Head, Limits, Phase};
 use crate::http::{media, response};
 use crate::jsonrpc::{self, Message};
 use crate::mcp::{ProtocolVersion, Session};
+use crate::rate_limit::{ClientKey, Decision, client_ip};
 use crate::time::Now;
 use crate::tools::CallId;
 
@@ -74,6 +76,8 @@ struct Ctx {
     /// A session made by this `initialize`, announced in `Mcp-Session-Id`.
     new_session: Option<String>,
     version: ProtocolVersion,
+    /// The rate-limit decision, reported in `RateLimit` headers.
+    rate: Option<Decision>,
 }
 
 impl HttpConn {
@@ -216,7 +220,8 @@ impl Server {
         if let Some(Some(version)) = version {
             ctx.version = version;
         }
-        let reply = match self.check_peer(&head, &mut ctx) {
+        let limited = self.rate_limit(connection, &head, &path, &mut ctx, now);
+        let reply = match limited.map_or_else(|| self.check_peer(&head, &mut ctx), Err) {
             Err(reply) => Some(reply),
             Ok(())
                 if path == self.config.mcp_path
@@ -259,6 +264,47 @@ impl Server {
         }
         let error = reply_error(&reply);
         self.send_reply(connection, &ctx, reply, error, now);
+    }
+
+    /// Counts the request against its client's bucket, before anything else is read; returns
+    /// the 429 to send when the bucket is empty.
+    fn rate_limit(
+        &mut self,
+        connection: ConnectionId,
+        head: &Head,
+        path: &str,
+        ctx: &mut Ctx,
+        now: Now,
+    ) -> Option<Reply> {
+        if self.config.rate_limit == 0 || self.config.rate_limit_exempt.iter().any(|exempt| exempt == path) {
+            return None;
+        }
+        let conn = self.connections.get_mut(&connection)?;
+        let peer = conn.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let values = |name: &str| -> Vec<&[u8]> {
+            head.headers
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v.as_slice())
+                .collect()
+        };
+        let ip = client_ip(
+            peer,
+            &values("x-forwarded-for"),
+            &values("forwarded"),
+            &self.config.trusted_proxies,
+        );
+        conn.client_key = ClientKey::from_ip(ip);
+        let decision = self.limiter.check(conn.client_key, now.instant);
+        ctx.rate = Some(decision);
+        if decision.allowed {
+            return None;
+        }
+        let error = RpcError::new(ErrorCode::RateLimit, "Too many requests");
+        let mut reply = error_reply(429, &error, false);
+        let retry_after = decision.retry_after_secs().unwrap_or(1);
+        reply.headers.push(("Retry-After", retry_after.to_string()));
+        Some(reply)
     }
 
     /// Checks `Host` (DNS rebinding) and `Origin`; fills in the CORS origin to echo.
@@ -864,6 +910,11 @@ impl Server {
         }
         head.header("X-Request-Id", &ctx.request_id);
         head.header("Vary", "Origin");
+        if let Some(rate) = &ctx.rate {
+            for (name, value) in rate.headers(60) {
+                head.header(name, &value);
+            }
+        }
         if let Some(origin) = &ctx.cors {
             head.header("Access-Control-Allow-Origin", origin);
             head.header("Access-Control-Expose-Headers", EXPOSE_HEADERS);
@@ -891,6 +942,7 @@ impl Server {
             session: None,
             new_session: None,
             version: ProtocolVersion::V2025_03_26,
+            rate: None,
         }
     }
 

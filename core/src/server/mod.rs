@@ -10,6 +10,7 @@ pub use host::Host;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -26,6 +27,7 @@ use crate::framing::ndjson::LineFramer;
 use crate::jsonrpc::{self, Id, Notification, Request};
 use crate::log::{self, Level, LogRecord, Status};
 use crate::mcp::{self, ProtocolVersion, Reply, Session};
+use crate::rate_limit::{ClientKey, Limits, RateLimiter};
 use crate::time::Now;
 use crate::tools::{CallId, Outcome, ToolCall, ToolMessage, ToolRegistry};
 
@@ -84,6 +86,8 @@ pub enum TimeoutReason {
     Connection(ConnectionId),
     /// A session's idle expiry.
     SessionExpiry,
+    /// The sweep of idle rate-limit buckets.
+    RateLimitSweep,
 }
 
 /// Counters of what the server holds now.
@@ -96,6 +100,8 @@ pub struct Stats {
     pub running_calls: usize,
     /// HTTP sessions held.
     pub sessions: usize,
+    /// Clients with a rate-limit bucket of their own (never above the configured cap).
+    pub rate_limited_clients: usize,
 }
 
 /// Misuse of the input methods by the embedding code.
@@ -184,6 +190,10 @@ struct Connection {
     parked: Option<Vec<u8>>,
     /// The reader waits for [`Host::resume`] before it reads again.
     awaiting_resume: bool,
+    /// The peer's address, when the client label is one.
+    peer: Option<IpAddr>,
+    /// Whom the last request counted against (behind trusted proxies, the real client).
+    client_key: ClientKey,
 }
 
 struct RunningCall {
@@ -223,6 +233,10 @@ pub struct Server {
     calls: BTreeMap<CallId, RunningCall>,
     next_call: u64,
     timers: BTreeSet<(Instant, Timer)>,
+    /// Requests per client.
+    limiter: RateLimiter<ClientKey>,
+    /// Calls per client, for tools with a limit of their own.
+    tool_limiters: BTreeMap<String, RateLimiter<ClientKey>>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
 }
@@ -278,6 +292,18 @@ impl Server {
     /// Creates a server with its config, its tools, a 32-byte seed for its CSPRNG, and the
     /// moment it starts (for `uptime_seconds`).
     pub fn new(config: Config, tools: ToolRegistry, seed: [u8; 32], now: Now) -> Self {
+        let limits = |per_minute| Limits {
+            per_minute,
+            burst: per_minute,
+            max_clients: config.rate_limit_max_clients,
+            idle_sweep: std::time::Duration::from_secs(60),
+        };
+        let limiter = RateLimiter::new(limits(config.rate_limit));
+        let tool_limiters = config
+            .tool_rate_limits
+            .iter()
+            .map(|(tool, per_minute)| (tool.clone(), RateLimiter::new(limits(*per_minute))))
+            .collect();
         Self {
             config,
             tools,
@@ -293,6 +319,8 @@ impl Server {
             calls: BTreeMap::new(),
             next_call: 0,
             timers: BTreeSet::new(),
+            limiter,
+            tool_limiters,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -311,6 +339,7 @@ impl Server {
             connections: self.connections.len(),
             running_calls: self.calls.len(),
             sessions: self.http_sessions,
+            rate_limited_clients: self.limiter.len(),
         }
     }
 
@@ -351,7 +380,11 @@ impl Server {
     // ---- handle_* (input) ----
 
     /// Opens a connection from `client` (a label for logs, such as a peer address).
+    ///
+    /// A label that parses as an IP address is the peer address rate limits count against.
     pub fn accept(&mut self, client: impl Into<String>, framing: Framing, now: Now) -> ConnectionId {
+        let client = client.into();
+        let peer = client.parse::<IpAddr>().ok();
         let id = ConnectionId(self.next_connection);
         self.next_connection += 1;
         let kind = match framing {
@@ -367,11 +400,13 @@ impl Server {
         self.connections.insert(
             id,
             Connection {
-                client: client.into(),
+                client,
                 kind,
                 eof: false,
                 parked: None,
                 awaiting_resume: false,
+                peer,
+                client_key: ClientKey::from_ip(peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))),
             },
         );
         if framing == Framing::Http {
@@ -440,6 +475,10 @@ impl Server {
 
     /// Fires every deadline at or before `now`; spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Now) {
+        self.limiter.handle_timeout(now.instant);
+        for limiter in self.tool_limiters.values_mut() {
+            limiter.handle_timeout(now.instant);
+        }
         while let Some((at, _)) = self.timers.first() {
             if *at > now.instant {
                 break;
@@ -584,14 +623,27 @@ impl Server {
 
     /// Returns the next deadline and its reason, if any.
     pub fn poll_timeout(&self) -> Option<Timeout> {
-        self.timers.first().map(|(at, timer)| Timeout {
+        let timer = self.timers.first().map(|(at, timer)| Timeout {
             at: *at,
             reason: match timer {
                 Timer::Call(call) => TimeoutReason::ToolCall(*call),
                 Timer::Connection(connection) => TimeoutReason::Connection(*connection),
                 Timer::Session(_) => TimeoutReason::SessionExpiry,
             },
-        })
+        });
+        let sweep = std::iter::once(&self.limiter)
+            .chain(self.tool_limiters.values())
+            .filter_map(RateLimiter::poll_timeout)
+            .min()
+            .map(|at| Timeout {
+                at,
+                reason: TimeoutReason::RateLimitSweep,
+            });
+        match (timer, sweep) {
+            (Some(timer), Some(sweep)) if sweep.at < timer.at => Some(sweep),
+            (Some(timer), _) => Some(timer),
+            (None, sweep) => sweep,
+        }
     }
 
     // ---- shared internals ----
@@ -664,6 +716,17 @@ impl Server {
             }
             Reply::Call(start) => start,
         };
+        if let Some(limiter) = self.tool_limiters.get_mut(&start.tool) {
+            let key = self
+                .connections
+                .get(&connection)
+                .map_or(ClientKey::V4([0; 4]), |conn| conn.client_key);
+            if !limiter.check(key, now.instant).allowed {
+                let error = RpcError::new(ErrorCode::RateLimit, "Too many requests");
+                let bytes = jsonrpc::write_error(Some(&request.id), &error, self.config.debug);
+                return (Answer::Respond(bytes), finished, Some(error));
+            }
+        }
         let Some(entry) = self.tools.get(&start.tool) else {
             let error = RpcError::new(ErrorCode::InternalError, "Internal error");
             return (
