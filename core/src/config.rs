@@ -1,8 +1,12 @@
 //! Every limit, deadline and switch of the server, in one place, with environment parsing.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::auth::{ResourceMetadata, StaticTokens, TokenVerifier};
 
 use crate::rate_limit::Cidr;
 
@@ -91,6 +95,27 @@ pub struct Config {
     pub rate_limit_exempt: Vec<String>,
     /// Calls per minute per client for single tools (`TOOL_RATE_LIMITS=name=10,other=5`).
     pub tool_rate_limits: BTreeMap<String, u32>,
+    /// Authentication of HTTP requests to the MCP endpoint; `None` admits every request.
+    pub auth: Option<AuthConfig>,
+}
+
+/// How HTTP requests authenticate: token verifiers tried in order, and the protected
+/// resource metadata (RFC 9728) that tells clients where to get a token.
+#[derive(Clone, Default)]
+pub struct AuthConfig {
+    /// Token checkers, tried in order; the first that accepts a token decides who it is.
+    pub verifiers: Vec<Arc<dyn TokenVerifier>>,
+    /// The metadata served at its well-known path and named in challenges.
+    pub metadata: Option<ResourceMetadata>,
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("verifiers", &self.verifiers.len())
+            .field("metadata", &self.metadata)
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -130,6 +155,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             rate_limit_exempt: Vec::new(),
             tool_rate_limits: BTreeMap::new(),
+            auth: None,
         }
     }
 }
@@ -161,6 +187,7 @@ impl Config {
         V: AsRef<str>,
     {
         let (mut hosts_set, mut host_set) = (false, false);
+        let (mut issuer, mut resource, mut scopes) = (None, None, Vec::new());
         for (name, value) in vars {
             let (name, value) = (name.as_ref(), value.as_ref().trim());
             let bad = |expected| ConfigError {
@@ -233,11 +260,54 @@ impl Config {
                     }
                     self.tool_rate_limits = limits;
                 }
+                "AUTH_TOKENS" => {
+                    // The value is a secret: a bad one is reported without it.
+                    let tokens = crate::auth::parse_token_list(value).map_err(|err| ConfigError {
+                        name: name.into(),
+                        // The error names the entry, never the token.
+                        value: err.to_string(),
+                        expected: TOKEN_FORMAT,
+                    })?;
+                    self.auth_mut()
+                        .verifiers
+                        .push(Arc::new(StaticTokens::new(tokens)));
+                }
+                "AUTH_ISSUER" => issuer = Some(value.to_owned()),
+                "AUTH_RESOURCE" => resource = Some(value.to_owned()),
+                "AUTH_SCOPES" => scopes = split_list(value),
                 "MAX_SESSIONS" => {
                     let n = parse_positive(value).ok_or_else(|| bad("a positive number"))?;
                     self.max_sessions = usize::try_from(n).map_err(|_| bad("a smaller number"))?;
                 }
                 _ => {}
+            }
+        }
+        match (issuer, resource) {
+            (Some(issuer), Some(resource)) => {
+                let metadata = ResourceMetadata {
+                    resource,
+                    authorization_servers: vec![issuer],
+                    scopes_supported: scopes,
+                };
+                metadata.metadata_url().map_err(|_| ConfigError {
+                    name: "AUTH_RESOURCE".into(),
+                    value: metadata.resource.clone(),
+                    expected: "this server's absolute http(s) URL, e.g. https://mcp.example.com/mcp",
+                })?;
+                self.auth_mut().metadata = Some(metadata);
+            }
+            (None, None) => {}
+            (issuer, _) => {
+                return Err(ConfigError {
+                    name: if issuer.is_some() {
+                        "AUTH_RESOURCE"
+                    } else {
+                        "AUTH_ISSUER"
+                    }
+                    .into(),
+                    value: String::new(),
+                    expected: "AUTH_ISSUER and AUTH_RESOURCE set together",
+                });
             }
         }
         if host_set && !hosts_set {
@@ -250,6 +320,57 @@ impl Config {
         Ok(self)
     }
 }
+
+impl Config {
+    /// Adds the bearer tokens of a tokens file's contents (`AUTH_TOKENS_FILE`, read by the
+    /// caller): one `name:token` or `token` per line, `#` comments and blank lines ignored.
+    pub fn with_tokens_file(mut self, contents: &str) -> Result<Self, ConfigError> {
+        let tokens = crate::auth::parse_tokens_file(contents).map_err(|err| ConfigError {
+            name: "AUTH_TOKENS_FILE".into(),
+            // The error names the line, never the token.
+            value: err.to_string(),
+            expected: TOKEN_FORMAT,
+        })?;
+        self.auth_mut()
+            .verifiers
+            .push(Arc::new(StaticTokens::new(tokens)));
+        Ok(self)
+    }
+
+    /// Adds a JWT verifier for RS256/ES256 access tokens signed by the keys of a JWKS
+    /// document, issued by `AUTH_ISSUER` for `AUTH_RESOURCE` (both must be set first).
+    #[cfg(feature = "jwt")]
+    pub fn with_jwks(mut self, jwks_json: &str) -> Result<Self, ConfigError> {
+        let missing = ConfigError {
+            name: "AUTH_JWKS_FILE".into(),
+            value: String::new(),
+            expected: "AUTH_ISSUER and AUTH_RESOURCE to be set as well",
+        };
+        let Some(metadata) = self.auth.as_ref().and_then(|auth| auth.metadata.clone()) else {
+            return Err(missing);
+        };
+        let Some(issuer) = metadata.authorization_servers.first() else {
+            return Err(missing);
+        };
+        let verifier =
+            crate::auth::JwtVerifier::from_jwks(issuer.clone(), metadata.resource.clone(), jwks_json, 60)
+                .map_err(|err| ConfigError {
+                    name: "AUTH_JWKS_FILE".into(),
+                    value: err.to_string(),
+                    expected: "a JWKS document with RS256 or ES256 keys",
+                })?;
+        self.auth_mut().verifiers.push(Arc::new(verifier));
+        Ok(self)
+    }
+
+    fn auth_mut(&mut self) -> &mut AuthConfig {
+        self.auth.get_or_insert_with(AuthConfig::default)
+    }
+}
+
+/// What a token setting must hold; its errors never repeat the value, which is a secret.
+const TOKEN_FORMAT: &str =
+    "name:token or token entries of printable characters, one per line (file) or comma";
 
 fn split_list(value: &str) -> Vec<String> {
     value

@@ -106,10 +106,8 @@ impl RpcError {
         let mut obj = serde_json::Map::new();
         obj.insert("code".into(), self.code.code().into());
         obj.insert("message".into(), self.message.clone().into());
-        if debug {
-            if let Some(data) = &self.debug_data {
-                obj.insert("data".into(), data.clone());
-            }
+        if debug && let Some(data) = &self.debug_data {
+            obj.insert("data".into(), data.clone());
         }
         Value::Object(obj)
     }

@@ -305,14 +305,15 @@ impl Envelope {
                 "Invalid Request: jsonrpc must be \"2.0\"",
             ));
         }
-        if let Some(params) = &self.params {
-            if !params.is_object() && !params.is_array() {
-                return Err(failure(
-                    id,
-                    ErrorCode::InvalidRequest,
-                    "Invalid Request: params must be an object",
-                ));
-            }
+        if let Some(params) = &self.params
+            && !params.is_object()
+            && !params.is_array()
+        {
+            return Err(failure(
+                id,
+                ErrorCode::InvalidRequest,
+                "Invalid Request: params must be an object",
+            ));
         }
         match self.method {
             Some(Value::String(method)) => {

@@ -57,6 +57,7 @@
 #![forbid(unsafe_code, unused_must_use)]
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod framing;
@@ -71,7 +72,7 @@ pub mod time;
 pub mod tools;
 pub mod validate;
 
-pub use config::{Config, ConfigError, Hosts, Origins, ValidationErrors};
+pub use config::{AuthConfig, Config, ConfigError, Hosts, Origins, ValidationErrors};
 pub use error::{ErrorCode, RpcError};
 pub use framing::Framing;
 pub use log::{Level, LogRecord, Status};

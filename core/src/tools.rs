@@ -590,24 +590,24 @@ impl Tool {
         use crate::mcp::ProtocolVersion as V;
         let mut def = serde_json::Map::new();
         def.insert("name".into(), self.name.clone().into());
-        if version >= V::V2025_06_18 {
-            if let Some(title) = &self.title {
-                def.insert("title".into(), title.clone().into());
-            }
+        if version >= V::V2025_06_18
+            && let Some(title) = &self.title
+        {
+            def.insert("title".into(), title.clone().into());
         }
         if let Some(description) = &self.description {
             def.insert("description".into(), description.clone().into());
         }
         def.insert("inputSchema".into(), self.input_schema.clone());
-        if version >= V::V2025_06_18 {
-            if let Some(schema) = &self.output_schema {
-                def.insert("outputSchema".into(), schema.clone());
-            }
+        if version >= V::V2025_06_18
+            && let Some(schema) = &self.output_schema
+        {
+            def.insert("outputSchema".into(), schema.clone());
         }
-        if version >= V::V2025_03_26 {
-            if let Some(annotations) = &self.annotations {
-                def.insert("annotations".into(), annotations.clone());
-            }
+        if version >= V::V2025_03_26
+            && let Some(annotations) = &self.annotations
+        {
+            def.insert("annotations".into(), annotations.clone());
         }
         Value::Object(def)
     }

@@ -43,14 +43,13 @@ impl ArgsValidator {
     /// Checks `args`: a missing required argument gives E_ARGS, any other violation
     /// E_VALIDATION with the failing path and the reason.
     pub(crate) fn check(&self, args: &Value) -> Result<(), RpcError> {
-        if let Some(object) = args.as_object() {
-            if let Some(missing) = self
+        if let Some(object) = args.as_object()
+            && let Some(missing) = self
                 .required
                 .iter()
                 .find(|name| !object.contains_key(name.as_str()))
-            {
-                return Err(missing_parameter(missing));
-            }
+        {
+            return Err(missing_parameter(missing));
         }
         let Err(err) = self.schema.validate(args) else {
             return Ok(());

@@ -42,6 +42,7 @@ pub fn registry(database: ReadinessCheck) -> Result<ToolRegistry, RegisterError>
                 },
             )
             .title("Create a user")
+            .required_scope("users:write")
             .description("Creates a user in the demo's in-memory directory and returns it.")
             .output_schema(user_schema())
             .annotations(json!({"readOnlyHint": false, "destructiveHint": false, "idempotentHint": false})),

@@ -10,7 +10,9 @@ use serde_json::json;
 const USAGE: &str = "usage: rampart-demo [--transport http|stdio] [--runtime tokio|smol]
 
 Settings come from the environment: HOST, PORT, ALLOWED_ORIGINS, ALLOWED_HOSTS, DEBUG,
-TOOL_TIMEOUT_MS, VALIDATION_ERRORS, MAX_LINE_BYTES, STATELESS, MAX_SESSIONS,
+TOOL_TIMEOUT_MS, VALIDATION_ERRORS, MAX_LINE_BYTES, STATELESS, MAX_SESSIONS, RATE_LIMIT,
+TRUSTED_PROXIES, RATE_LIMIT_EXEMPT, TOOL_RATE_LIMITS, AUTH_TOKENS, AUTH_TOKENS_FILE,
+AUTH_ISSUER, AUTH_RESOURCE, AUTH_SCOPES, AUTH_JWKS_FILE,
 DEMO_DATABASE=up|down (the initial state of the /ready check `database`).";
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,10 +36,10 @@ fn main() -> ExitCode {
             }
         }
     }
-    let mut config = match Config::default().apply_env(std::env::vars()) {
+    let mut config = match load_config() {
         Ok(config) => config,
         Err(err) => {
-            log("CRITICAL", &err.to_string());
+            log("CRITICAL", &err);
             return ExitCode::from(2);
         }
     };
@@ -53,6 +55,31 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Reads the settings from the environment, and the files `AUTH_TOKENS_FILE` and
+/// `AUTH_JWKS_FILE` name (the core reads no files).
+fn load_config() -> Result<Config, String> {
+    let mut config = Config::default()
+        .apply_env(std::env::vars())
+        .map_err(|err| err.to_string())?;
+    let read = |var: &str| -> Result<Option<String>, String> {
+        match std::env::var(var) {
+            Ok(path) if !path.is_empty() => std::fs::read_to_string(&path)
+                .map(Some)
+                .map_err(|err| format!("cannot read {var}={path}: {err}")),
+            _ => Ok(None),
+        }
+    };
+    if let Some(contents) = read("AUTH_TOKENS_FILE")? {
+        config = config
+            .with_tokens_file(&contents)
+            .map_err(|err| err.to_string())?;
+    }
+    if let Some(jwks) = read("AUTH_JWKS_FILE")? {
+        config = config.with_jwks(&jwks).map_err(|err| err.to_string())?;
+    }
+    Ok(config)
 }
 
 fn log(level: &str, message: &str) {

@@ -77,15 +77,14 @@ pub(crate) struct CallStart {
 
 /// The name a request is logged under: the tool name for `tools/call`.
 pub(crate) fn log_method(request: &Request) -> String {
-    if request.method == "tools/call" {
-        if let Some(name) = request
+    if request.method == "tools/call"
+        && let Some(name) = request
             .params
             .as_ref()
             .and_then(|p| p.get("name"))
             .and_then(Value::as_str)
-        {
-            return name.to_owned();
-        }
+    {
+        return name.to_owned();
     }
     request.method.clone()
 }

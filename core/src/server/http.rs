@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use crate::auth::{self, AuthError};
 use crate::config::Config;
 use crate::error::{ErrorCode, RpcError};
 use crate::framing::http1::{BodyFraming, Decoded, Decoder, Head, Limits, Phase};
@@ -26,6 +27,8 @@ const ALLOW_HEADERS: &str =
     "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, X-Request-Id";
 /// Headers a browser script may read from responses.
 const EXPOSE_HEADERS: &str = "Mcp-Session-Id, MCP-Protocol-Version, X-Request-Id";
+/// Where RFC 9728 metadata lives when the resource has no path.
+const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 /// Methods the MCP endpoint answers.
 const ALLOW_METHODS: &str = "GET, POST, DELETE, OPTIONS";
 
@@ -78,6 +81,8 @@ struct Ctx {
     version: ProtocolVersion,
     /// The rate-limit decision, reported in `RateLimit` headers.
     rate: Option<Decision>,
+    /// Who the request authenticated as, for logs.
+    principal: Option<String>,
 }
 
 impl HttpConn {
@@ -237,15 +242,17 @@ impl Server {
                 Some(simple_error(400, &message))
             }
             Ok(()) if head.method == "OPTIONS" => Some(self.preflight(&ctx)),
+            Ok(()) if self.is_metadata_path(&path) => Some(self.metadata_reply(&head)),
+            Ok(()) if path == self.config.mcp_path && self.config.auth.is_some() => {
+                match self.authenticate(connection, &head, &mut ctx, now) {
+                    Some(reply) => Some(reply),
+                    None => self.route_mcp(connection, &head, &ctx, has_body, now),
+                }
+            }
             Ok(()) if path == "/health" && head.method == "GET" => Some(self.health(now)),
             Ok(()) if path == "/ready" && head.method == "GET" => Some(self.ready_reply(now)),
             Ok(()) if path == "/health" || path == "/ready" => Some(not_allowed("GET, OPTIONS")),
-            Ok(()) if path == self.config.mcp_path => match head.method.as_str() {
-                "POST" => self.post_head(connection, &head, &ctx, has_body),
-                "GET" => self.open_stream(connection, &head, &ctx, now),
-                "DELETE" => Some(self.delete_session(&head, &ctx, now)),
-                _ => Some(not_allowed(ALLOW_METHODS)),
-            },
+            Ok(()) if path == self.config.mcp_path => self.route_mcp(connection, &head, &ctx, has_body, now),
             Ok(()) => Some(simple_error(404, "Not Found")),
         };
         let Some(mut reply) = reply else {
@@ -255,15 +262,99 @@ impl Server {
         // or may never come (a client waiting for 100-continue sends none).
         if has_body && !reply.close {
             reply.close = head.expect_continue;
-            if let Some(http) = self.http_mut(connection) {
-                if !reply.close {
-                    http.skipping = http.decoder.skip_body();
-                    reply.close = !http.skipping;
-                }
+            if let Some(http) = self.http_mut(connection)
+                && !reply.close
+            {
+                http.skipping = http.decoder.skip_body();
+                reply.close = !http.skipping;
             }
         }
         let error = reply_error(&reply);
         self.send_reply(connection, &ctx, reply, error, now);
+    }
+
+    /// Routes a request to the MCP endpoint by method.
+    fn route_mcp(
+        &mut self,
+        connection: ConnectionId,
+        head: &Head,
+        ctx: &Ctx,
+        has_body: bool,
+        now: Now,
+    ) -> Option<Reply> {
+        match head.method.as_str() {
+            "POST" => self.post_head(connection, head, ctx, has_body),
+            "GET" => self.open_stream(connection, head, ctx, now),
+            "DELETE" => Some(self.delete_session(head, ctx, now)),
+            _ => Some(not_allowed(ALLOW_METHODS)),
+        }
+    }
+
+    /// Checks the request's bearer token; returns the 401 to send when it has no valid one.
+    /// A session is never a credential: every request must carry a token.
+    fn authenticate(
+        &mut self,
+        connection: ConnectionId,
+        head: &Head,
+        ctx: &mut Ctx,
+        now: Now,
+    ) -> Option<Reply> {
+        let auth = self.config.auth.as_ref()?;
+        let now_unix = now
+            .wall
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let verdict = auth::bearer_token(head.header("authorization")).and_then(|token| {
+            let mut refusal = AuthError::Invalid;
+            for verifier in &auth.verifiers {
+                match verifier.verify(token, now_unix) {
+                    Ok(principal) => return Ok(principal),
+                    // The most specific reason wins over a plain "no such token".
+                    Err(AuthError::Invalid) => {}
+                    Err(error) => refusal = error,
+                }
+            }
+            Err(refusal)
+        });
+        match verdict {
+            Ok(principal) => {
+                ctx.principal = Some(principal.name.clone());
+                if let Some(conn) = self.connections.get_mut(&connection) {
+                    conn.principal = Some(principal);
+                }
+                None
+            }
+            Err(error) => {
+                let metadata_url = auth.metadata.as_ref().and_then(|m| m.metadata_url().ok());
+                let challenge = auth::www_authenticate(&error, metadata_url.as_deref());
+                let mut reply = error_reply(401, &error.rpc_error(), false);
+                reply.headers.push(("WWW-Authenticate", challenge));
+                Some(reply)
+            }
+        }
+    }
+
+    /// Returns whether `path` is where the protected resource metadata is served.
+    fn is_metadata_path(&self, path: &str) -> bool {
+        let Some(metadata) = self.config.auth.as_ref().and_then(|auth| auth.metadata.as_ref()) else {
+            return false;
+        };
+        path == WELL_KNOWN || metadata.well_known_path().is_ok_and(|known| known == path)
+    }
+
+    /// Serves the protected resource metadata document (RFC 9728).
+    fn metadata_reply(&self, head: &Head) -> Reply {
+        if head.method != "GET" {
+            return not_allowed("GET, OPTIONS");
+        }
+        let document = self
+            .config
+            .auth
+            .as_ref()
+            .and_then(|auth| auth.metadata.as_ref())
+            .map(|metadata| metadata.to_json().to_string())
+            .unwrap_or_default();
+        json_reply(200, document.into_bytes())
     }
 
     /// Counts the request against its client's bucket, before anything else is read; returns
@@ -455,6 +546,23 @@ impl Server {
                 if let Some(session) = &ctx.new_session {
                     reply.headers.push(("Mcp-Session-Id", session.clone()));
                 }
+                if error.as_ref().is_some_and(|e| e.code == ErrorCode::Auth) {
+                    // Authenticated, but without the tool's scope: 403 insufficient_scope.
+                    reply.status = 403;
+                    let scope = method
+                        .as_deref()
+                        .and_then(|tool| self.tools.get(tool))
+                        .and_then(|e| e.tool.scope());
+                    let metadata_url = self
+                        .config
+                        .auth
+                        .as_ref()
+                        .and_then(|auth| auth.metadata.as_ref())
+                        .and_then(|m| m.metadata_url().ok());
+                    let challenge =
+                        auth::insufficient_scope(scope.unwrap_or_default(), metadata_url.as_deref());
+                    reply.headers.push(("WWW-Authenticate", challenge));
+                }
                 self.send_reply_as(connection, &ctx, reply, error, method, now);
             }
             Answer::Nothing => {
@@ -514,6 +622,7 @@ impl Server {
             let id = self.new_session_id();
             let key = SessionKey::Http(id.clone());
             let mut session = SessionState::new(Session::new(), now.instant);
+            session.owner = ctx.principal.clone();
             // One expiry timer per session; when it fires it re-arms from the last use.
             let expiry = now.instant + self.config.session_idle_timeout;
             session.expiry = Some(expiry);
@@ -525,16 +634,21 @@ impl Server {
             return Ok(key);
         }
         let Some(id) = ctx.session.clone() else {
-            if let Message::Request(request) = message {
-                if !crate::mcp::is_known(&request.method) {
-                    // A probe such as `server/discover` learns the method is not served.
-                    return Err((200, crate::mcp::method_not_found(&request.method)));
-                }
+            if let Message::Request(request) = message
+                && !crate::mcp::is_known(&request.method)
+            {
+                // A probe such as `server/discover` learns the method is not served.
+                return Err((200, crate::mcp::method_not_found(&request.method)));
             }
             return Err(bad(400, "Bad Request: Mcp-Session-Id header is required"));
         };
         let key = SessionKey::Http(id.clone());
-        if !self.sessions.contains_key(&key) {
+        // A session belongs to whoever opened it: another principal cannot find it.
+        if self
+            .sessions
+            .get(&key)
+            .is_none_or(|session| session.owner != ctx.principal)
+        {
             return Err(bad(404, "Session not found"));
         }
         self.touch_session(&id, now.instant);
@@ -563,7 +677,8 @@ impl Server {
                 "Bad Request: Mcp-Session-Id header is required",
             ));
         };
-        let Some(session) = self.sessions.get_mut(&SessionKey::Http(id.clone())) else {
+        let session = self.sessions.get_mut(&SessionKey::Http(id.clone()));
+        let Some(session) = session.filter(|session| session.owner == ctx.principal) else {
             return Some(simple_error(404, "Session not found"));
         };
         if session.stream.is_some() {
@@ -596,7 +711,11 @@ impl Server {
             return simple_error(400, "Bad Request: Mcp-Session-Id header is required");
         };
         let key = SessionKey::Http(id);
-        if !self.sessions.contains_key(&key) {
+        if self
+            .sessions
+            .get(&key)
+            .is_none_or(|session| session.owner != ctx.principal)
+        {
             return simple_error(404, "Session not found");
         }
         self.end_session(&key, now);
@@ -711,6 +830,7 @@ impl Server {
         };
         finished.http = Some(ctx.line.clone());
         finished.session = ctx.session.clone();
+        finished.principal = ctx.principal.clone();
         if streaming {
             let chunked = ctx.minor >= 1;
             let mut out = response::chunk(&response::sse_event(&bytes), chunked);
@@ -875,6 +995,7 @@ impl Server {
         finished.http_status = Some(reply.status);
         finished.http = Some(ctx.line.clone());
         finished.session = ctx.session.clone();
+        finished.principal = ctx.principal.clone();
         finished.outcome = match error {
             Some(error) => Err(error),
             None if reply.status >= 400 => Err(RpcError::new(
@@ -943,6 +1064,7 @@ impl Server {
             new_session: None,
             version: ProtocolVersion::V2025_03_26,
             rate: None,
+            principal: None,
         }
     }
 

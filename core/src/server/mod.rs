@@ -20,6 +20,7 @@ use rand_core::{RngCore, SeedableRng};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use crate::auth::{Principal, has_scope};
 use crate::config::Config;
 use crate::error::{ErrorCode, RpcError};
 use crate::framing::Framing;
@@ -163,6 +164,8 @@ struct SessionState {
     stream: Option<ConnectionId>,
     /// When its expiry timer is armed, so that ending the session can disarm it.
     expiry: Option<Instant>,
+    /// The principal that opened it, when authentication is on.
+    owner: Option<String>,
 }
 
 impl SessionState {
@@ -173,6 +176,7 @@ impl SessionState {
             last_active: now,
             stream: None,
             expiry: None,
+            owner: None,
         }
     }
 }
@@ -194,6 +198,8 @@ struct Connection {
     peer: Option<IpAddr>,
     /// Whom the last request counted against (behind trusted proxies, the real client).
     client_key: ClientKey,
+    /// Who the current request authenticated as, when authentication is on.
+    principal: Option<Principal>,
 }
 
 struct RunningCall {
@@ -407,6 +413,7 @@ impl Server {
                 awaiting_resume: false,
                 peer,
                 client_key: ClientKey::from_ip(peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))),
+                principal: None,
             },
         );
         if framing == Framing::Http {
@@ -510,10 +517,10 @@ impl Server {
         let (bytes, error) = match outcome {
             Ok(output) => {
                 let mut result = output.to_json();
-                if version < ProtocolVersion::V2025_06_18 {
-                    if let Some(object) = result.as_object_mut() {
-                        object.remove("structuredContent");
-                    }
+                if version < ProtocolVersion::V2025_06_18
+                    && let Some(object) = result.as_object_mut()
+                {
+                    object.remove("structuredContent");
                 }
                 (jsonrpc::write_result(&running.request, &result), None)
             }
@@ -727,6 +734,21 @@ impl Server {
                 return (Answer::Respond(bytes), finished, Some(error));
             }
         }
+        let principal = self
+            .connections
+            .get(&connection)
+            .and_then(|conn| conn.principal.as_ref());
+        let scope = self.tools.get(&start.tool).and_then(|entry| entry.tool.scope());
+        if let (Some(principal), Some(scope)) = (principal, scope)
+            && !has_scope(principal, scope)
+        {
+            let error = RpcError::new(
+                ErrorCode::Auth,
+                format!("Insufficient scope: {scope} is required"),
+            );
+            let bytes = jsonrpc::write_error(Some(&request.id), &error, self.config.debug);
+            return (Answer::Respond(bytes), finished, Some(error));
+        }
         let Some(entry) = self.tools.get(&start.tool) else {
             let error = RpcError::new(ErrorCode::InternalError, "Internal error");
             return (
@@ -855,10 +877,10 @@ impl Server {
                 self.log_finished(now, finished);
             }
         }
-        if let Kind::Http(http) = &conn.kind {
-            if let Some(deadline) = http.deadline {
-                self.timers.remove(&(deadline, Timer::Connection(connection)));
-            }
+        if let Kind::Http(http) = &conn.kind
+            && let Some(deadline) = http.deadline
+        {
+            self.timers.remove(&(deadline, Timer::Connection(connection)));
         }
         self.sessions.remove(&SessionKey::Conn(connection));
         for session in self.sessions.values_mut() {
