@@ -130,3 +130,82 @@ fn a_bad_tokens_setting_names_the_entry_not_the_token() {
         "{message}"
     );
 }
+
+/// A config that accepts ES256 access tokens from `issuer` for this resource.
+fn jwt_config(issuer: &common::jwt::Issuer) -> Config {
+    Config::default()
+        .apply_env([
+            ("AUTH_ISSUER", "https://auth.example.com"),
+            ("AUTH_RESOURCE", "https://mcp.example.com/mcp"),
+        ])
+        .unwrap()
+        .with_jwks(&issuer.jwks())
+        .unwrap()
+}
+
+fn claims(scope: &str, exp: u64) -> serde_json::Value {
+    serde_json::json!({
+        "iss": "https://auth.example.com",
+        "aud": "https://mcp.example.com/mcp",
+        "sub": "user-42",
+        "exp": exp,
+        "scope": scope,
+    })
+}
+
+#[test]
+fn jwt_access_tokens_are_verified_and_scoped() {
+    let issuer = common::jwt::Issuer::new(7, "key-1");
+    let tools = test_tools()
+        .with(
+            rampart_core::Tool::new(
+                "admin.wipe@v1",
+                serde_json::json!({"type": "object"}),
+                |_, _| async { Ok(rampart_core::ToolOutput::text("wiped")) },
+            )
+            .required_scope("admin"),
+        )
+        .unwrap();
+    let mut h = HttpHarness::new(jwt_config(&issuer), tools);
+    // The harness clock stands at 2027-01-15: 1 800 000 000 seconds after the epoch.
+    let now = 1_800_000_000;
+    let reader = issuer.token(&claims("tools:read", now + 600));
+    let init = h.exchange(&post(INITIALIZE, Some(&reader), None));
+    assert_eq!(init.status, 200);
+    assert_eq!(h.logs.last().unwrap().principal.as_deref(), Some("user-42"));
+    let session = init.header("Mcp-Session-Id").unwrap().to_owned();
+
+    // Calling a tool that needs a scope the token lacks: 403 insufficient_scope.
+    let call =
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"admin.wipe@v1","arguments":{}}}"#;
+    let denied = h.exchange(&post(call, Some(&reader), Some(&session)));
+    assert_eq!(denied.status, 403);
+    assert_eq!(denied.json()["error"]["code"], -32005);
+    let challenge = denied.header("WWW-Authenticate").unwrap();
+    assert!(
+        challenge.contains(r#"error="insufficient_scope""#) && challenge.contains(r#"scope="admin""#),
+        "{challenge}"
+    );
+    // Tools without a scope work.
+    let echo = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}"#;
+    assert_eq!(h.exchange(&post(echo, Some(&reader), Some(&session))).status, 200);
+
+    // Expired, foreign-key and wrong-audience tokens are 401 invalid_token.
+    let expired = issuer.token(&claims("tools:read", now - 3600));
+    assert_unauthorized(&h.exchange(&post(INITIALIZE, Some(&expired), None)), true);
+    let stranger = common::jwt::Issuer::new(9, "key-1").token(&claims("admin", now + 600));
+    assert_unauthorized(&h.exchange(&post(INITIALIZE, Some(&stranger), None)), true);
+    let mut other_audience = claims("admin", now + 600);
+    other_audience["aud"] = serde_json::json!("https://elsewhere.example.com/mcp");
+    assert_unauthorized(
+        &h.exchange(&post(INITIALIZE, Some(&issuer.token(&other_audience)), None)),
+        true,
+    );
+
+    // An admin token (its own session) may call it.
+    let admin = issuer.token(&claims("tools:read admin", now + 600));
+    let init = h.exchange(&post(INITIALIZE, Some(&admin), None));
+    let session = init.header("Mcp-Session-Id").unwrap().to_owned();
+    let done = h.exchange(&post(call, Some(&admin), Some(&session)));
+    assert_eq!(done.json()["result"]["content"][0]["text"], "wiped");
+}
