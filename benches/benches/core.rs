@@ -1,94 +1,114 @@
-//! Criterion benches of the core with no IO: JSON-RPC parsing, argument validation, and a
-//! full `tools/call` round trip over NDJSON (bytes in, handler completing at once, bytes out).
+//! Criterion benches of the core with no IO: JSON-RPC parsing, JSON Schema validation, a
+//! rate-limit check, an HTTP probe, and full `tools/call` round trips over HTTP and NDJSON
+//! (bytes in, handler completing at once, bytes out). Before the benches it prints heap
+//! allocations per round trip, counted by the bench crate's allocator.
 
 use std::hint::black_box;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use rampart_core::{Config, Event, Framing, Now, Outbox, Server, Tool, ToolOutput, ToolRegistry};
+use rampart_benches::{Bench, CountingAllocator, allocations};
+use rampart_core::Framing;
+use rampart_core::rate_limit::{ClientKey, Limits, RateLimiter};
+use rampart_core::validate::ArgsValidator;
 use serde_json::json;
 
-const ECHO_CALL: &[u8] =
-    br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#;
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-fn echo_tools() -> ToolRegistry {
-    ToolRegistry::new()
-        .with(Tool::new(
-            "echo",
-            json!({"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}),
-            |args, _| async move { Ok(ToolOutput::text(args["text"].as_str().unwrap_or_default())) },
-        ))
-        .expect("echo registers")
-}
+const ECHO_CALL: &str =
+    r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#;
 
-fn now() -> Now {
-    Now::new(Instant::now(), SystemTime::now())
+fn big_call() -> String {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"text": "x".repeat(64 * 1024)}}})
+    .to_string()
 }
 
 fn jsonrpc_parse(c: &mut Criterion) {
     let mut group = c.benchmark_group("jsonrpc_parse");
     group.throughput(Throughput::Bytes(ECHO_CALL.len() as u64));
     group.bench_function("tools_call", |b| {
-        b.iter(|| rampart_core::jsonrpc::parse_message(black_box(ECHO_CALL)).is_ok())
+        b.iter(|| rampart_core::jsonrpc::parse_message(black_box(ECHO_CALL.as_bytes())).is_ok())
     });
     group.finish();
 }
 
-/// One echo call through the server: line in, event out, outcome in, response out.
-fn round_trip(c: &mut Criterion) {
-    let mut group = c.benchmark_group("ndjson_round_trip");
-    let big = "x".repeat(64 * 1024);
-    let big_call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": "echo", "arguments": {"text": big}}})
-    .to_string()
-    .into_bytes();
-    for (name, request) in [("echo_small", ECHO_CALL.to_vec()), ("echo_64k", big_call)] {
-        let mut server = Server::new(Config::default(), echo_tools(), [1; 32], now());
-        let conn = server.accept("bench", Framing::Ndjson, now());
-        let init = br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"b","version":"0"}}}
-"#;
-        server.handle_input(conn, init, now()).expect("input");
-        while server.poll_transmit().is_some() {}
-        while server.poll_event().is_some() {}
-        let mut line = request;
-        line.push(b'\n');
-        group.throughput(Throughput::Bytes(line.len() as u64));
-        let t = now();
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                server.handle_input(conn, &line, t).expect("input");
-                let mut out = 0;
-                while let Some(event) = server.poll_event() {
-                    if let Event::CallTool(call) = event {
-                        let id = call.id;
-                        let outcome = ready_now(call.run(Outbox::discard()));
-                        server.complete(id, outcome, t).expect("running");
-                    }
-                }
-                while let Some(event) = server.poll_event() {
-                    drop(black_box(event));
-                }
-                while let Some(transmit) = server.poll_transmit() {
-                    out += transmit.data.len();
-                }
-                out
-            })
-        });
-    }
-    group.finish();
+fn validation(c: &mut Criterion) {
+    let schema = json!({
+        "type": "object",
+        "properties": {"email": {"type": "string", "format": "email"}, "name": {"type": "string", "minLength": 1}},
+        "required": ["email", "name"]
+    });
+    let validator = ArgsValidator::compile(&schema).expect("schema compiles");
+    let args = json!({"email": "ada@example.com", "name": "Ada"});
+    c.bench_function("schema_validation/user_create", |b| {
+        b.iter(|| validator.check(black_box(&args)).is_ok())
+    });
 }
 
-/// Polls a future that is ready at once.
-fn ready_now<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
-    {
-        std::task::Poll::Ready(output) => output,
-        std::task::Poll::Pending => panic!("bench handlers complete at once"),
+fn rate_limit(c: &mut Criterion) {
+    let mut limiter = RateLimiter::new(Limits {
+        per_minute: u32::MAX,
+        burst: u32::MAX,
+        ..Limits::default()
+    });
+    let key = ClientKey::from_ip("203.0.113.7".parse().expect("an address"));
+    let now = Instant::now();
+    c.bench_function("rate_limit/check", |b| {
+        b.iter(|| limiter.check(black_box(key), now).allowed)
+    });
+}
+
+fn round_trips(c: &mut Criterion) {
+    let big = big_call();
+    for (framing, group_name) in [
+        (Framing::Http, "http_round_trip"),
+        (Framing::Ndjson, "ndjson_round_trip"),
+    ] {
+        let mut group = c.benchmark_group(group_name);
+        for (name, message) in [("echo_small", ECHO_CALL), ("echo_64k", big.as_str())] {
+            let mut bench = Bench::new(framing);
+            let input = bench.frame(message);
+            group.throughput(Throughput::Bytes(input.len() as u64));
+            group.bench_function(name, |b| b.iter(|| bench.round_trip(black_box(&input))));
+        }
+        group.finish();
+    }
+    let mut bench = Bench::new(Framing::Http);
+    let probe = b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    c.bench_function("http_round_trip/health", |b| {
+        b.iter(|| bench.round_trip(black_box(probe)))
+    });
+}
+
+/// Prints heap allocations per round trip (not a timing, so printed once, not benched).
+fn allocations_per_round_trip(_: &mut Criterion) {
+    let big = big_call();
+    for (framing, label) in [(Framing::Http, "http"), (Framing::Ndjson, "ndjson")] {
+        for (name, message) in [("echo_small", ECHO_CALL), ("echo_64k", big.as_str())] {
+            let mut bench = Bench::new(framing);
+            let input = bench.frame(message);
+            bench.round_trip(&input);
+            let before = allocations();
+            const N: u64 = 1000;
+            for _ in 0..N {
+                bench.round_trip(&input);
+            }
+            println!(
+                "allocations per round trip: {label}/{name}: {:.1}",
+                (allocations() - before) as f64 / N as f64
+            );
+        }
     }
 }
 
-criterion_group!(benches, jsonrpc_parse, round_trip);
+criterion_group!(
+    benches,
+    allocations_per_round_trip,
+    jsonrpc_parse,
+    validation,
+    rate_limit,
+    round_trips
+);
 criterion_main!(benches);

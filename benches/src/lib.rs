@@ -1,2 +1,135 @@
-//! Benchmarks of the rampart core; the criterion benches live in `benches/core.rs` and run
-//! with `cargo bench -p rampart-benches`.
+//! Benchmarks of the rampart core: the criterion benches live in `benches/core.rs` and run with
+//! `cargo bench -p rampart-benches`. This library holds what they share: a counting allocator
+//! and round trips through the core with the handler completing at once.
+#![warn(missing_docs)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::{Instant, SystemTime};
+
+use rampart_core::{
+    Config, ConnectionId, Event, Framing, Now, Outbox, Server, Tool, ToolOutput, ToolRegistry,
+};
+use serde_json::json;
+
+/// A global allocator that counts allocations, for "allocations per round trip".
+pub struct CountingAllocator;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; only a counter is added.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `alloc` above with this `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract, passed on as is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Returns the number of allocations made so far (with [`CountingAllocator`] installed).
+pub fn allocations() -> u64 {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+/// Returns the current time for the core.
+pub fn now() -> Now {
+    Now::new(Instant::now(), SystemTime::now())
+}
+
+/// The `echo` tool, the one every comparison serves.
+pub fn echo_tools() -> ToolRegistry {
+    ToolRegistry::new()
+        .with(Tool::new(
+            "echo",
+            json!({"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}),
+            |args, _| async move { Ok(ToolOutput::text(args["text"].as_str().unwrap_or_default())) },
+        ))
+        .expect("echo registers")
+}
+
+/// A server and one connection, ready for round trips.
+pub struct Bench {
+    /// The server.
+    pub server: Server,
+    /// Its connection.
+    pub conn: ConnectionId,
+    framing: Framing,
+}
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"b","version":"0"}}}"#;
+
+impl Bench {
+    /// Opens an initialized connection; for HTTP, in stateless mode with rate limits off.
+    pub fn new(framing: Framing) -> Self {
+        let config = Config {
+            stateless: true,
+            rate_limit: 0,
+            max_requests_per_connection: u32::MAX,
+            ..Config::default()
+        };
+        let mut server = Server::new(config, echo_tools(), [1; 32], now());
+        let conn = server.accept("127.0.0.1", framing, now());
+        let mut bench = Self {
+            server,
+            conn,
+            framing,
+        };
+        bench.round_trip(&bench.frame(INITIALIZE));
+        bench
+    }
+
+    /// Frames one JSON-RPC message for this connection: a line, or a `POST /mcp`.
+    pub fn frame(&self, message: &str) -> Vec<u8> {
+        match self.framing {
+            Framing::Http => format!(
+                "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n{message}",
+                message.len()
+            )
+            .into_bytes(),
+            _ => format!("{message}\n").into_bytes(),
+        }
+    }
+
+    /// Feeds `input`, runs every call to completion at once, and returns the bytes written.
+    pub fn round_trip(&mut self, input: &[u8]) -> usize {
+        let now = now();
+        if let Err(err) = self.server.handle_input(self.conn, input, now) {
+            panic!("input refused: {err}; stats {:?}", self.server.stats());
+        }
+        let mut out = 0;
+        loop {
+            let mut progressed = false;
+            while let Some(event) = self.server.poll_event() {
+                progressed = true;
+                if let Event::CallTool(call) = event {
+                    let id = call.id;
+                    let mut future = std::pin::pin!(call.run(Outbox::discard()));
+                    let Poll::Ready(outcome) = future.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+                    else {
+                        panic!("bench handlers complete at once");
+                    };
+                    self.server.complete(id, outcome, now).expect("running");
+                }
+            }
+            while let Some(transmit) = self.server.poll_transmit() {
+                progressed = true;
+                out += transmit.data.len();
+            }
+            if !progressed {
+                return out;
+            }
+        }
+    }
+}

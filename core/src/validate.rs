@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::error::{ErrorCode, RpcError};
 
 /// A compiled input schema: the top-level required names and the full validator.
-pub(crate) struct ArgsValidator {
+pub struct ArgsValidator {
     required: Vec<String>,
     schema: jsonschema::Validator,
 }
@@ -21,7 +21,7 @@ pub struct SchemaError {
 
 impl ArgsValidator {
     /// Compiles `schema`, with format assertions on (so `"format": "email"` is checked).
-    pub(crate) fn compile(schema: &Value) -> Result<Self, SchemaError> {
+    pub fn compile(schema: &Value) -> Result<Self, SchemaError> {
         let mut options = jsonschema::options().should_validate_formats(true);
         if schema.get("$schema").is_none() {
             options = options.with_draft(jsonschema::Draft::Draft202012);
@@ -42,7 +42,7 @@ impl ArgsValidator {
 
     /// Checks `args`: a missing required argument gives E_ARGS, any other violation
     /// E_VALIDATION with the failing path and the reason.
-    pub(crate) fn check(&self, args: &Value) -> Result<(), RpcError> {
+    pub fn check(&self, args: &Value) -> Result<(), RpcError> {
         if let Some(object) = args.as_object()
             && let Some(missing) = self
                 .required
