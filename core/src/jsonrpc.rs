@@ -350,11 +350,11 @@ impl Envelope {
 }
 
 #[derive(Serialize)]
-struct OutgoingResponse<'a> {
+struct OutgoingResponse<'a, R: Serialize = Value> {
     jsonrpc: &'static str,
     id: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<&'a Value>,
+    result: Option<&'a R>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<Value>,
 }
@@ -367,8 +367,8 @@ struct OutgoingNotification<'a> {
     params: Option<&'a Value>,
 }
 
-/// Writes a success response.
-pub fn write_result(id: &Id, result: &Value) -> Vec<u8> {
+/// Writes a success response; `result` is anything that serializes to a JSON object.
+pub fn write_result<R: Serialize>(id: &Id, result: &R) -> Vec<u8> {
     encode(&OutgoingResponse {
         jsonrpc: "2.0",
         id: Some(id.raw()),
@@ -379,7 +379,7 @@ pub fn write_result(id: &Id, result: &Value) -> Vec<u8> {
 
 /// Writes an error response; `error.data` is included only when `debug` is set.
 pub fn write_error(id: Option<&Id>, error: &RpcError, debug: bool) -> Vec<u8> {
-    encode(&OutgoingResponse {
+    encode(&OutgoingResponse::<Value> {
         jsonrpc: "2.0",
         id: id.map(Id::raw),
         result: None,

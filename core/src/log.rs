@@ -1,5 +1,6 @@
 //! Log records as data: the core describes each finished request; adapters write the lines.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -30,7 +31,7 @@ pub struct LogRecord {
     /// Severity.
     pub level: Level,
     /// A short human-readable summary.
-    pub message: String,
+    pub message: Cow<'static, str>,
     /// The id that ties every line about one request together.
     pub request_id: String,
     /// The JSON-RPC method, or the tool name for `tools/call`.

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::RpcError;
 use crate::validate::{ArgsValidator, SchemaError};
@@ -117,12 +118,37 @@ impl fmt::Debug for Tool {
 
 /// What a handler returns on success: content blocks, optional structured content, and
 /// whether the result reports a failure the model should see (`isError`).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[must_use]
 pub struct ToolOutput {
-    content: Vec<Value>,
+    content: Vec<Content>,
+    #[serde(rename = "structuredContent", skip_serializing_if = "Option::is_none")]
     structured: Option<Value>,
+    #[serde(rename = "isError", skip_serializing_if = "std::ops::Not::not")]
     is_error: bool,
+}
+
+/// One content block of a tool result, serialized straight to its MCP form.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Content {
+    Text {
+        text: String,
+    },
+    Image {
+        data: String,
+        #[serde(rename = "mimeType")]
+        mime_type: String,
+    },
+    Audio {
+        data: String,
+        #[serde(rename = "mimeType")]
+        mime_type: String,
+    },
+    ResourceLink {
+        uri: String,
+        name: String,
+    },
 }
 
 impl ToolOutput {
@@ -146,28 +172,34 @@ impl ToolOutput {
 
     /// Appends a text block.
     pub fn with_text(mut self, text: impl Into<String>) -> Self {
-        self.content.push(json!({"type": "text", "text": text.into()}));
+        self.content.push(Content::Text { text: text.into() });
         self
     }
 
     /// Appends an image block (base64 `data` of the given MIME type).
     pub fn with_image(mut self, data: impl Into<String>, mime_type: impl Into<String>) -> Self {
-        self.content
-            .push(json!({"type": "image", "data": data.into(), "mimeType": mime_type.into()}));
+        self.content.push(Content::Image {
+            data: data.into(),
+            mime_type: mime_type.into(),
+        });
         self
     }
 
     /// Appends an audio block (base64 `data` of the given MIME type).
     pub fn with_audio(mut self, data: impl Into<String>, mime_type: impl Into<String>) -> Self {
-        self.content
-            .push(json!({"type": "audio", "data": data.into(), "mimeType": mime_type.into()}));
+        self.content.push(Content::Audio {
+            data: data.into(),
+            mime_type: mime_type.into(),
+        });
         self
     }
 
     /// Appends a link to a resource.
     pub fn with_resource_link(mut self, uri: impl Into<String>, name: impl Into<String>) -> Self {
-        self.content
-            .push(json!({"type": "resource_link", "uri": uri.into(), "name": name.into()}));
+        self.content.push(Content::ResourceLink {
+            uri: uri.into(),
+            name: name.into(),
+        });
         self
     }
 
@@ -179,15 +211,14 @@ impl ToolOutput {
 
     /// Returns the result object as sent in a `tools/call` response.
     pub fn to_json(&self) -> Value {
-        let mut result = serde_json::Map::new();
-        result.insert("content".into(), Value::Array(self.content.clone()));
-        if let Some(structured) = &self.structured {
-            result.insert("structuredContent".into(), structured.clone());
-        }
-        if self.is_error {
-            result.insert("isError".into(), Value::Bool(true));
-        }
-        Value::Object(result)
+        // Serializing strings, numbers and JSON values cannot fail.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// Drops `structuredContent`, for clients of revisions before 2025-06-18.
+    pub(crate) fn without_structured(mut self) -> Self {
+        self.structured = None;
+        self
     }
 }
 

@@ -1,6 +1,8 @@
 //! Writing HTTP/1.1 responses: status line, headers, bodies by length, chunked or
 //! close-delimited, and Server-Sent Events.
 
+use std::io::Write;
+
 /// The security headers every response carries, errors included.
 pub(crate) const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("X-Content-Type-Options", "nosniff"),
@@ -18,11 +20,8 @@ impl Head {
     /// Starts a response with `status`.
     pub(crate) fn new(status: u16) -> Self {
         let mut buf = Vec::with_capacity(512);
-        buf.extend_from_slice(b"HTTP/1.1 ");
-        buf.extend_from_slice(status.to_string().as_bytes());
-        buf.push(b' ');
-        buf.extend_from_slice(reason(status).as_bytes());
-        buf.extend_from_slice(b"\r\n");
+        // Writing into a Vec cannot fail.
+        let _ = write!(buf, "HTTP/1.1 {status} {}\r\n", reason(status));
         Self { buf }
     }
 
@@ -42,8 +41,8 @@ impl Head {
         if let Some(content_type) = content_type {
             self.header("Content-Type", content_type);
         }
-        self.header("Content-Length", &body.len().to_string());
-        self.buf.extend_from_slice(b"\r\n");
+        let _ = write!(self.buf, "Content-Length: {}\r\n\r\n", body.len());
+        self.buf.reserve(body.len());
         self.buf.extend_from_slice(body);
         self.buf
     }
@@ -66,7 +65,7 @@ pub(crate) fn chunk(data: &[u8], chunked: bool) -> Vec<u8> {
         return data.to_vec();
     }
     let mut out = Vec::with_capacity(data.len() + 12);
-    out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+    let _ = write!(out, "{:x}\r\n", data.len());
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
     out

@@ -102,8 +102,12 @@ pub(crate) fn dispatch(
     session: &mut Session,
     tools: &ToolRegistry,
     config: &Config,
-    request: &Request,
+    request: &mut Request,
 ) -> Reply {
+    if request.method == "tools/call" && session.version().is_some() {
+        // The arguments move into the call rather than being copied.
+        return tools::call(tools, config, request.params.take());
+    }
     let params = request.params.as_ref();
     let method = request.method.as_str();
     if !is_known(method) {
@@ -124,7 +128,7 @@ pub(crate) fn dispatch(
     match method {
         "logging/setLevel" => Reply::Now(session.set_level(params)),
         "tools/list" => Reply::Now(tools::list(tools, config, version, params)),
-        _ => tools::call(tools, config, params),
+        _ => tools::call(tools, config, request.params.clone()),
     }
 }
 

@@ -43,16 +43,17 @@ pub(super) fn list(
     Ok(result)
 }
 
-pub(super) fn call(tools: &ToolRegistry, config: &Config, params: Option<&Value>) -> Reply {
-    let Some(params) = params.and_then(Value::as_object) else {
+pub(super) fn call(tools: &ToolRegistry, config: &Config, params: Option<Value>) -> Reply {
+    let Some(Value::Object(mut params)) = params else {
         return Reply::Now(Err(invalid_params("tools/call needs params with a name")));
     };
-    let Some(name) = params.get("name").and_then(Value::as_str) else {
+    let Some(Value::String(name)) = params.remove("name") else {
         return Reply::Now(Err(invalid_params("tools/call needs a string name")));
     };
-    let arguments = match params.get("arguments") {
+    let name = name.as_str();
+    let arguments = match params.remove("arguments") {
         None | Some(Value::Null) => Value::Object(Default::default()),
-        Some(args @ Value::Object(_)) => args.clone(),
+        Some(args @ Value::Object(_)) => args,
         Some(_) => return Reply::Now(Err(invalid_params("arguments must be an object"))),
     };
     let Some(entry) = tools.get(name) else {

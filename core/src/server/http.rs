@@ -43,6 +43,8 @@ pub(super) struct HttpConn {
     phase: Phase,
     /// Skipping the body of a request already answered: a refusal inside it closes quietly.
     skipping: bool,
+    /// Routing accepted a `POST` whose body comes next.
+    await_body: bool,
     /// The deadline registered in the timer table, if any.
     pub(super) deadline: Option<Instant>,
 }
@@ -99,6 +101,7 @@ impl HttpConn {
             since: now,
             phase: Phase::Idle,
             skipping: false,
+            await_body: false,
             deadline: None,
         }
     }
@@ -184,11 +187,12 @@ impl Server {
                     self.http_head(connection, head, now);
                 }
                 Decoded::Body(range) => {
-                    let body = http.decoder.body(range).to_vec();
+                    // Parsed in place: the body is never copied.
+                    let parsed = jsonrpc::parse_message(http.decoder.body(range));
                     let Exchange::Body(ctx) = std::mem::replace(&mut http.exchange, Exchange::Idle) else {
                         continue;
                     };
-                    self.http_body(connection, ctx, &body, now);
+                    self.http_body(connection, ctx, parsed, now);
                 }
                 Decoded::Refused(_) if http.skipping => {
                     // The request was answered already; its body turned out malformed.
@@ -213,8 +217,8 @@ impl Server {
     fn http_head(&mut self, connection: ConnectionId, head: Head, now: Now) {
         let mut ctx = self.bare_ctx(head.header("x-request-id"), head.minor_version, now);
         ctx.keep_alive = head.keep_alive && !self.draining;
-        let path = request_path(&head.target).to_owned();
-        ctx.line = format!("{} {}", head.method, path);
+        ctx.line = format!("{} {}", head.method, request_path(&head.target));
+        let path = ctx.line[head.method.len() + 1..].to_owned();
         let has_body = head.body != BodyFraming::None;
         ctx.session = head
             .header("mcp-session-id")
@@ -256,6 +260,11 @@ impl Server {
             Ok(()) => Some(simple_error(404, "Not Found")),
         };
         let Some(mut reply) = reply else {
+            if let Some(http) = self.http_mut(connection)
+                && std::mem::take(&mut http.await_body)
+            {
+                http.exchange = Exchange::Body(Box::new(ctx));
+            }
             return;
         };
         // An answer given before the body: skip the body, or close when it cannot be skipped
@@ -283,7 +292,7 @@ impl Server {
         now: Now,
     ) -> Option<Reply> {
         match head.method.as_str() {
-            "POST" => self.post_head(connection, head, ctx, has_body),
+            "POST" => self.post_head(connection, head, has_body),
             "GET" => self.open_stream(connection, head, ctx, now),
             "DELETE" => Some(self.delete_session(head, ctx, now)),
             _ => Some(not_allowed(ALLOW_METHODS)),
@@ -466,13 +475,7 @@ impl Server {
     }
 
     /// Checks a `POST /mcp` head; on success the connection waits for the body.
-    fn post_head(
-        &mut self,
-        connection: ConnectionId,
-        head: &Head,
-        ctx: &Ctx,
-        has_body: bool,
-    ) -> Option<Reply> {
+    fn post_head(&mut self, connection: ConnectionId, head: &Head, has_body: bool) -> Option<Reply> {
         let refusal = if !head.header("content-type").is_some_and(media::is_json) {
             Some((
                 415,
@@ -492,7 +495,8 @@ impl Server {
                 self.transmit(connection, b"HTTP/1.1 100 Continue\r\n\r\n".to_vec());
             }
             if let Some(http) = self.http_mut(connection) {
-                http.exchange = Exchange::Body(Box::new(ctx.clone()));
+                // `http_head` moves the request's context in once routing is done.
+                http.await_body = true;
             }
             return None;
         };
@@ -507,8 +511,14 @@ impl Server {
     }
 
     /// Answers the JSON-RPC message in a `POST /mcp` body.
-    fn http_body(&mut self, connection: ConnectionId, mut ctx: Box<Ctx>, body: &[u8], now: Now) {
-        let message = match jsonrpc::parse_message(body) {
+    fn http_body(
+        &mut self,
+        connection: ConnectionId,
+        mut ctx: Box<Ctx>,
+        parsed: Result<Message, jsonrpc::ParseFailure>,
+        now: Now,
+    ) {
+        let message = match parsed {
             Ok(message) => message,
             Err(failure) => {
                 let bytes = jsonrpc::write_error(failure.id.as_ref(), &failure.error, self.config.debug);

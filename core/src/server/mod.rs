@@ -8,6 +8,7 @@ mod ndjson;
 
 pub use host::Host;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -516,13 +517,12 @@ impl Server {
             .unwrap_or(ProtocolVersion::LATEST);
         let (bytes, error) = match outcome {
             Ok(output) => {
-                let mut result = output.to_json();
-                if version < ProtocolVersion::V2025_06_18
-                    && let Some(object) = result.as_object_mut()
-                {
-                    object.remove("structuredContent");
-                }
-                (jsonrpc::write_result(&running.request, &result), None)
+                let output = if version < ProtocolVersion::V2025_06_18 {
+                    output.without_structured()
+                } else {
+                    output
+                };
+                (jsonrpc::write_result(&running.request, &output), None)
             }
             Err(err) => {
                 let error = err.into_rpc();
@@ -688,7 +688,7 @@ impl Server {
         &mut self,
         connection: ConnectionId,
         key: &SessionKey,
-        request: Request,
+        mut request: Request,
         mut finished: Finished,
         now: Now,
     ) -> (Answer, Finished, Option<RpcError>) {
@@ -707,7 +707,7 @@ impl Server {
                 "Invalid Request: id is already in use by a running request",
             )))
         } else {
-            mcp::dispatch(&mut session.mcp, &self.tools, &self.config, &request)
+            mcp::dispatch(&mut session.mcp, &self.tools, &self.config, &mut request)
         };
         let start = match reply {
             Reply::Now(Ok(value)) => {
@@ -908,14 +908,14 @@ impl Server {
 
     fn log_finished(&mut self, now: Now, finished: Finished) {
         let (level, status, code, message) = match finished.outcome {
-            Ok(status) => (Level::Info, status, None, "request finished".to_owned()),
+            Ok(status) => (Level::Info, status, None, Cow::Borrowed("request finished")),
             Err(error) => {
                 let level = match error.code {
                     ErrorCode::Runtime | ErrorCode::Timeout | ErrorCode::InternalError => Level::Error,
                     _ => Level::Warning,
                 };
                 let message = format!("{}: {}", error.code.name(), error.message);
-                (level, Status::Error, Some(error.code.code()), message)
+                (level, Status::Error, Some(error.code.code()), Cow::Owned(message))
             }
         };
         let client = self
