@@ -54,8 +54,8 @@ impl Id {
     }
 
     fn from_json_text(text: String, key: IdKey) -> Self {
-        let raw = RawValue::from_string(text)
-            .unwrap_or_else(|_| RawValue::from_string("0".into()).expect("literal is valid JSON"));
+        // `text` is a serialized string or integer, always valid JSON.
+        let raw = RawValue::from_string(text).unwrap_or_default();
         Self { raw, key }
     }
 
