@@ -28,3 +28,18 @@ fn jsonrpc_seeds_replay() {
 fn stdio_lines_seeds_replay() {
     replay("stdio_lines", rampart_core::fuzz::stdio_lines);
 }
+
+#[test]
+fn http_request_seeds_replay() {
+    replay("http_request", rampart_core::fuzz::http_request);
+}
+
+#[test]
+fn ops_seeds_replay() {
+    replay("ops", rampart_core::fuzz::ops);
+}
+
+#[test]
+fn split_seeds_replay() {
+    replay("split", rampart_core::fuzz::split);
+}

@@ -3,14 +3,23 @@
 //! Each takes arbitrary bytes, drives the core, and checks invariants. A panic here means a
 //! bug in the core, never bad input.
 
+mod dictionary;
+mod ops;
+mod wire;
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::{Config, Event, Framing, Now, Outbox, Server, Tool, ToolError, ToolOutput, ToolRegistry};
+use crate::{
+    Config, Event, Framing, Now, Outbox, Outcome, Server, Stats, Tool, ToolCall, ToolError, ToolOutput,
+    ToolRegistry,
+};
+
+pub use ops::ops;
 
 /// Parses `data` as one JSON-RPC message; checks that any failure carries -32700 or -32600.
 pub fn jsonrpc(data: &[u8]) {
@@ -27,28 +36,53 @@ pub fn jsonrpc(data: &[u8]) {
 /// checks that every output line is one JSON-RPC message and that both runs agree.
 pub fn stdio_lines(data: &[u8]) {
     let cut = data.first().map_or(0, |&b| usize::from(b) % (data.len() + 1));
-    let whole = run_ndjson(data, &[]);
-    let split = run_ndjson(data, &[cut]);
+    let whole = run(Framing::Ndjson, data, &[]);
+    let split = run(Framing::Ndjson, data, &[cut]);
     assert_eq!(whole, split, "output depends on how the input is split");
-    let text = std::str::from_utf8(&whole).expect("output is UTF-8");
-    for line in text.lines() {
-        let message: Value = serde_json::from_str(line).expect("every output line is JSON");
+    for line in whole.split(|&b| b == b'\n').filter(|line| !line.is_empty()) {
+        wire::check_line(line);
+    }
+}
+
+/// Feeds the rest of `data` to one HTTP connection in chunks of the size its first byte
+/// says, then ends input and lets every deadline pass; checks that the output is HTTP/1.1
+/// responses.
+pub fn http_request(data: &[u8]) {
+    let Some((&size, data)) = data.split_first() else {
+        return;
+    };
+    let size = usize::from(size) + 1;
+    let cuts: Vec<usize> = (size..data.len()).step_by(size).collect();
+    let output = run(Framing::Http, data, &cuts);
+    wire::check_http(&output);
+}
+
+/// Feeds the rest of `data` to one connection cut at one place, then at another, as its
+/// first two bytes say (in 255ths of its length), once with HTTP and once with NDJSON
+/// framing; checks that each framing gives the same bytes both ways.
+pub fn split(data: &[u8]) {
+    let [first, second, data @ ..] = data else {
+        return;
+    };
+    let cut = |at: &u8| usize::from(*at) * data.len() / 255;
+    for framing in [Framing::Http, Framing::Ndjson] {
+        let one = run(framing, data, &[cut(first)]);
+        let other = run(framing, data, &[cut(second)]);
         assert_eq!(
-            message["jsonrpc"], "2.0",
-            "every output line is JSON-RPC 2.0: {line}"
+            String::from_utf8_lossy(&one),
+            String::from_utf8_lossy(&other),
+            "{framing:?} output depends on how the input is split"
         );
     }
 }
 
-fn run_ndjson(data: &[u8], cuts: &[usize]) -> Vec<u8> {
-    let config = Config {
-        max_line_bytes: 4096,
-        max_calls_per_connection: 4,
-        ..Config::default()
-    };
-    let mut now = Now::new(Instant::now(), SystemTime::UNIX_EPOCH);
-    let mut server = Server::new(config, fuzz_tools(), [0; 32], now);
-    let conn = server.accept("fuzz", Framing::Ndjson, now);
+/// Drives one connection through `data`, cut at `cuts`, as an adapter would: feeds while
+/// the server takes input, completes the oldest call when it pauses, then ends input and lets
+/// every deadline pass. Returns every byte written to the connection.
+fn run(framing: Framing, data: &[u8], cuts: &[usize]) -> Vec<u8> {
+    let mut now = start();
+    let mut server = Server::new(fuzz_config(), fuzz_tools(), [0; 32], now);
+    let conn = server.accept("127.0.0.1", framing, now);
     let mut wire = Vec::new();
     let mut start = 0;
     let mut pending = Vec::new();
@@ -56,7 +90,6 @@ fn run_ndjson(data: &[u8], cuts: &[usize]) -> Vec<u8> {
         let cut = cut.clamp(start, data.len());
         let mut chunk = &data[start..cut];
         start = cut;
-        // Feed while the server takes input; complete the oldest call when it pauses.
         while !chunk.is_empty() {
             if server.wants_input(conn) {
                 let take = chunk.len().min(1024);
@@ -70,30 +103,43 @@ fn run_ndjson(data: &[u8], cuts: &[usize]) -> Vec<u8> {
             drain(&mut server, &mut wire, &mut pending);
         }
     }
-    while !pending.is_empty() {
-        finish_one(&mut server, &mut pending, now);
-        drain(&mut server, &mut wire, &mut pending);
-    }
+    settle(&mut server, &mut wire, &mut pending, now);
     let _ = server.handle_eof(conn, now);
-    drain(&mut server, &mut wire, &mut pending);
-    now = now.advanced(Duration::from_secs(3600));
-    server.handle_timeout(now);
-    drain(&mut server, &mut wire, &mut pending);
+    settle(&mut server, &mut wire, &mut pending, now);
+    for _ in 0..4 {
+        now = now.advanced(Duration::from_secs(3600));
+        server.handle_timeout(now);
+        settle(&mut server, &mut wire, &mut pending, now);
+    }
     wire
 }
 
-fn finish_one(server: &mut Server, pending: &mut Vec<crate::ToolCall>, now: Now) {
-    let call = pending.remove(0);
-    let id = call.id;
-    let mut future = pin!(call.run(Outbox::discard()));
-    let outcome = match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(outcome) => outcome,
-        Poll::Pending => Err(ToolError::failed("pending")),
-    };
-    let _ = server.complete(id, outcome, now);
+/// Completes every pending call, oldest first, draining after each.
+fn settle(server: &mut Server, wire: &mut Vec<u8>, pending: &mut Vec<ToolCall>, now: Now) {
+    drain(server, wire, pending);
+    while !pending.is_empty() {
+        finish_one(server, pending, now);
+        drain(server, wire, pending);
+    }
 }
 
-fn drain(server: &mut Server, wire: &mut Vec<u8>, pending: &mut Vec<crate::ToolCall>) {
+/// Runs the oldest pending call's handler once and reports what it gave.
+fn finish_one(server: &mut Server, pending: &mut Vec<ToolCall>, now: Now) {
+    let call = pending.remove(0);
+    let id = call.id;
+    let _ = server.complete(id, poll_once(call), now);
+}
+
+/// Polls a call's handler once; a handler that is not done yet counts as failed.
+fn poll_once(call: ToolCall) -> Outcome {
+    let mut future = pin!(call.run(Outbox::discard()));
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(outcome) => outcome,
+        Poll::Pending => Err(ToolError::failed("pending")),
+    }
+}
+
+fn drain(server: &mut Server, wire: &mut Vec<u8>, pending: &mut Vec<ToolCall>) {
     loop {
         let mut progressed = false;
         while let Some(transmit) = server.poll_transmit() {
@@ -101,14 +147,61 @@ fn drain(server: &mut Server, wire: &mut Vec<u8>, pending: &mut Vec<crate::ToolC
             progressed = true;
         }
         while let Some(event) = server.poll_event() {
-            if let Event::CallTool(call) = event {
-                pending.push(call);
+            match event {
+                Event::CallTool(call) => pending.push(call),
+                Event::CancelCall(id) => pending.retain(|call| call.id != id),
+                _ => {}
             }
             progressed = true;
         }
+        check_stats(server.stats(), server.config());
         if !progressed {
             return;
         }
+    }
+}
+
+/// Checks that the server's tables stay within their configured caps.
+fn check_stats(stats: Stats, config: &Config) {
+    assert!(
+        stats.sessions <= config.max_sessions,
+        "sessions over the cap: {stats:?}"
+    );
+    assert!(
+        stats.rate_limited_clients <= config.rate_limit_max_clients,
+        "rate-limit buckets over the cap: {stats:?}"
+    );
+    assert!(
+        stats.running_calls <= stats.connections * config.max_calls_per_connection.max(1),
+        "more calls running than connections may hold: {stats:?}"
+    );
+}
+
+fn start() -> Now {
+    Now::new(Instant::now(), SystemTime::UNIX_EPOCH)
+}
+
+/// A config with small caps and short waits, so that their edges are reachable.
+fn fuzz_config() -> Config {
+    Config {
+        max_line_bytes: 4096,
+        max_calls_per_connection: 4,
+        max_head_bytes: 2048,
+        max_headers: 24,
+        max_target_bytes: 256,
+        max_body_bytes: 4096,
+        header_timeout: Duration::from_secs(2),
+        body_idle_timeout: Duration::from_secs(3),
+        keep_alive_timeout: Duration::from_secs(5),
+        tool_timeout: Duration::from_secs(10),
+        max_requests_per_connection: 16,
+        max_output_bytes: 64 * 1024,
+        max_sessions: 2,
+        session_idle_timeout: Duration::from_secs(60),
+        max_stream_queue: 4,
+        rate_limit: 40,
+        rate_limit_max_clients: 3,
+        ..Config::default()
     }
 }
 
@@ -131,6 +224,9 @@ fn fuzz_tools() -> ToolRegistry {
     }
     let _ = tools.register(Tool::new("fail", json!({"type": "object"}), |_, _| async {
         Err(ToolError::failed("fails"))
+    }));
+    let _ = tools.register(Tool::new("never", json!({"type": "object"}), |_, _| {
+        std::future::pending()
     }));
     tools
 }

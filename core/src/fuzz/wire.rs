@@ -1,0 +1,151 @@
+//! Checks that what the server wrote is well framed: HTTP/1.1 responses and JSON-RPC lines.
+
+use serde_json::Value;
+
+/// How much of a connection's output was whole responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct HttpOutput {
+    /// Responses written to the end.
+    pub(super) complete: usize,
+    /// Whether a last response is still being written, or runs until the connection closes.
+    pub(super) open: bool,
+}
+
+/// Checks that `bytes` is a sequence of HTTP/1.1 responses, each framed by `Content-Length`,
+/// by chunks or by the connection's close; the last may be cut short.
+pub(super) fn check_http(bytes: &[u8]) -> HttpOutput {
+    let mut rest = bytes;
+    let mut complete = 0;
+    while !rest.is_empty() {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut headers);
+        let head = match response.parse(rest) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return HttpOutput { complete, open: true },
+            Err(err) => panic!("response {complete} does not parse ({err}): {:?}", lossy(rest)),
+        };
+        assert_eq!(
+            response.version,
+            Some(1),
+            "every response is HTTP/1.1: {:?}",
+            lossy(rest)
+        );
+        let code = response.code.unwrap_or_default();
+        let framing = body_framing(code, response.headers, rest);
+        rest = &rest[head..];
+        let body = match framing {
+            Framing::Empty => 0,
+            Framing::Length(len) if len <= rest.len() => len,
+            Framing::Chunked => match chunked_len(rest) {
+                Some(len) => len,
+                None => return HttpOutput { complete, open: true },
+            },
+            Framing::Length(_) | Framing::Close => return HttpOutput { complete, open: true },
+        };
+        rest = &rest[body..];
+        complete += 1;
+    }
+    HttpOutput {
+        complete,
+        open: false,
+    }
+}
+
+/// Checks that `line` (without its newline) is one JSON-RPC 2.0 message; returns it.
+pub(super) fn check_line(line: &[u8]) -> Value {
+    let message: Value = serde_json::from_slice(line)
+        .unwrap_or_else(|err| panic!("output line is not JSON ({err}): {:?}", lossy(line)));
+    assert!(
+        message.is_object() && message["jsonrpc"] == "2.0",
+        "every output line is one JSON-RPC 2.0 object: {message}"
+    );
+    message
+}
+
+/// Returns the `Mcp-Session-Id` values announced in `bytes`.
+pub(super) fn session_ids(bytes: &[u8]) -> impl Iterator<Item = String> + '_ {
+    const NAME: &[u8] = b"\r\nMcp-Session-Id: ";
+    bytes.windows(NAME.len()).enumerate().filter_map(|(at, window)| {
+        if window != NAME {
+            return None;
+        }
+        let value = &bytes[at + NAME.len()..];
+        let end = value.iter().position(|&b| b == b'\r')?;
+        Some(String::from_utf8_lossy(&value[..end]).into_owned())
+    })
+}
+
+enum Framing {
+    Empty,
+    Length(usize),
+    Chunked,
+    Close,
+}
+
+fn body_framing(code: u16, headers: &[httparse::Header<'_>], raw: &[u8]) -> Framing {
+    let lengths: Vec<&httparse::Header<'_>> = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding") && h.value == b"chunked");
+    assert!(lengths.len() <= 1, "one Content-Length at most: {:?}", lossy(raw));
+    assert!(
+        lengths.is_empty() || !chunked,
+        "Content-Length and chunked together: {:?}",
+        lossy(raw)
+    );
+    if (100..200).contains(&code) || code == 204 || code == 304 {
+        assert!(!chunked, "a {code} response has no body: {:?}", lossy(raw));
+        return Framing::Empty;
+    }
+    if chunked {
+        return Framing::Chunked;
+    }
+    match lengths.first() {
+        Some(header) => {
+            let len = std::str::from_utf8(header.value)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("Content-Length is a number: {:?}", lossy(raw)));
+            Framing::Length(len)
+        }
+        None => Framing::Close,
+    }
+}
+
+/// Returns the length of a whole chunked body at the start of `bytes`, `None` if it is cut short.
+fn chunked_len(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let (start, size) = match httparse::parse_chunk_size(&bytes[at..]) {
+            Ok(httparse::Status::Complete(found)) => found,
+            Ok(httparse::Status::Partial) => return None,
+            Err(_) => panic!("bad chunk size line: {:?}", lossy(&bytes[at..])),
+        };
+        at += start;
+        let size = usize::try_from(size).expect("chunk fits in memory");
+        if bytes.len() < at + size + 2 {
+            assert!(
+                b"\r\n".starts_with(bytes.get(at + size..).unwrap_or_default()),
+                "chunk data ends with CRLF: {:?}",
+                lossy(&bytes[at..])
+            );
+            return None;
+        }
+        assert_eq!(
+            &bytes[at + size..at + size + 2],
+            b"\r\n",
+            "chunk data ends with CRLF"
+        );
+        at += size + 2;
+        if size == 0 {
+            return Some(at);
+        }
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(600)]).into_owned()
+}
