@@ -88,6 +88,32 @@ cargo fmt --all --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 
+# Fuzz smoke run (CI sets FUZZ_SECONDS=30): build every target and run each briefly on its
+# committed seeds; a crash fails the run. New corpus entries go to fuzz/corpus (ignored).
+fuzz_seconds="${FUZZ_SECONDS:-0}"
+if [[ "$fuzz_seconds" -gt 0 ]]; then
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        step "cargo install cargo-fuzz"
+        cargo install cargo-fuzz --locked
+    fi
+    for target in $(cd fuzz && cargo fuzz list); do
+        step "cargo fuzz run --sanitizer none $target (${fuzz_seconds} s)"
+        mkdir -p "fuzz/corpus/$target"
+        log="$(mktemp)"
+        rc=0
+        (cd fuzz && cargo fuzz run --sanitizer none "$target" "corpus/$target" "regressions/$target" \
+            -- -max_total_time="$fuzz_seconds" -print_final_stats=1) >"$log" 2>&1 || rc=$?
+        grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units)' "$log" || true
+        if [[ $rc -ne 0 ]]; then
+            tail -n 60 "$log" >&2
+            rm -f "$log"
+            echo "error: fuzz target $target failed (exit $rc); any failing input is in fuzz/artifacts/$target" >&2
+            exit 1
+        fi
+        rm -f "$log"
+    done
+fi
+
 step "cargo test --workspace --doc"
 cargo test --quiet --workspace --doc
 
