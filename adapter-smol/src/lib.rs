@@ -239,8 +239,10 @@ impl Host for Driver {
     }
 
     fn log(&mut self, record: LogRecord) {
-        let line = record.to_json_line();
-        let _ = writeln!(io::stderr().lock(), "{line}");
+        // One write per line: the newline goes with it.
+        let mut line = record.to_json_line();
+        line.push('\n');
+        let _ = io::stderr().lock().write_all(line.as_bytes());
     }
 
     fn close(&mut self, connection: ConnectionId) {

@@ -240,8 +240,11 @@ fn spawn_reader<R: Read + Send + 'static>(
 }
 
 fn write_line(log: &mut impl Write, line: &str) {
-    // Logging must never stop the server: a failed log write is dropped.
-    let _ = log.write_all(line.as_bytes()).and_then(|()| log.write_all(b"\n"));
+    // One write per line, newline included; a failed log write is dropped, never fatal.
+    let mut buf = Vec::with_capacity(line.len() + 1);
+    buf.extend_from_slice(line.as_bytes());
+    buf.push(b'\n');
+    let _ = log.write_all(&buf);
 }
 
 fn now() -> Now {

@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+"""End-to-end comparison: runs the HTTP and stdio measurements and writes the report.
+
+Called by run.sh after the build; every knob comes from the environment (see run.sh).
+"""
+
+import datetime
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+DURATION = os.environ.get("DURATION", "10s")
+WARMUP = os.environ.get("WARMUP", "3s")
+CONNECTIONS = int(os.environ.get("CONNECTIONS", "64"))
+THREADS = int(os.environ.get("THREADS", "1"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+N = int(os.environ.get("N", "100000"))
+STDIO_ROUNDS = int(os.environ.get("STDIO_ROUNDS", "3"))
+SERVER_CPU = os.environ.get("SERVER_CPU", "0")
+LOAD_CPU = os.environ.get("LOAD_CPU", "1")
+TEXT = os.environ.get("ECHO_TEXT", "hello rampart bench")
+BASE_PORT = int(os.environ.get("BASE_PORT", "23480"))
+OUT = os.environ.get("OUT", os.path.join(HERE, "results-latest.md"))
+DEMO = os.environ["DEMO_BIN"]
+RMCP = os.environ["RMCP_BIN"]
+HYPER = os.environ["HYPER_BIN"]
+VERSIONS = os.environ.get("VERSIONS", "")
+
+BODY = ('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo",'
+        '"arguments":{"text":"' + TEXT + '"}}}')
+
+HTTP_SERVERS = [
+    # name, command, extra environment
+    ("rampart tokio", [DEMO, "--transport", "http", "--runtime", "tokio"],
+     {"STATELESS": "true", "RATE_LIMIT": "0"}),
+    ("rampart smol", [DEMO, "--transport", "http", "--runtime", "smol"],
+     {"STATELESS": "true", "RATE_LIMIT": "0"}),
+    ("rmcp", [RMCP, "--transport", "http"], {}),
+    ("hyper (ceiling)", [HYPER], {}),
+]
+STDIO_SERVERS = [
+    ("rampart", [DEMO, "--transport", "stdio"]),
+    ("rmcp", [RMCP, "--transport", "stdio"]),
+]
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def status_kb(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def fuzzers_running():
+    r = subprocess.run(["pgrep", "-f", "fuzz/target|cargo-fuzz|cargo fuzz"],
+                       capture_output=True, text=True)
+    return [p for p in r.stdout.split() if p.strip()]
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def wait_ready(port, deadline=15.0):
+    end = time.time() + deadline
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                pass
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/mcp", data=BODY.encode(), method="POST",
+                headers={"Content-Type": "application/json",
+                         "Accept": "application/json, text/event-stream",
+                         "MCP-Protocol-Version": "2025-11-25"})
+            with urllib.request.urlopen(req, timeout=2) as resp:
+                body = resp.read().decode()
+            if TEXT not in body:
+                raise SystemExit(f"port {port}: wrong answer to the echo call: {body[:300]}")
+            return body
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.05)
+    raise SystemExit(f"server on port {port} did not come up")
+
+
+def run_wrk(port, duration):
+    cmd = ["taskset", "-c", LOAD_CPU, "wrk", f"-t{THREADS}", f"-c{CONNECTIONS}",
+           f"-d{duration}", "--latency", "-s", os.path.join(HERE, "echo.lua"),
+           f"http://127.0.0.1:{port}/mcp"]
+    env = dict(os.environ, ECHO_TEXT=TEXT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                            text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    m = re.search(r"^RESULT (.*)$", out, re.M)
+    if not m or proc.returncode != 0:
+        raise SystemExit(f"wrk failed on port {port}:\n{out}")
+    result = {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
+    bad = re.search(r"^FIRST_MISMATCH (.*)$", out, re.M)
+    result["first_mismatch"] = bad.group(1) if bad else ""
+    result["wrk_cpu_s"] = usage.ru_utime + usage.ru_stime
+    return result
+
+
+def http_comparison():
+    servers = []
+    for i, (name, cmd, extra) in enumerate(HTTP_SERVERS):
+        port = BASE_PORT + i
+        env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), **extra)
+        proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, *cmd], env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        servers.append({"name": name, "port": port, "proc": proc, "rounds": []})
+    try:
+        for s in servers:
+            s["sample"] = wait_ready(s["port"])
+        for s in servers:
+            log(f"  warm-up {s['name']} ({WARMUP})")
+            run_wrk(s["port"], WARMUP)
+        # Rounds interleave the servers, so drift on the machine spreads over all of them.
+        for r in range(ROUNDS):
+            for s in servers:
+                pid = s["proc"].pid
+                cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+                res = run_wrk(s["port"], DURATION)
+                wall = time.perf_counter() - t0
+                res["server_cpu"] = (cpu_seconds(pid) - cpu0) / wall
+                res["wrk_cpu"] = res["wrk_cpu_s"] / wall
+                res["rps"] = res["requests"] / (res["duration_us"] / 1e6)
+                s["rounds"].append(res)
+                log(f"  round {r + 1}/{ROUNDS} {s['name']}: {res['rps']:.0f} req/s, "
+                    f"p50 {res['p50_us']} us, p99 {res['p99_us']} us, "
+                    f"mismatches {res['mismatches']}, server CPU {res['server_cpu']:.0%}, "
+                    f"wrk CPU {res['wrk_cpu']:.0%}")
+        for s in servers:
+            s["hwm_kb"] = status_kb(s["proc"].pid, "VmHWM")
+            s["threads"] = status_kb(s["proc"].pid, "Threads")
+    finally:
+        for s in servers:
+            if s["proc"].poll() is None:
+                s["proc"].send_signal(signal.SIGTERM)
+        for s in servers:
+            try:
+                s["proc"].wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                s["proc"].kill()
+                s["proc"].wait()
+    return servers
+
+
+def stdio_comparison():
+    results = []
+    for name, cmd in STDIO_SERVERS:
+        rounds = []
+        for r in range(STDIO_ROUNDS + 1):  # the first is a warm-up
+            out = subprocess.run(
+                ["taskset", "-c", LOAD_CPU, sys.executable,
+                 os.path.join(HERE, "stdio_flood.py"), str(N), TEXT, SERVER_CPU, "--", *cmd],
+                capture_output=True, text=True)
+            m = re.search(r"^RESULT (.*)$", out.stdout, re.M)
+            if not m:
+                raise SystemExit(f"stdio flood failed for {name}:\n{out.stdout}{out.stderr}")
+            res = dict(kv.split("=", 1) for kv in m.group(1).split())
+            for k in ("calls", "responses", "good", "hwm_kb", "exit"):
+                res[k] = int(res[k])
+            for k in ("seconds", "calls_per_s", "cpu_s"):
+                res[k] = float(res[k])
+            if r == 0:
+                log(f"  warm-up {name}: {res['calls_per_s']:.0f} calls/s")
+                continue
+            rounds.append(res)
+            log(f"  round {r}/{STDIO_ROUNDS} {name}: {res['calls_per_s']:.0f} calls/s, "
+                f"responses {res['responses']}/{N}, good {res['good']}, "
+                f"peak RSS {res['hwm_kb'] / 1024:.1f} MiB, RSS by quarter {res['rss_kb']} kB")
+        results.append({"name": name, "rounds": rounds})
+    return results
+
+
+def med(values):
+    return statistics.median(values)
+
+
+def fmt_rps(x):
+    return f"{x:,.0f}"
+
+
+def mib(kb):
+    return f"{kb / 1024:.1f} MiB" if kb >= 0 else "n/a"
+
+
+def verdict(ok):
+    return "meets" if ok else "**short**"
+
+
+def main():
+    start = datetime.datetime.now(datetime.timezone.utc)
+    fuzz_before = fuzzers_running()
+    load_before = load_average()
+    log(f"HTTP: {len(HTTP_SERVERS)} servers on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}, "
+        f"-t{THREADS} -c{CONNECTIONS}, warm-up {WARMUP}, {ROUNDS} x {DURATION}")
+    http = http_comparison()
+    log(f"stdio: {N} pipelined calls, {STDIO_ROUNDS} rounds after a warm-up")
+    stdio = stdio_comparison()
+    fuzz_after = fuzzers_running()
+
+    # ---- HTTP table
+    rows = {}
+    lines = []
+    lines.append("| server | req/s (median) | req/s (min–max) | p50 | p99 | peak RSS | "
+                 "server CPU | wrk CPU | responses checked | mismatches | socket errors |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for s in http:
+        rs = s["rounds"]
+        row = {
+            "rps": med([r["rps"] for r in rs]),
+            "p50": med([r["p50_us"] for r in rs]),
+            "p99": med([r["p99_us"] for r in rs]),
+            "hwm": s["hwm_kb"],
+            "checked": sum(r["checked"] for r in rs),
+            "mismatches": sum(r["mismatches"] for r in rs),
+            "errors": sum(r["connect_errors"] + r["read_errors"] + r["write_errors"]
+                          + r["timeouts"] for r in rs),
+            "status_errors": sum(r["status_errors"] for r in rs),
+        }
+        rows[s["name"]] = row
+        lines.append(
+            f"| {s['name']} | {fmt_rps(row['rps'])} | "
+            f"{fmt_rps(min(r['rps'] for r in rs))}–{fmt_rps(max(r['rps'] for r in rs))} | "
+            f"{row['p50'] / 1000:.3f} ms | {row['p99'] / 1000:.3f} ms | {mib(row['hwm'])} | "
+            f"{med([r['server_cpu'] for r in rs]):.0%} | {med([r['wrk_cpu'] for r in rs]):.0%} | "
+            f"{row['checked']:,} | {row['mismatches']} | {row['errors']} |")
+    http_table = "\n".join(lines)
+
+    rmcp, ceiling = rows["rmcp"], rows["hyper (ceiling)"]
+    ratio_lines = ["| | rampart tokio | rampart smol | bar |", "|---|---:|---:|---|"]
+    bars = []
+    cells = {}
+    for name in ("rampart tokio", "rampart smol"):
+        r = rows[name]
+        cells[name] = (r["rps"] / rmcp["rps"], r["rps"] / ceiling["rps"],
+                       r["p99"] / rmcp["p99"])
+    t, sm = cells["rampart tokio"], cells["rampart smol"]
+    ratio_lines.append(f"| throughput / rmcp | {t[0]:.2f}x | {sm[0]:.2f}x | ≥ 3x |")
+    ratio_lines.append(f"| throughput / ceiling (hyper) | {t[1]:.2f}x | {sm[1]:.2f}x | ≥ 0.8x |")
+    ratio_lines.append(f"| p99 / rmcp p99 | {t[2]:.2f}x | {sm[2]:.2f}x | ≤ 1x |")
+    for name, (vs_rmcp, vs_ceiling, p99) in cells.items():
+        bars.append(f"- HTTP {name}: throughput {vs_rmcp:.2f}x rmcp — {verdict(vs_rmcp >= 3)}; "
+                    f"{vs_ceiling:.2f}x the ceiling — {verdict(vs_ceiling >= 0.8)}; "
+                    f"p99 {p99:.2f}x rmcp's — {verdict(p99 <= 1)}.")
+    ratio_table = "\n".join(ratio_lines)
+    ceiling_wrk = med([r["wrk_cpu"] for r in http[-1]["rounds"]])
+    if ceiling_wrk >= 0.95:
+        ratio_table += (
+            f"\n\nwrk used {ceiling_wrk:.0%} of its core against the ceiling: there the load "
+            "generator is a limit too, so the real ceiling is at least the figure above and the "
+            "ratios to it are upper bounds.")
+
+    # ---- stdio table
+    slines = ["| server | calls/s (median) | calls/s (min–max) | responses / calls | "
+              "correct | peak RSS | RSS at 25/50/75/100 % of responses | server CPU |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    srows = {}
+    for s in stdio:
+        rs = s["rounds"]
+        row = {
+            "cps": med([r["calls_per_s"] for r in rs]),
+            "hwm": max(r["hwm_kb"] for r in rs),
+            "responses": min(r["responses"] for r in rs),
+            "good": min(r["good"] for r in rs),
+            "rss": sorted(rs, key=lambda r: r["calls_per_s"])[len(rs) // 2]["rss_kb"],
+        }
+        rss = [int(x) for x in row["rss"].split(",")] if row["rss"] != "-" else []
+        row["flat"] = bool(rss) and max(rss) - min(rss) <= max(1024, min(rss) // 10)
+        srows[s["name"]] = row
+        cpu = med([r["cpu_s"] / r["seconds"] for r in rs])
+        slines.append(
+            f"| {s['name']} | {fmt_rps(row['cps'])} | "
+            f"{fmt_rps(min(r['calls_per_s'] for r in rs))}–"
+            f"{fmt_rps(max(r['calls_per_s'] for r in rs))} | "
+            f"{row['responses']:,} / {N:,} | {row['good']:,} | {mib(row['hwm'])} | "
+            f"{' / '.join(mib(x) for x in rss)} | {cpu:.0%} |")
+    stdio_table = "\n".join(slines)
+    sr = srows["rampart"]["cps"] / srows["rmcp"]["cps"]
+    stdio_ratio = f"rampart / rmcp calls/s: **{sr:.2f}x** (bar ≥ 2x)"
+    bars.append(f"- stdio: {sr:.2f}x rmcp's calls/s — {verdict(sr >= 2)}; memory "
+                f"{'flat' if srows['rampart']['flat'] else 'not flat'} "
+                f"(peak {mib(srows['rampart']['hwm'])}) — {verdict(srows['rampart']['flat'])}; "
+                f"responses {srows['rampart']['responses']:,} of {N:,} — "
+                f"{verdict(srows['rampart']['responses'] == N and srows['rampart']['good'] == N)}.")
+    problems = []
+    for name, row in rows.items():
+        if row["mismatches"] or row["status_errors"]:
+            problems.append(f"- {name}: {row['mismatches']} responses without the echoed text "
+                            f"({row['status_errors']} non-2xx)")
+    for name, row in srows.items():
+        if row["responses"] != N or row["good"] != N:
+            problems.append(f"- stdio {name}: {row['responses']} responses, {row['good']} "
+                            f"correct, of {N}")
+
+    cpu_model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu_model = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
+    except (OSError, AttributeError):
+        pass
+    quiet = "no fuzzer running" if not fuzz_before and not fuzz_after else (
+        f"**fuzzers running** (pids {' '.join(sorted(set(fuzz_before + fuzz_after)))})")
+    errors_note = (
+        "Socket errors are wrk's connect/read/write/timeout counts; a read error is what wrk "
+        "records when the server closes a keep-alive connection (rampart closes each "
+        "connection after 1000 requests, its default `max_requests_per_connection`), after "
+        "which wrk reconnects.")
+
+    report = f"""# End-to-end comparison — latest run
+
+{start:%Y-%m-%d %H:%M} UTC, {platform.node()}: {os.cpu_count()} CPUs ({cpu_model}), Linux {platform.release()};
+load average before the run {load_before}; {quiet}.
+
+Command: `bash benches/e2e/run.sh` with DURATION={DURATION} WARMUP={WARMUP} CONNECTIONS={CONNECTIONS}
+THREADS={THREADS} ROUNDS={ROUNDS} N={N} STDIO_ROUNDS={STDIO_ROUNDS}. Every server runs pinned to
+CPU {SERVER_CPU} (`taskset -c {SERVER_CPU}`), the load generator to CPU {LOAD_CPU}. Server stderr goes
+to /dev/null.
+
+{VERSIONS}
+
+## HTTP: `POST /mcp` tools/call `echo`, stateless, JSON response
+
+wrk -t{THREADS} -c{CONNECTIONS}, each server warmed up for {WARMUP}, then {ROUNDS} rounds of {DURATION}
+with the servers interleaved; req/s, p50 and p99 are medians over the rounds. Every response
+is checked by `echo.lua` (status 200 and the echoed text in the body). Peak RSS is VmHWM at
+the end of all rounds. Server and wrk CPU are the share of one core each used while measured
+(a ceiling server below ~100 % means the load generator, not the server, was the limit).
+
+- rampart: `rampart-demo --transport http --runtime tokio|smol`, `STATELESS=true RATE_LIMIT=0`
+- rmcp: `benches/peers/rmcp-echo`, `StreamableHttpService` with `legacy_session_mode=false`,
+  `json_response=true`, on axum, TCP_NODELAY on
+- hyper (ceiling): `benches/peers/hyper-echo`, reads the request and answers a fixed body
+
+{http_table}
+
+{ratio_table}
+
+{errors_note}
+
+## stdio: {N:,} pipelined `tools/call` lines after `initialize`
+
+`stdio_flood.py` writes the calls as fast as the pipe takes them and reads until all {N:,}
+responses are in; every response's id and text are checked. {STDIO_ROUNDS} rounds after one
+warm-up round; calls/s is the median. RSS is sampled when a quarter, half, three quarters and
+all of the responses are in (shown for the round with the median calls/s).
+
+{stdio_table}
+
+{stdio_ratio}
+
+## Against the bar
+
+{chr(10).join(bars)}
+"""
+    if problems:
+        report += "\n## Correctness problems\n\n" + "\n".join(problems) + "\n"
+    with open(OUT, "w") as f:
+        f.write(report)
+    print(report)
+    log(f"written to {OUT}")
+
+
+if __name__ == "__main__":
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk not found")
+    main()

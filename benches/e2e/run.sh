@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# End-to-end comparison of the `echo` tool served by rampart (tokio and smol), by the
+# official Rust SDK (rmcp) and by a bare hyper server (the HTTP ceiling), over HTTP under
+# wrk; and by rampart and rmcp over stdio under a pipelined flood. Builds everything in
+# release, prints the tables and writes them to benches/e2e/results-latest.md.
+#
+# Knobs (environment):
+#   DURATION=10s      wrk duration of each measured round
+#   WARMUP=3s         wrk warm-up per server before the rounds
+#   CONNECTIONS=64    wrk connections
+#   THREADS=1         wrk threads
+#   ROUNDS=3          measured HTTP rounds (servers interleaved)
+#   N=100000          stdio: pipelined tools/call lines per round
+#   STDIO_ROUNDS=3    stdio rounds (after one warm-up round)
+#   SERVER_CPU=0      CPU the servers are pinned to
+#   LOAD_CPU=1        CPU wrk and the stdio driver are pinned to
+#   BASE_PORT=23480   first of four consecutive ports
+#   ECHO_TEXT=...     the text echoed
+#   OUT=...           report path (default benches/e2e/results-latest.md)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "installing wrk" >&2
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+  else
+    sudo apt-get install -y wrk >/dev/null || { sudo apt-get update >/dev/null && sudo apt-get install -y wrk >/dev/null; }
+  fi
+fi
+for tool in taskset python3 cargo; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "missing: $tool" >&2; exit 1; }
+done
+
+echo "building rampart-demo and the peers (release)" >&2
+cargo build --release --quiet -p rampart-demo
+# The peers are packages of their own (own [workspace] and lock file), outside the root
+# workspace; their build output goes under the root target dir, which git ignores.
+export CARGO_TARGET_DIR="$root/target/peers"
+cargo build --release --quiet --manifest-path benches/peers/rmcp-echo/Cargo.toml
+cargo build --release --quiet --manifest-path benches/peers/hyper-echo/Cargo.toml
+unset CARGO_TARGET_DIR
+
+locked() { # locked LOCKFILE CRATE -> version
+  awk -v name="$2" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' "$1"
+}
+rmcp_lock=benches/peers/rmcp-echo/Cargo.lock
+hyper_lock=benches/peers/hyper-echo/Cargo.lock
+VERSIONS="Versions: rampart $(locked Cargo.lock rampart-core) (tokio $(locked Cargo.lock tokio), smol $(locked Cargo.lock smol));"
+VERSIONS+=" rmcp $(locked $rmcp_lock rmcp) (axum $(locked $rmcp_lock axum), hyper $(locked $rmcp_lock hyper), tokio $(locked $rmcp_lock tokio));"
+VERSIONS+=" ceiling: hyper $(locked $hyper_lock hyper) (hyper-util $(locked $hyper_lock hyper-util), tokio $(locked $hyper_lock tokio));"
+VERSIONS+=" $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'); $(rustc --version | awk '{print $1, $2}')."
+export VERSIONS
+
+export DEMO_BIN="$root/target/release/rampart-demo"
+export RMCP_BIN="$root/target/peers/release/rmcp-echo"
+export HYPER_BIN="$root/target/peers/release/hyper-echo"
+exec python3 "$here/compare.py"
