@@ -19,7 +19,7 @@ pub(crate) fn accepts(accept: Option<&[u8]>, media: &str) -> bool {
     let mut best: Option<(u8, bool)> = None;
     for range in text.split(',') {
         let mut parts = range.split(';');
-        let pattern = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let pattern = parts.next().unwrap_or_default().trim();
         let excluded = parts.any(|param| {
             let param = param.trim();
             param
@@ -28,9 +28,12 @@ pub(crate) fn accepts(accept: Option<&[u8]>, media: &str) -> bool {
                 .and_then(|q| q.trim().parse::<f32>().ok())
                 .is_some_and(|q| q <= 0.0)
         });
-        let specificity = if pattern == media {
+        let wildcard_kind = pattern
+            .strip_suffix("/*")
+            .is_some_and(|pattern_kind| pattern_kind.eq_ignore_ascii_case(kind));
+        let specificity = if pattern.eq_ignore_ascii_case(media) {
             3
-        } else if pattern == format!("{kind}/*") {
+        } else if wildcard_kind {
             2
         } else if pattern == "*/*" {
             1
