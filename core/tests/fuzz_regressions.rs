@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::PathBuf;
+use std::time::Instant;
 
 fn replay(target: &str, run: fn(&[u8])) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -26,20 +27,24 @@ fn jsonrpc_seeds_replay() {
 
 #[test]
 fn stdio_lines_seeds_replay() {
-    replay("stdio_lines", rampart_core::fuzz::stdio_lines);
+    replay("stdio_lines", |data| {
+        rampart_core::fuzz::stdio_lines(data, Instant::now())
+    });
 }
 
 #[test]
 fn http_request_seeds_replay() {
-    replay("http_request", rampart_core::fuzz::http_request);
+    replay("http_request", |data| {
+        rampart_core::fuzz::http_request(data, Instant::now())
+    });
 }
 
 #[test]
 fn ops_seeds_replay() {
-    replay("ops", rampart_core::fuzz::ops);
+    replay("ops", |data| rampart_core::fuzz::ops(data, Instant::now()));
 }
 
 #[test]
 fn split_seeds_replay() {
-    replay("split", rampart_core::fuzz::split);
+    replay("split", |data| rampart_core::fuzz::split(data, Instant::now()));
 }

@@ -33,11 +33,12 @@ pub fn jsonrpc(data: &[u8]) {
 }
 
 /// Feeds `data` to one NDJSON connection whole and again split where its first byte says;
-/// checks that every output line is one JSON-RPC message and that both runs agree.
-pub fn stdio_lines(data: &[u8]) {
+/// checks that every output line is one JSON-RPC message and that both runs agree. `base`,
+/// like every entry point's, is the caller's instant the virtual clock starts from.
+pub fn stdio_lines(data: &[u8], base: Instant) {
     let cut = data.first().map_or(0, |&b| usize::from(b) % (data.len() + 1));
-    let whole = run(Framing::Ndjson, data, &[]);
-    let split = run(Framing::Ndjson, data, &[cut]);
+    let whole = run(Framing::Ndjson, data, &[], base);
+    let split = run(Framing::Ndjson, data, &[cut], base);
     assert_eq!(whole, split, "output depends on how the input is split");
     for line in whole.split(|&b| b == b'\n').filter(|line| !line.is_empty()) {
         wire::check_line(line);
@@ -47,27 +48,27 @@ pub fn stdio_lines(data: &[u8]) {
 /// Feeds the rest of `data` to one HTTP connection in chunks of the size its first byte
 /// says, then ends input and lets every deadline pass; checks that the output is HTTP/1.1
 /// responses.
-pub fn http_request(data: &[u8]) {
+pub fn http_request(data: &[u8], base: Instant) {
     let Some((&size, data)) = data.split_first() else {
         return;
     };
     let size = usize::from(size) + 1;
     let cuts: Vec<usize> = (size..data.len()).step_by(size).collect();
-    let output = run(Framing::Http, data, &cuts);
+    let output = run(Framing::Http, data, &cuts, base);
     wire::check_http(&output);
 }
 
 /// Feeds the rest of `data` to one connection cut at one place, then at another, as its
 /// first two bytes say (in 255ths of its length), once with HTTP and once with NDJSON
 /// framing; checks that each framing gives the same bytes both ways.
-pub fn split(data: &[u8]) {
+pub fn split(data: &[u8], base: Instant) {
     let [first, second, data @ ..] = data else {
         return;
     };
     let cut = |at: &u8| usize::from(*at) * data.len() / 255;
     for framing in [Framing::Http, Framing::Ndjson] {
-        let one = run(framing, data, &[cut(first)]);
-        let other = run(framing, data, &[cut(second)]);
+        let one = run(framing, data, &[cut(first)], base);
+        let other = run(framing, data, &[cut(second)], base);
         assert_eq!(
             String::from_utf8_lossy(&one),
             String::from_utf8_lossy(&other),
@@ -79,8 +80,8 @@ pub fn split(data: &[u8]) {
 /// Drives one connection through `data`, cut at `cuts`, as an adapter would: feeds while
 /// the server takes input, completes the oldest call when it pauses, then ends input and lets
 /// every deadline pass. Returns every byte written to the connection.
-fn run(framing: Framing, data: &[u8], cuts: &[usize]) -> Vec<u8> {
-    let mut now = start();
+fn run(framing: Framing, data: &[u8], cuts: &[usize], base: Instant) -> Vec<u8> {
+    let mut now = start(base);
     let mut server = Server::new(fuzz_config(), fuzz_tools(), [0; 32], now);
     let conn = server.accept("127.0.0.1", framing, now);
     let mut wire = Vec::new();
@@ -177,8 +178,9 @@ fn check_stats(stats: Stats, config: &Config) {
     );
 }
 
-fn start() -> Now {
-    Now::new(Instant::now(), SystemTime::UNIX_EPOCH)
+/// The virtual clock's first moment: the caller's instant, and a fixed wall clock.
+fn start(base: Instant) -> Now {
+    Now::new(base, SystemTime::UNIX_EPOCH)
 }
 
 /// A config with small caps and short waits, so that their edges are reachable.

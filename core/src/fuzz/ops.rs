@@ -2,7 +2,7 @@
 //! drained into a host that records everything and checks it as it arrives.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -16,10 +16,11 @@ use crate::{
 
 /// Decodes `data` as operations on one server (accept, input, end of input, disconnect,
 /// time, call outcomes, tool messages, readiness, shutdown), drains after each, and checks
-/// framing, answers and caps throughout.
-pub fn ops(data: &[u8]) {
+/// framing, answers and caps throughout. `base` is the caller's instant the virtual clock
+/// starts from (the core reads no clock).
+pub fn ops(data: &[u8], base: Instant) {
     let mut input = Reader(data);
-    let mut run = Run::new();
+    let mut run = Run::new(base);
     while let Some(code) = input.byte() {
         run.step(code, &mut input);
         run.server.drain_into(&mut run.host, run.now);
@@ -38,8 +39,8 @@ struct Run {
 }
 
 impl Run {
-    fn new() -> Self {
-        let now = start();
+    fn new(base: Instant) -> Self {
+        let now = start(base);
         Self {
             server: Server::new(fuzz_config(), fuzz_tools(), [0; 32], now),
             now,
