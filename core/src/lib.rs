@@ -68,6 +68,7 @@ pub mod log;
 pub mod mcp;
 pub mod rate_limit;
 mod server;
+pub mod shared;
 pub mod time;
 pub mod tools;
 pub mod validate;
@@ -81,6 +82,7 @@ pub use server::{
     CallError, ConnectionId, Event, Host, InputError, ReadinessCheck, Server, Stats, Timeout, TimeoutReason,
     Transmit,
 };
+pub use shared::SharedServer;
 pub use time::Now;
 pub use tools::{
     CallFuture, CallId, LoggingLevel, Outbox, Outcome, RegisterError, Tool, ToolCall, ToolContext, ToolError,

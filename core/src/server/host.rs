@@ -51,25 +51,32 @@ impl Server {
                     Event::Closed(connection) => host.close(connection),
                 }
             }
-            let waiting: Vec<ConnectionId> = self
-                .connections
-                .iter()
-                .filter(|(_, conn)| conn.parked.is_some() || conn.awaiting_resume)
-                .map(|(id, _)| *id)
-                .collect();
-            for connection in waiting {
-                if !self.wants_input(connection) {
+            // Each waiting reader is visited once per pass; feeding a parked chunk keeps it
+            // waiting, at the end of the list, so the same pass resumes it when it can.
+            let mut next = 0;
+            while let Some(&connection) = self.awaiting_resume.get(next) {
+                let Some(conn) = self.connections.get_mut(&connection) else {
+                    self.awaiting_resume.remove(next);
+                    continue;
+                };
+                if !conn.awaiting_resume {
+                    self.awaiting_resume.remove(next);
                     continue;
                 }
+                if !self.wants_input(connection) {
+                    next += 1;
+                    continue;
+                }
+                self.awaiting_resume.remove(next);
+                progressed = true;
                 let parked = self
                     .connections
                     .get_mut(&connection)
                     .and_then(|conn| conn.parked.take());
                 if let Some(chunk) = parked {
-                    progressed = true;
+                    self.awaiting_resume.push(connection);
                     self.take_input(connection, &chunk, now);
                 } else if let Some(conn) = self.connections.get_mut(&connection) {
-                    progressed = true;
                     conn.awaiting_resume = false;
                     host.resume(connection);
                 }

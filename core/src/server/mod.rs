@@ -246,6 +246,8 @@ pub struct Server {
     tool_limiters: BTreeMap<String, RateLimiter<ClientKey>>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    /// Connections whose reader waits for [`Host::resume`], in the order they began to wait.
+    awaiting_resume: Vec<ConnectionId>,
 }
 
 impl fmt::Debug for Server {
@@ -330,6 +332,7 @@ impl Server {
             tool_limiters,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            awaiting_resume: Vec::new(),
         }
     }
 
@@ -438,14 +441,17 @@ impl Server {
         let Some(conn) = self.connections.get_mut(&connection) else {
             return Err(InputError::UnknownConnection(connection));
         };
-        if wants {
-            conn.awaiting_resume = true;
-            self.take_input(connection, data, now);
-        } else if conn.parked.is_none() && !conn.eof {
-            conn.awaiting_resume = true;
-            conn.parked = Some(data.to_vec());
-        } else {
+        if !wants && (conn.parked.is_some() || conn.eof) {
             return Err(InputError::NotTakingInput(connection));
+        }
+        if !conn.awaiting_resume {
+            conn.awaiting_resume = true;
+            self.awaiting_resume.push(connection);
+        }
+        if wants {
+            self.take_input(connection, data, now);
+        } else {
+            conn.parked = Some(data.to_vec());
         }
         Ok(())
     }

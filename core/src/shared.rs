@@ -1,0 +1,542 @@
+//! The server behind one lock, for adapters that drive each connection on its own task.
+//!
+//! A [`SharedServer`] owns a [`Server`] and everything an HTTP adapter would otherwise keep
+//! beside it: each connection's unwritten output, the running calls, the log lines not yet
+//! written. A connection's task reads, feeds the core and writes what the core answered in
+//! one place, with no hand-off to another task: [`SharedServer::input`] runs the request,
+//! polls each tool call it starts once on the spot, and returns the connection's output.
+//! Calls that do not finish at once go to the runtime through the spawner the adapter gives,
+//! and their output reaches the connection's task through its waker.
+//!
+//! Only std futures and wakers are used: the adapter brings its runtime (spawning, sockets,
+//! sleeping) and its clock, which is passed in as a function, so the core still reads none.
+
+use std::collections::HashMap;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use crate::Framing;
+use crate::log::LogRecord;
+use crate::server::{ConnectionId, Host, Server, Transmit};
+use crate::time::Now;
+use crate::tools::{CallFuture, CallId, Outbox, Outcome, ToolCall, ToolMessage};
+
+/// A task for the adapter's runtime: a tool call that did not finish when first polled.
+pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Log bytes held for the log writer at most; lines past it are counted and dropped.
+const MAX_PENDING_LOGS: usize = 4 * 1024 * 1024;
+
+/// A [`Server`] shared by the tasks of one adapter.
+pub struct SharedServer {
+    state: Mutex<State>,
+    clock: Box<dyn Fn() -> Now + Send + Sync>,
+    spawn: Box<dyn Fn(Task) + Send + Sync>,
+    max_output: usize,
+}
+
+impl std::fmt::Debug for SharedServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedServer").finish_non_exhaustive()
+    }
+}
+
+/// What a connection's task must do next, taken from its slot.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct Output {
+    /// Read the next chunk: the core takes input again.
+    pub resume: bool,
+    /// Close once the bytes handed over are written.
+    pub close: bool,
+    /// Drop the connection without writing more: its client is cut off or gone.
+    pub gone: bool,
+}
+
+impl Output {
+    /// Returns whether the task has nothing to do until woken again.
+    fn is_idle(self, data: &[u8]) -> bool {
+        data.is_empty() && !self.resume && !self.close && !self.gone
+    }
+}
+
+/// One connection's side of the shared state.
+#[derive(Default)]
+struct Slot {
+    /// Bytes the core transmitted and the task has not taken yet.
+    out: Vec<u8>,
+    /// Bytes the task took and is writing (it takes again only after writing them).
+    writing: usize,
+    flags: Output,
+    waker: Option<Waker>,
+}
+
+/// A call started by the core and not finished yet.
+#[derive(Default)]
+struct CallSlot {
+    cancelled: bool,
+    waker: Option<Waker>,
+}
+
+/// Everything behind the lock.
+struct State {
+    server: Server,
+    slots: HashMap<ConnectionId, Slot>,
+    calls: HashMap<CallId, CallSlot>,
+    logs: Vec<u8>,
+    dropped_logs: u64,
+    log_waker: Option<Waker>,
+    /// The deadline the adapter's timer sleeps until, and its waker for an earlier one.
+    timer_at: Option<Instant>,
+    timer_waker: Option<Waker>,
+    drained_waker: Option<Waker>,
+}
+
+impl State {
+    fn is_drained(&self) -> bool {
+        self.server.is_drained() && self.slots.is_empty()
+    }
+
+    /// Notes that the connection's task wrote what it took: it reads only after writing.
+    fn written(&mut self, connection: ConnectionId) {
+        if let Some(slot) = self.slots.get_mut(&connection) {
+            slot.writing = 0;
+        }
+    }
+}
+
+impl SharedServer {
+    /// Shares `server`; `clock` tells the time, `spawn` runs tool calls that did not finish
+    /// at once on the adapter's runtime.
+    pub fn new(
+        server: Server,
+        clock: impl Fn() -> Now + Send + Sync + 'static,
+        spawn: impl Fn(Task) + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        let max_output = server.config().max_output_bytes;
+        Arc::new(Self {
+            state: Mutex::new(State {
+                server,
+                slots: HashMap::new(),
+                calls: HashMap::new(),
+                logs: Vec::new(),
+                dropped_logs: 0,
+                log_waker: None,
+                timer_at: None,
+                timer_waker: None,
+                drained_waker: None,
+            }),
+            clock: Box::new(clock),
+            spawn: Box::new(spawn),
+            max_output,
+        })
+    }
+
+    /// Runs `f` on the server under the lock; for configuration and inspection.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Server) -> R) -> R {
+        f(&mut self.lock().server)
+    }
+
+    /// Opens an HTTP connection from `client` (its peer address) and returns its id.
+    pub fn accept(self: &Arc<Self>, client: impl Into<String>) -> ConnectionId {
+        let client = client.into();
+        self.drive(None, |state, now| {
+            let connection = state.server.accept(client, Framing::Http, now);
+            state.slots.insert(connection, Slot::default());
+            connection
+        })
+    }
+
+    /// Feeds a chunk read from the connection (read only after an [`Output`] said `resume`,
+    /// or right after [`accept`](Self::accept)); moves its output into `out`, which must be
+    /// empty.
+    pub fn input(self: &Arc<Self>, connection: ConnectionId, chunk: &[u8], out: &mut Vec<u8>) -> Output {
+        self.drive(Some(connection), |state, now| {
+            state.written(connection);
+            // A chunk the core cannot take yet is parked by it; the task reads no further
+            // until it is told to resume.
+            let _ = state.server.handle_input(connection, chunk, now);
+        });
+        self.take(connection, out)
+    }
+
+    /// Reports that the client finished sending; moves the connection's output into `out`.
+    pub fn eof(self: &Arc<Self>, connection: ConnectionId, out: &mut Vec<u8>) -> Output {
+        self.drive(Some(connection), |state, now| {
+            state.written(connection);
+            let _ = state.server.handle_eof(connection, now);
+        });
+        self.take(connection, out)
+    }
+
+    /// Reports that the connection broke (a read or write failed, or a write stalled).
+    pub fn disconnect(self: &Arc<Self>, connection: ConnectionId) {
+        self.drive(Some(connection), |state, now| {
+            state.server.handle_disconnect(connection, now)
+        });
+    }
+
+    /// Forgets the connection's slot once its task ends (after writing all it took).
+    pub fn finish(&self, connection: ConnectionId) {
+        let mut state = self.lock();
+        state.slots.remove(&connection);
+        if state.is_drained() {
+            wake(&mut state.drained_waker);
+        }
+    }
+
+    /// Resolves when another task left output or a command for the connection; take it
+    /// with [`take`](Self::take).
+    pub async fn ready(&self, connection: ConnectionId) {
+        poll_fn(|cx| {
+            let mut state = self.lock();
+            let Some(slot) = state.slots.get_mut(&connection) else {
+                return Poll::Ready(());
+            };
+            // The task has written what it took before it waits.
+            slot.writing = 0;
+            if slot.flags.is_idle(&slot.out) {
+                slot.waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            Poll::Ready(())
+        })
+        .await;
+    }
+
+    /// Moves the connection's output into `out`, which must be empty, and says what to do
+    /// after writing it.
+    pub fn take(&self, connection: ConnectionId, out: &mut Vec<u8>) -> Output {
+        let mut state = self.lock();
+        match state.slots.get_mut(&connection) {
+            Some(slot) => Self::take_slot(slot, out),
+            None => Output {
+                gone: true,
+                ..Output::default()
+            },
+        }
+    }
+
+    /// Arms the adapter's timer: returns the next deadline, after which the timer task calls
+    /// [`timeout`](Self::timeout).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let mut state = self.lock();
+        let at = state.server.poll_timeout().map(|t| t.at);
+        state.timer_at = at;
+        at
+    }
+
+    /// Resolves when the next deadline moved before the one [`next_deadline`] returned.
+    ///
+    /// [`next_deadline`]: Self::next_deadline
+    pub async fn deadline_changed(&self) {
+        poll_fn(|cx| {
+            let mut state = self.lock();
+            let next = state.server.poll_timeout().map(|t| t.at);
+            if earlier(next, state.timer_at) {
+                return Poll::Ready(());
+            }
+            state.timer_waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+    }
+
+    /// Fires the deadlines that have passed.
+    pub fn timeout(self: &Arc<Self>) {
+        self.drive(None, |state, now| state.server.handle_timeout(now));
+    }
+
+    /// Begins a graceful shutdown: see [`Server::shutdown`].
+    pub fn shutdown(self: &Arc<Self>) {
+        self.drive(None, |state, now| state.server.shutdown(now));
+    }
+
+    /// Resolves once shutdown has begun, every connection has closed and every
+    /// connection's task has finished writing.
+    pub async fn drained(&self) {
+        poll_fn(|cx| {
+            let mut state = self.lock();
+            if state.is_drained() {
+                return Poll::Ready(());
+            }
+            state.drained_waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+    }
+
+    /// Waits for log lines (JSON, one per line), moves them into `lines`, which must be
+    /// empty.
+    ///
+    /// Lines wait in a buffer of at most 4 MiB for the adapter's log writer; past that they
+    /// are dropped and counted, and a warning with the count comes with the next batch.
+    pub async fn logs(&self, lines: &mut Vec<u8>) {
+        poll_fn(|cx| {
+            let mut state = self.lock();
+            if state.logs.is_empty() && state.dropped_logs == 0 {
+                state.log_waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            std::mem::swap(lines, &mut state.logs);
+            if state.dropped_logs > 0 {
+                let dropped = std::mem::take(&mut state.dropped_logs);
+                let warning = serde_json::json!({
+                    "level": "warn",
+                    "message": "log lines dropped: the log writer fell behind",
+                    "dropped": dropped,
+                });
+                lines.extend_from_slice(warning.to_string().as_bytes());
+                lines.push(b'\n');
+            }
+            Poll::Ready(())
+        })
+        .await;
+    }
+
+    /// Takes whatever log lines are waiting, without waiting; for a last flush.
+    pub fn take_logs(&self) -> Vec<u8> {
+        std::mem::take(&mut self.lock().logs)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing under the lock panics; were it poisoned, the state is still consistent
+        // between steps, so go on.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn take_slot(slot: &mut Slot, out: &mut Vec<u8>) -> Output {
+        debug_assert!(out.is_empty());
+        std::mem::swap(&mut slot.out, out);
+        slot.writing = out.len();
+        std::mem::take(&mut slot.flags)
+    }
+
+    /// Runs one step on the server under the lock, drains it, then polls each call it
+    /// started once outside the lock; calls that finished are completed and drained in
+    /// turn, the others are spawned. `own` is the connection whose task is running the step:
+    /// its output is left in its slot for the task to take, without waking it.
+    fn drive<R>(self: &Arc<Self>, own: Option<ConnectionId>, step: impl FnOnce(&mut State, Now) -> R) -> R {
+        let mut started = Vec::new();
+        let mut state = self.lock();
+        let now = (self.clock)();
+        let result = step(&mut state, now);
+        self.drain(&mut state, own, &mut started, now);
+        while !started.is_empty() {
+            drop(state);
+            let mut finished = Vec::new();
+            let mut skipped = Vec::new();
+            for (call, cancelled) in started.drain(..) {
+                let id = call.id;
+                if cancelled {
+                    skipped.push(id);
+                    continue;
+                }
+                let mut future = Box::pin(call.run(self.outbox()));
+                match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                    Poll::Ready(outcome) => finished.push((id, outcome)),
+                    // The spawned task polls it again with its own waker.
+                    Poll::Pending => (self.spawn)(Box::pin(Arc::clone(self).run_call(id, future))),
+                }
+            }
+            state = self.lock();
+            let now = (self.clock)();
+            for id in skipped {
+                state.calls.remove(&id);
+            }
+            for (id, outcome) in finished {
+                state.calls.remove(&id);
+                // A call cancelled meanwhile is refused: its outcome is dropped.
+                let _ = state.server.complete(id, outcome, now);
+            }
+            self.drain(&mut state, own, &mut started, now);
+        }
+        result
+    }
+
+    fn drain(
+        &self,
+        state: &mut State,
+        own: Option<ConnectionId>,
+        started: &mut Vec<(ToolCall, bool)>,
+        now: Now,
+    ) {
+        let State {
+            server,
+            slots,
+            calls,
+            logs,
+            dropped_logs,
+            log_waker,
+            timer_at,
+            timer_waker,
+            drained_waker,
+        } = state;
+        let logs_before = logs.len();
+        let mut host = Drain {
+            own,
+            slots,
+            calls,
+            started,
+            logs,
+            dropped_logs,
+            max_output: self.max_output,
+        };
+        server.drain_into(&mut host, now);
+        if logs.len() > logs_before || *dropped_logs > 0 {
+            wake(log_waker);
+        }
+        if earlier(server.poll_timeout().map(|t| t.at), *timer_at) {
+            wake(timer_waker);
+        }
+        if server.is_drained() && slots.is_empty() {
+            wake(drained_waker);
+        }
+    }
+
+    /// Completes a call that did not finish at once, unless it is cancelled first.
+    async fn run_call(self: Arc<Self>, id: CallId, mut future: Pin<Box<CallFuture>>) {
+        let outcome = poll_fn(|cx| {
+            {
+                let mut state = self.lock();
+                match state.calls.get_mut(&id) {
+                    Some(call) if !call.cancelled => call.waker = Some(cx.waker().clone()),
+                    _ => return Poll::Ready(None),
+                }
+            }
+            future.as_mut().poll(cx).map(Some)
+        })
+        .await;
+        drop(future);
+        match outcome {
+            Some(outcome) => self.complete(id, outcome),
+            None => {
+                self.lock().calls.remove(&id);
+            }
+        }
+    }
+
+    fn complete(self: &Arc<Self>, id: CallId, outcome: Outcome) {
+        self.drive(None, |state, now| {
+            state.calls.remove(&id);
+            // A call that timed out is refused here: its late result is dropped.
+            let _ = state.server.complete(id, outcome, now);
+        });
+    }
+
+    fn tool_message(self: &Arc<Self>, id: CallId, message: ToolMessage) {
+        self.drive(None, |state, now| {
+            let _ = state.server.tool_message(id, message, now);
+        });
+    }
+
+    fn outbox(self: &Arc<Self>) -> Outbox {
+        let shared = Arc::downgrade(self);
+        Outbox::new(move |call, message| {
+            if let Some(shared) = shared.upgrade() {
+                shared.tool_message(call, message);
+            }
+        })
+    }
+}
+
+/// The [`Host`] of one drain: output goes into the connections' slots.
+struct Drain<'a> {
+    own: Option<ConnectionId>,
+    slots: &'a mut HashMap<ConnectionId, Slot>,
+    calls: &'a mut HashMap<CallId, CallSlot>,
+    /// Calls to poll once the lock is released, each with whether it was cancelled since.
+    started: &'a mut Vec<(ToolCall, bool)>,
+    logs: &'a mut Vec<u8>,
+    dropped_logs: &'a mut u64,
+    max_output: usize,
+}
+
+impl Drain<'_> {
+    /// Wakes the connection's task, unless it is the one running this drain.
+    fn notify(own: Option<ConnectionId>, connection: ConnectionId, slot: &mut Slot) {
+        if own != Some(connection) {
+            wake(&mut slot.waker);
+        }
+    }
+}
+
+impl Host for Drain<'_> {
+    fn transmit(&mut self, transmit: Transmit) -> bool {
+        let Some(slot) = self.slots.get_mut(&transmit.connection) else {
+            return true;
+        };
+        if slot.flags.gone {
+            return false;
+        }
+        // A client that does not read its responses is cut off.
+        if slot.out.len() + slot.writing + transmit.data.len() > self.max_output {
+            slot.flags.gone = true;
+            Self::notify(self.own, transmit.connection, slot);
+            return false;
+        }
+        if slot.out.is_empty() {
+            slot.out = transmit.data;
+        } else {
+            slot.out.extend_from_slice(&transmit.data);
+        }
+        Self::notify(self.own, transmit.connection, slot);
+        true
+    }
+
+    fn run(&mut self, call: ToolCall) {
+        self.calls.insert(call.id, CallSlot::default());
+        self.started.push((call, false));
+    }
+
+    fn cancel(&mut self, call: CallId) {
+        if let Some((_, cancelled)) = self.started.iter_mut().find(|(started, _)| started.id == call) {
+            *cancelled = true;
+        }
+        if let Some(slot) = self.calls.get_mut(&call) {
+            slot.cancelled = true;
+            wake(&mut slot.waker);
+        }
+    }
+
+    fn log(&mut self, record: LogRecord) {
+        if self.logs.len() > MAX_PENDING_LOGS {
+            *self.dropped_logs += 1;
+            return;
+        }
+        self.logs.extend_from_slice(record.to_json_line().as_bytes());
+        self.logs.push(b'\n');
+    }
+
+    fn close(&mut self, connection: ConnectionId) {
+        if let Some(slot) = self.slots.get_mut(&connection) {
+            slot.flags.close = true;
+            Self::notify(self.own, connection, slot);
+        }
+    }
+
+    fn resume(&mut self, connection: ConnectionId) {
+        if let Some(slot) = self.slots.get_mut(&connection) {
+            slot.flags.resume = true;
+            Self::notify(self.own, connection, slot);
+        }
+    }
+}
+
+fn wake(waker: &mut Option<Waker>) {
+    if let Some(waker) = waker.take() {
+        waker.wake();
+    }
+}
+
+/// Returns whether `next` is a deadline before `armed` (any deadline is, when none is armed).
+fn earlier(next: Option<Instant>, armed: Option<Instant>) -> bool {
+    match (next, armed) {
+        (Some(next), Some(armed)) => next < armed,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
