@@ -4,10 +4,12 @@
 //!
 //! ```no_run
 //! # fn run(server: rampart_core::Server) -> std::io::Result<()> {
-//! smol::block_on(async {
+//! use std::sync::Arc;
+//! let executor = Arc::new(smol::Executor::new());
+//! smol::block_on(executor.run(async {
 //!     let listener = smol::net::TcpListener::bind("127.0.0.1:23450").await?;
-//!     rampart_smol::serve(server, listener, std::future::pending()).await
-//! })
+//!     rampart_smol::serve(&executor, server, listener, std::future::pending()).await
+//! }))
 //! # }
 //! ```
 #![forbid(unsafe_code)]
@@ -19,28 +21,33 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use rampart_core::{ConnectionId, Now, Server, SharedServer};
-use smol::Timer;
 use smol::future::FutureExt;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::net::{TcpListener, TcpStream};
+use smol::{Executor, Timer};
 
 /// Bytes read from a socket at a time.
 const READ_CHUNK: usize = 64 * 1024;
 
 /// Serves `server` on `listener` until `shutdown` resolves and every connection has drained.
 ///
-/// Tasks run on smol's global executor. Log records go to stderr as JSON lines, written in
-/// batches by a task of their own. After `shutdown`, no new connection is accepted, `/ready`
-/// answers 503, idle connections close, and busy ones close after their response.
+/// Tasks run on `executor`: run it on the thread that awaits this future
+/// (`smol::block_on(executor.run(..))`, as in the crate example) so that one thread drives
+/// both the sockets and the tasks, or on threads of your own. Log records go to stderr as
+/// JSON lines, written in batches by a task of their own. After `shutdown`, no new connection
+/// is accepted, `/ready` answers 503, idle connections close, and busy ones close after their
+/// response.
 pub async fn serve(
+    executor: &Arc<Executor<'static>>,
     server: Server,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let stall = server.config().write_stall_timeout;
-    let shared = SharedServer::new(server, now, |task| smol::spawn(task).detach());
-    let timers = smol::spawn(drive_timers(Arc::clone(&shared)));
-    let logs = smol::spawn(write_logs(Arc::clone(&shared)));
+    let spawner = Arc::clone(executor);
+    let shared = SharedServer::new(server, now, move |task| spawner.spawn(task).detach());
+    let timers = executor.spawn(drive_timers(Arc::clone(&shared)));
+    let logs = executor.spawn(write_logs(Arc::clone(&shared)));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let accepted = async { Some(listener.accept().await) }
@@ -54,7 +61,9 @@ pub async fn serve(
                 // Without TCP_NODELAY a streamed response waits ~40 ms for Nagle and delayed ACK.
                 let _ = stream.set_nodelay(true);
                 let connection = shared.accept(peer.ip().to_string());
-                smol::spawn(serve_connection(Arc::clone(&shared), connection, stream, stall)).detach();
+                executor
+                    .spawn(serve_connection(Arc::clone(&shared), connection, stream, stall))
+                    .detach();
             }
             // Out of descriptors or a connection reset before accept: keep serving.
             Some(Err(_)) => {

@@ -14,13 +14,14 @@ fn start() -> SocketAddr {
 fn start_with(make: fn() -> rampart_core::Server) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        smol::block_on(async {
+        let executor = std::sync::Arc::new(smol::Executor::new());
+        smol::block_on(executor.run(async {
             let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            rampart_smol::serve(make(), listener, std::future::pending())
+            rampart_smol::serve(&executor, make(), listener, std::future::pending())
                 .await
                 .unwrap();
-        });
+        }));
     });
     rx.recv().unwrap()
 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use rampart_core::{Config, Now, ReadinessCheck, Server};
@@ -149,7 +150,6 @@ fn serve_http(config: Config, runtime: Runtime) -> Result<(), String> {
     match runtime {
         Runtime::Tokio => {
             let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
                 .enable_all()
                 .build()
                 .map_err(|err| err.to_string())?;
@@ -163,14 +163,18 @@ fn serve_http(config: Config, runtime: Runtime) -> Result<(), String> {
                     .map_err(|err| err.to_string())
             })
         }
-        Runtime::Smol => smol::block_on(async {
-            let listener = smol::net::TcpListener::bind(address)
-                .await
-                .map_err(|err| format!("cannot listen on {address}: {err}"))?;
-            listening(listener.local_addr().unwrap_or(address), "smol");
-            rampart_smol::serve(server, listener, shutdown)
-                .await
-                .map_err(|err| err.to_string())
-        }),
+        Runtime::Smol => {
+            // One thread drives the sockets and runs every task.
+            let executor = Arc::new(smol::Executor::new());
+            smol::block_on(executor.run(async {
+                let listener = smol::net::TcpListener::bind(address)
+                    .await
+                    .map_err(|err| format!("cannot listen on {address}: {err}"))?;
+                listening(listener.local_addr().unwrap_or(address), "smol");
+                rampart_smol::serve(&executor, server, listener, shutdown)
+                    .await
+                    .map_err(|err| err.to_string())
+            }))
+        }
     }
 }
