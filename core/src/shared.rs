@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use crate::Framing;
-use crate::log::LogRecord;
+use crate::log::{Level, LogRecord};
 use crate::server::{ConnectionId, Host, Server, Transmit};
 use crate::time::Now;
 use crate::tools::{CallFuture, CallId, Outbox, Outcome, ToolCall, ToolMessage};
@@ -281,25 +281,33 @@ impl SharedServer {
                 state.log_waker = Some(cx.waker().clone());
                 return Poll::Pending;
             }
-            std::mem::swap(lines, &mut state.logs);
-            if state.dropped_logs > 0 {
-                let dropped = std::mem::take(&mut state.dropped_logs);
-                let warning = serde_json::json!({
-                    "level": "warn",
-                    "message": "log lines dropped: the log writer fell behind",
-                    "dropped": dropped,
-                });
-                lines.extend_from_slice(warning.to_string().as_bytes());
-                lines.push(b'\n');
-            }
+            self.take_lines(&mut state, lines);
             Poll::Ready(())
         })
         .await;
     }
 
-    /// Takes whatever log lines are waiting, without waiting; for a last flush.
+    /// Takes whatever log lines are waiting (with the warning for dropped ones), without
+    /// waiting; for a last flush.
     pub fn take_logs(&self) -> Vec<u8> {
-        std::mem::take(&mut self.lock().logs)
+        let mut lines = Vec::new();
+        self.take_lines(&mut self.lock(), &mut lines);
+        lines
+    }
+
+    fn take_lines(&self, state: &mut State, lines: &mut Vec<u8>) {
+        std::mem::swap(lines, &mut state.logs);
+        let dropped = std::mem::take(&mut state.dropped_logs);
+        if dropped > 0 {
+            let warning = serde_json::json!({
+                "timestamp": (self.clock)().rfc3339(),
+                "level": Level::Warning,
+                "message": "log lines dropped: the log writer fell behind",
+                "dropped": dropped,
+            });
+            lines.extend_from_slice(warning.to_string().as_bytes());
+            lines.push(b'\n');
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -310,9 +318,15 @@ impl SharedServer {
 
     fn take_slot(slot: &mut Slot, out: &mut Vec<u8>) -> Output {
         debug_assert!(out.is_empty());
-        std::mem::swap(&mut slot.out, out);
+        let flags = std::mem::take(&mut slot.flags);
+        if flags.gone {
+            // Nothing more is written to a client that is cut off.
+            slot.out.clear();
+        } else {
+            std::mem::swap(&mut slot.out, out);
+        }
         slot.writing = out.len();
-        std::mem::take(&mut slot.flags)
+        flags
     }
 
     /// Runs one step on the server under the lock, drains it, then polls each call it
@@ -503,11 +517,12 @@ impl Host for Drain<'_> {
     }
 
     fn log(&mut self, record: LogRecord) {
-        if self.logs.len() > MAX_PENDING_LOGS {
+        let line = record.to_json_line();
+        if self.logs.len() + line.len() + 1 > MAX_PENDING_LOGS {
             *self.dropped_logs += 1;
             return;
         }
-        self.logs.extend_from_slice(record.to_json_line().as_bytes());
+        self.logs.extend_from_slice(line.as_bytes());
         self.logs.push(b'\n');
     }
 
