@@ -56,16 +56,19 @@ pub(crate) enum BodyFraming {
 }
 
 /// A parsed request line and header section.
+///
+/// Its text is kept in one buffer, `text`: the method, the target, then the name (lowercased)
+/// and value (trimmed) of each field, end to end; the ranges point into it. One buffer per
+/// head, rather than one per name and value, keeps decoding to two allocations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Head {
-    /// The method, as sent (case-sensitive), e.g. `POST`.
-    pub(crate) method: String,
-    /// The request target, as sent (ASCII), e.g. `/mcp?x=1`.
-    pub(crate) target: String,
+    text: Vec<u8>,
+    method: Range<usize>,
+    target: Range<usize>,
+    /// The name and value of each field, in order.
+    fields: Vec<(Range<usize>, Range<usize>)>,
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub(crate) minor_version: u8,
-    /// Header fields in order: names lowercased, values with surrounding whitespace trimmed.
-    pub(crate) headers: Vec<(String, Vec<u8>)>,
     /// How the body is framed.
     pub(crate) body: BodyFraming,
     /// Whether the connection stays open after this request (version default and `Connection`).
@@ -75,12 +78,50 @@ pub(crate) struct Head {
 }
 
 impl Head {
+    /// Returns the method, as sent (case-sensitive), e.g. `POST`.
+    pub(crate) fn method(&self) -> &str {
+        self.ascii(&self.method)
+    }
+
+    /// Returns the request target, as sent (ASCII), e.g. `/mcp?x=1`.
+    pub(crate) fn target(&self) -> &str {
+        self.ascii(&self.target)
+    }
+
+    /// Returns the header fields in order: names lowercased, values with surrounding
+    /// whitespace trimmed.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.fields
+            .iter()
+            .map(|(name, value)| (self.bytes(name), self.bytes(value)))
+    }
+
+    /// Returns the number of header fields.
+    pub(crate) fn field_count(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Returns the values of the fields named `name` (lowercase), in order.
+    pub(crate) fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.fields()
+            .filter(move |(n, _)| *n == name.as_bytes())
+            .map(|(_, value)| value)
+    }
+
     /// Returns the value of the first header named `name` (lowercase), if any.
     pub(crate) fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_slice())
+        self.fields()
+            .find(|(n, _)| *n == name.as_bytes())
+            .map(|(_, value)| value)
+    }
+
+    fn bytes(&self, range: &Range<usize>) -> &[u8] {
+        self.text.get(range.clone()).unwrap_or_default()
+    }
+
+    /// The method and target were checked to be ASCII when the head was parsed.
+    fn ascii(&self, range: &Range<usize>) -> &str {
+        std::str::from_utf8(self.bytes(range)).unwrap_or_default()
     }
 }
 
@@ -285,7 +326,7 @@ impl Decoder {
             BodyFraming::None => self.after_request(),
             BodyFraming::Length(length) => State::Length { remaining: length },
             BodyFraming::Chunked => {
-                State::Chunked(Chunked::new(&self.limits, request.end, head.headers.len()))
+                State::Chunked(Chunked::new(&self.limits, request.end, head.field_count()))
             }
         };
         if matches!(self.state, State::Done) {

@@ -12,11 +12,19 @@ pub(crate) fn is_json(content_type: &[u8]) -> bool {
 /// Returns whether an `Accept` value allows `media` (`type/subtype`), honouring wildcards
 /// and `q=0` exclusions. An absent header allows nothing here: MCP requires clients to send it.
 pub(crate) fn accepts(accept: Option<&[u8]>, media: &str) -> bool {
+    accepts_all(accept, [media])
+}
+
+/// Returns whether an `Accept` value allows every one of `media`, as [`accepts`] decides for
+/// each, reading the value once.
+pub(crate) fn accepts_all<const N: usize>(accept: Option<&[u8]>, media: [&str; N]) -> bool {
     let Some(text) = accept.and_then(|value| std::str::from_utf8(value).ok()) else {
         return false;
     };
-    let (kind, _) = media.split_once('/').unwrap_or((media, ""));
-    let mut best: Option<(u8, bool)> = None;
+    let kinds = media.map(|media| media.split_once('/').map_or(media, |(kind, _)| kind));
+    // For each media type: the specificity of the best range matching it, and whether that
+    // range allows it.
+    let mut best: [Option<(u8, bool)>; N] = [None; N];
     for range in text.split(',') {
         let mut parts = range.split(';');
         let pattern = parts.next().unwrap_or_default().trim();
@@ -28,23 +36,33 @@ pub(crate) fn accepts(accept: Option<&[u8]>, media: &str) -> bool {
                 .and_then(|q| q.trim().parse::<f32>().ok())
                 .is_some_and(|q| q <= 0.0)
         });
-        let wildcard_kind = pattern
-            .strip_suffix("/*")
-            .is_some_and(|pattern_kind| pattern_kind.eq_ignore_ascii_case(kind));
-        let specificity = if pattern.eq_ignore_ascii_case(media) {
-            3
-        } else if wildcard_kind {
-            2
-        } else if pattern == "*/*" {
-            1
-        } else {
-            continue;
-        };
-        if best.is_none_or(|(s, _)| specificity > s) {
-            best = Some((specificity, !excluded));
+        for ((media, kind), best) in media.iter().zip(kinds).zip(&mut best) {
+            let Some(specificity) = specificity(pattern, media, kind) else {
+                continue;
+            };
+            if best.is_none_or(|(s, _)| specificity > s) {
+                *best = Some((specificity, !excluded));
+            }
         }
     }
-    best.is_some_and(|(_, allowed)| allowed)
+    best.iter().all(|best| best.is_some_and(|(_, allowed)| allowed))
+}
+
+/// Returns how closely a media range matches `media` (whose type is `kind`): 3 exactly, 2 as
+/// `kind/*`, 1 as `*/*`, `None` not at all.
+fn specificity(pattern: &str, media: &str, kind: &str) -> Option<u8> {
+    let wildcard_kind = pattern
+        .strip_suffix("/*")
+        .is_some_and(|pattern_kind| pattern_kind.eq_ignore_ascii_case(kind));
+    if pattern.eq_ignore_ascii_case(media) {
+        Some(3)
+    } else if wildcard_kind {
+        Some(2)
+    } else if pattern == "*/*" {
+        Some(1)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -68,5 +86,9 @@ mod tests {
         assert!(!accepts(Some(b"application/json"), "text/event-stream"));
         assert!(!accepts(Some(b"*/*, text/event-stream;q=0"), "text/event-stream"));
         assert!(!accepts(None, "application/json"));
+        assert!(accepts_all(both, ["application/json", "text/event-stream"]));
+        let json_only = Some(&b"application/json, text/event-stream;q=0"[..]);
+        assert!(!accepts_all(json_only, ["application/json", "text/event-stream"]));
+        assert!(!accepts_all(None, ["application/json"]));
     }
 }

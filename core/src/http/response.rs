@@ -20,8 +20,11 @@ impl Head {
     /// Starts a response with `status`.
     pub(crate) fn new(status: u16) -> Self {
         let mut buf = Vec::with_capacity(512);
-        // Writing into a Vec cannot fail.
-        let _ = write!(buf, "HTTP/1.1 {status} {}\r\n", reason(status));
+        buf.extend_from_slice(b"HTTP/1.1 ");
+        buf.extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
+        buf.push(b' ');
+        buf.extend_from_slice(reason(status).as_bytes());
+        buf.extend_from_slice(b"\r\n");
         Self { buf }
     }
 
@@ -30,8 +33,12 @@ impl Head {
         self.buf.extend_from_slice(name.as_bytes());
         self.buf.extend_from_slice(b": ");
         // Guard against header injection should a value ever carry a line break.
-        self.buf
-            .extend(value.bytes().filter(|&b| b != b'\r' && b != b'\n'));
+        if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+            self.buf
+                .extend(value.bytes().filter(|&b| b != b'\r' && b != b'\n'));
+        } else {
+            self.buf.extend_from_slice(value.as_bytes());
+        }
         self.buf.extend_from_slice(b"\r\n");
         self
     }
@@ -41,7 +48,10 @@ impl Head {
         if let Some(content_type) = content_type {
             self.header("Content-Type", content_type);
         }
-        let _ = write!(self.buf, "Content-Length: {}\r\n\r\n", body.len());
+        self.buf.extend_from_slice(b"Content-Length: ");
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
+        self.buf.extend_from_slice(b"\r\n\r\n");
         self.buf.reserve(body.len());
         self.buf.extend_from_slice(body);
         self.buf
@@ -109,5 +119,21 @@ pub(crate) fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         505 => "HTTP Version Not Supported",
         _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_a_head_and_body() {
+        let mut head = Head::new(200);
+        head.header("X-A", "1").header("X-B", "a\r\nb");
+        let bytes = head.body(Some("application/json"), b"{}");
+        assert_eq!(
+            bytes,
+            b"HTTP/1.1 200 OK\r\nX-A: 1\r\nX-B: ab\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+        );
     }
 }

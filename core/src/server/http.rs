@@ -217,8 +217,9 @@ impl Server {
     fn http_head(&mut self, connection: ConnectionId, head: Head, now: Now) {
         let mut ctx = self.bare_ctx(head.header("x-request-id"), head.minor_version, now);
         ctx.keep_alive = head.keep_alive && !self.draining;
-        ctx.line = format!("{} {}", head.method, request_path(&head.target));
-        let path = ctx.line[head.method.len() + 1..].to_owned();
+        let method = head.method();
+        let path = request_path(head.target());
+        ctx.line = [method, " ", path].concat();
         let has_body = head.body != BodyFraming::None;
         ctx.session = head
             .header("mcp-session-id")
@@ -229,12 +230,12 @@ impl Server {
         if let Some(Some(version)) = version {
             ctx.version = version;
         }
-        let limited = self.rate_limit(connection, &head, &path, &mut ctx, now);
+        let limited = self.rate_limit(connection, &head, path, &mut ctx, now);
         let reply = match limited.map_or_else(|| self.check_peer(&head, &mut ctx), Err) {
             Err(reply) => Some(reply),
             Ok(())
                 if path == self.config.mcp_path
-                    && head.method != "OPTIONS"
+                    && method != "OPTIONS"
                     && ctx.session.is_some()
                     && version == Some(None) =>
             {
@@ -245,16 +246,16 @@ impl Server {
                 );
                 Some(simple_error(400, &message))
             }
-            Ok(()) if head.method == "OPTIONS" => Some(self.preflight(&ctx)),
-            Ok(()) if self.is_metadata_path(&path) => Some(self.metadata_reply(&head)),
+            Ok(()) if method == "OPTIONS" => Some(self.preflight(&ctx)),
+            Ok(()) if self.is_metadata_path(path) => Some(self.metadata_reply(&head)),
             Ok(()) if path == self.config.mcp_path && self.config.auth.is_some() => {
                 match self.authenticate(connection, &head, &mut ctx, now) {
                     Some(reply) => Some(reply),
                     None => self.route_mcp(connection, &head, &ctx, has_body, now),
                 }
             }
-            Ok(()) if path == "/health" && head.method == "GET" => Some(self.health(now)),
-            Ok(()) if path == "/ready" && head.method == "GET" => Some(self.ready_reply(now)),
+            Ok(()) if path == "/health" && method == "GET" => Some(self.health(now)),
+            Ok(()) if path == "/ready" && method == "GET" => Some(self.ready_reply(now)),
             Ok(()) if path == "/health" || path == "/ready" => Some(not_allowed("GET, OPTIONS")),
             Ok(()) if path == self.config.mcp_path => self.route_mcp(connection, &head, &ctx, has_body, now),
             Ok(()) => Some(simple_error(404, "Not Found")),
@@ -291,7 +292,7 @@ impl Server {
         has_body: bool,
         now: Now,
     ) -> Option<Reply> {
-        match head.method.as_str() {
+        match head.method() {
             "POST" => self.post_head(connection, head, has_body),
             "GET" => self.open_stream(connection, head, ctx, now),
             "DELETE" => Some(self.delete_session(head, ctx, now)),
@@ -353,7 +354,7 @@ impl Server {
 
     /// Serves the protected resource metadata document (RFC 9728).
     fn metadata_reply(&self, head: &Head) -> Reply {
-        if head.method != "GET" {
+        if head.method() != "GET" {
             return not_allowed("GET, OPTIONS");
         }
         let document = self
@@ -381,13 +382,7 @@ impl Server {
         }
         let conn = self.connections.get_mut(&connection)?;
         let peer = conn.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let values = |name: &str| -> Vec<&[u8]> {
-            head.headers
-                .iter()
-                .filter(|(n, _)| n == name)
-                .map(|(_, v)| v.as_slice())
-                .collect()
-        };
+        let values = |name: &'static str| -> Vec<&[u8]> { head.values(name).collect() };
         let ip = client_ip(
             peer,
             &values("x-forwarded-for"),
@@ -481,9 +476,7 @@ impl Server {
                 415,
                 "Unsupported Media Type: Content-Type must be application/json",
             ))
-        } else if !media::accepts(head.header("accept"), "application/json")
-            || !media::accepts(head.header("accept"), "text/event-stream")
-        {
+        } else if !media::accepts_all(head.header("accept"), ["application/json", "text/event-stream"]) {
             Some((
                 406,
                 "Not Acceptable: Accept must allow application/json and text/event-stream",
@@ -540,9 +533,9 @@ impl Server {
                 return;
             }
         };
-        let request_id = ctx.request_id.clone();
-        let (answer, finished, error) = self.dispatch_message(connection, &key, message, &request_id, now);
-        let method = finished.method.clone();
+        let (answer, finished, error) =
+            self.dispatch_message(connection, &key, message, &ctx.request_id, now);
+        let method = finished.method;
         match answer {
             Answer::Respond(bytes) => {
                 let created = ctx.new_session.take();
@@ -838,24 +831,31 @@ impl Server {
         else {
             return self.log_finished(now, finished);
         };
-        finished.http = Some(ctx.line.clone());
-        finished.session = ctx.session.clone();
-        finished.principal = ctx.principal.clone();
-        if streaming {
+        let close = if streaming {
             let chunked = ctx.minor >= 1;
             let mut out = response::chunk(&response::sse_event(&bytes), chunked);
             if chunked {
                 out.extend_from_slice(response::LAST_CHUNK);
             }
             self.transmit(connection, out);
-            finished.http_status = Some(200);
-            self.log_finished(now, finished);
-            self.end_exchange(connection, !chunked || !ctx.keep_alive, now);
+            !chunked || !ctx.keep_alive
         } else {
-            let reply = json_reply(200, bytes);
-            let error = finished.outcome.clone().err();
-            self.send_reply_as(connection, &ctx, reply, error, finished.method.clone(), now);
-        }
+            // Timed from the request head, as every other reply is.
+            finished.started = Some(ctx.started);
+            self.write_reply(connection, &ctx, &json_reply(200, bytes))
+        };
+        let Ctx {
+            line,
+            session,
+            principal,
+            ..
+        } = *ctx;
+        finished.http_status = Some(200);
+        finished.http = Some(line);
+        finished.session = session;
+        finished.principal = principal;
+        self.log_finished(now, finished);
+        self.end_exchange(connection, close, now);
         if self.config.stateless {
             self.release_stateless(connection);
         }
@@ -983,6 +983,27 @@ impl Server {
         method: Option<String>,
         now: Now,
     ) {
+        let close = self.write_reply(connection, ctx, &reply);
+        let mut finished = Finished::new(connection, ctx.request_id.clone(), ctx.started);
+        finished.method = method;
+        finished.http_status = Some(reply.status);
+        finished.http = Some(ctx.line.clone());
+        finished.session = ctx.session.clone();
+        finished.principal = ctx.principal.clone();
+        finished.outcome = match error {
+            Some(error) => Err(error),
+            None if reply.status >= 400 => Err(RpcError::new(
+                ErrorCode::InvalidRequest,
+                response::reason(reply.status),
+            )),
+            None => Ok(crate::log::Status::Ok),
+        };
+        self.log_finished(now, finished);
+        self.end_exchange(connection, close, now);
+    }
+
+    /// Writes a reply; returns whether the connection closes after it.
+    fn write_reply(&mut self, connection: ConnectionId, ctx: &Ctx, reply: &Reply) -> bool {
         let close = reply.close || !ctx.keep_alive || self.draining;
         let mut head = response::Head::new(reply.status);
         self.common_headers(&mut head, ctx, close);
@@ -1000,22 +1021,7 @@ impl Server {
             None => head.body(None, b""),
         };
         self.transmit(connection, bytes);
-        let mut finished = Finished::new(connection, ctx.request_id.clone(), ctx.started);
-        finished.method = method;
-        finished.http_status = Some(reply.status);
-        finished.http = Some(ctx.line.clone());
-        finished.session = ctx.session.clone();
-        finished.principal = ctx.principal.clone();
-        finished.outcome = match error {
-            Some(error) => Err(error),
-            None if reply.status >= 400 => Err(RpcError::new(
-                ErrorCode::InvalidRequest,
-                response::reason(reply.status),
-            )),
-            None => Ok(crate::log::Status::Ok),
-        };
-        self.log_finished(now, finished);
-        self.end_exchange(connection, close, now);
+        close
     }
 
     /// After a response: close, or get ready for the next request. Callers outside

@@ -774,7 +774,9 @@ impl Server {
                 connection,
                 session: key.clone(),
                 request: request.id,
-                request_log_id: finished.request_id.clone(),
+                // Moved, not copied: the call's record is made when it finishes, and the
+                // caller drops this one.
+                request_log_id: std::mem::take(&mut finished.request_id),
                 tool: start.tool,
                 started: now.instant,
                 deadline,

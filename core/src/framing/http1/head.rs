@@ -1,5 +1,6 @@
 //! The request head: finding its end once per byte, then parsing and checking it whole.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use super::{BodyFraming, Head, Limits, Refusal, is_forbidden_control, is_token, refusal, trim_ows};
@@ -125,14 +126,26 @@ impl HeadScan {
     }
 }
 
+/// Header slots kept on the stack; a head that could hold more gets its slots from the heap.
+const STACK_SLOTS: usize = 64;
+
 /// Parses a complete head (request line to the empty line, CRLF line ends already checked)
 /// and applies the framing and field rules.
 pub(super) fn parse(bytes: &[u8], limits: &Limits) -> Result<Head, Refusal> {
     // A field line takes at least 4 bytes ("a:" CRLF): no head needs more slots than this.
-    let slots = limits.max_headers.min(bytes.len() / 4 + 1);
-    let mut slots = vec![httparse::EMPTY_HEADER; slots];
-    let mut request = httparse::Request::new(&mut slots);
-    match request.parse(bytes) {
+    let slot_count = limits.max_headers.min(bytes.len() / 4 + 1);
+    // httparse fills the slots it uses, so they start uninitialized (no unsafe code involved).
+    let mut on_stack = [const { MaybeUninit::uninit() }; STACK_SLOTS];
+    let mut on_heap = Vec::new();
+    let slots = match on_stack.get_mut(..slot_count) {
+        Some(slots) => slots,
+        None => {
+            on_heap.resize_with(slot_count, MaybeUninit::uninit);
+            on_heap.as_mut_slice()
+        }
+    };
+    let mut request = httparse::Request::new(&mut []);
+    match request.parse_with_uninit_headers(bytes, slots) {
         Ok(httparse::Status::Complete(len)) if len == bytes.len() => {}
         Ok(_) => return Err(MALFORMED),
         Err(httparse::Error::Version) => return Err(refusal(505, "HTTP version not supported")),
@@ -144,22 +157,60 @@ pub(super) fn parse(bytes: &[u8], limits: &Limits) -> Result<Head, Refusal> {
         return Err(MALFORMED);
     };
     check_target(method, target, limits)?;
-    let headers = fields(request.headers)?;
-    let hosts = values(&headers, "host").count();
+    let mut head = copy_head(method, target, minor_version, request.headers, bytes.len())?;
+    let hosts = head.values("host").count();
     if hosts > 1 || (hosts == 0 && minor_version == 1) {
         return Err(refusal(400, "missing or repeated Host"));
     }
-    let body = framing(&headers, minor_version, limits)?;
-    let expect_continue = expects_continue(&headers)? && minor_version == 1 && body != BodyFraming::None;
+    head.body = framing(&head, limits)?;
+    head.expect_continue = expects_continue(&head)? && minor_version == 1 && head.body != BodyFraming::None;
+    head.keep_alive = keep_alive(&head);
+    Ok(head)
+}
+
+/// Copies the method, the target and the fields into a `Head`, lowercasing names and
+/// trimming values; refuses control bytes in values. The framing and connection options are
+/// left for the caller to decide.
+fn copy_head(
+    method: &str,
+    target: &str,
+    minor_version: u8,
+    raw: &[httparse::Header<'_>],
+    head_bytes: usize,
+) -> Result<Head, Refusal> {
+    // The copy never takes more bytes than the head it comes from.
+    let mut text = Vec::with_capacity(head_bytes);
+    let method = append(&mut text, method.as_bytes());
+    let target = append(&mut text, target.as_bytes());
+    let mut fields = Vec::with_capacity(raw.len());
+    for field in raw {
+        if field.value.iter().any(|&b| is_forbidden_control(b)) {
+            return Err(refusal(400, "control byte in a header value"));
+        }
+        let name = append(&mut text, field.name.as_bytes());
+        if let Some(name) = text.get_mut(name.clone()) {
+            name.make_ascii_lowercase();
+        }
+        let value = append(&mut text, trim_ows(field.value));
+        fields.push((name, value));
+    }
     Ok(Head {
-        method: method.to_owned(),
-        target: target.to_owned(),
+        text,
+        method,
+        target,
+        fields,
         minor_version,
-        keep_alive: keep_alive(&headers, minor_version),
-        headers,
-        body,
-        expect_continue,
+        body: BodyFraming::None,
+        keep_alive: false,
+        expect_continue: false,
     })
+}
+
+/// Appends `bytes` to `text` and returns where they landed.
+fn append(text: &mut Vec<u8>, bytes: &[u8]) -> Range<usize> {
+    let start = text.len();
+    text.extend_from_slice(bytes);
+    start..text.len()
 }
 
 /// Checks the request target: its length, its bytes, and its form.
@@ -186,46 +237,22 @@ fn check_target(method: &str, target: &str, limits: &Limits) -> Result<(), Refus
     }
 }
 
-/// Lowercases names and trims values; refuses control bytes in values.
-fn fields(raw: &[httparse::Header<'_>]) -> Result<Vec<(String, Vec<u8>)>, Refusal> {
-    raw.iter()
-        .map(|field| {
-            if field.value.iter().any(|&b| is_forbidden_control(b)) {
-                return Err(refusal(400, "control byte in a header value"));
-            }
-            Ok((field.name.to_ascii_lowercase(), trim_ows(field.value).to_vec()))
-        })
-        .collect()
-}
-
-/// Returns the values of the fields named `name` (lowercase), in order.
-fn values<'a>(headers: &'a [(String, Vec<u8>)], name: &'a str) -> impl Iterator<Item = &'a [u8]> {
-    headers
-        .iter()
-        .filter(move |(n, _)| n == name)
-        .map(|(_, v)| v.as_slice())
-}
-
 /// Returns the trimmed elements of a comma-separated list value, empty ones included.
 fn elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value.split(|&b| b == b',').map(trim_ows)
 }
 
 /// Decides how the body is framed, refusing anything ambiguous.
-fn framing(
-    headers: &[(String, Vec<u8>)],
-    minor_version: u8,
-    limits: &Limits,
-) -> Result<BodyFraming, Refusal> {
-    let mut lengths = values(headers, "content-length");
-    if values(headers, "transfer-encoding").next().is_some() {
-        if minor_version == 0 {
+fn framing(head: &Head, limits: &Limits) -> Result<BodyFraming, Refusal> {
+    let mut lengths = head.values("content-length");
+    if head.values("transfer-encoding").next().is_some() {
+        if head.minor_version == 0 {
             return Err(refusal(400, "Transfer-Encoding in an HTTP/1.0 request"));
         }
         if lengths.next().is_some() {
             return Err(refusal(400, "both Content-Length and Transfer-Encoding"));
         }
-        check_codings(values(headers, "transfer-encoding"))?;
+        check_codings(head.values("transfer-encoding"))?;
         return Ok(BodyFraming::Chunked);
     }
     let Some(length) = lengths.next() else {
@@ -301,20 +328,20 @@ fn check_codings<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<(), Refus
 
 /// Returns whether the connection stays open: HTTP/1.1 unless `close`, HTTP/1.0 only with
 /// `keep-alive` (and no `close`).
-fn keep_alive(headers: &[(String, Vec<u8>)], minor_version: u8) -> bool {
+fn keep_alive(head: &Head) -> bool {
     let mut close = false;
     let mut keep = false;
-    for option in values(headers, "connection").flat_map(elements) {
+    for option in head.values("connection").flat_map(elements) {
         close |= option.eq_ignore_ascii_case(b"close");
         keep |= option.eq_ignore_ascii_case(b"keep-alive");
     }
-    !close && (minor_version == 1 || keep)
+    !close && (head.minor_version == 1 || keep)
 }
 
 /// Returns whether `Expect: 100-continue` was sent; refuses any other expectation (417).
-fn expects_continue(headers: &[(String, Vec<u8>)]) -> Result<bool, Refusal> {
+fn expects_continue(head: &Head) -> Result<bool, Refusal> {
     let mut expects = false;
-    for value in values(headers, "expect") {
+    for value in head.values("expect") {
         if !value.eq_ignore_ascii_case(b"100-continue") {
             return Err(refusal(417, "unsupported expectation"));
         }

@@ -1,0 +1,21 @@
+//! Runs `http_round_trip/echo_small` many times, for a profiler (`valgrind --tool=callgrind`).
+
+use rampart_benches::Bench;
+use rampart_core::Framing;
+
+const ECHO: &str =
+    r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#;
+
+fn main() {
+    let rounds = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let mut bench = Bench::new(Framing::Http);
+    let echo = bench.frame(ECHO);
+    let mut total = 0;
+    for _ in 0..rounds {
+        total += bench.round_trip(&echo);
+    }
+    println!("{rounds} round trips, {total} bytes out");
+}
