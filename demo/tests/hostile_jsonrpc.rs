@@ -7,11 +7,10 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{DemoServer, RUNTIMES};
+use support::{DemoServer, RUNTIMES, read_in_background, start_stdio_demo};
 
 /// What one input must get: the error code (or `None` for a result) and the id's JSON text.
 struct Case {
@@ -214,21 +213,10 @@ const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":"init","method":"initialize","
 
 #[test]
 fn hostile_inputs_over_stdio() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart-demo"))
-        .args(["--transport", "stdio"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = start_stdio_demo();
     let mut stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let errors = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        let _ = stderr.read_to_end(&mut all);
-        all
-    });
+    let errors = read_in_background(child.stderr.take().unwrap());
     let writer = std::thread::spawn(move || {
         writeln!(stdin, "{INITIALIZE}").unwrap();
         for case in cases() {

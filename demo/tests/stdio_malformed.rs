@@ -2,13 +2,16 @@
 //! answers every line the JSON-RPC 2.0 way, never prints anything but JSON-RPC
 //! messages on stdout, keeps serving after each bad line, and exits cleanly on EOF.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::process::{ChildStdin, Command, Stdio};
+use std::io::Write;
+use std::process::ChildStdin;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::{read_in_background, start_stdio_demo, wait_or_kill};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 /// The stdio adapter's default cap on one line is 4 MiB; this line is over it.
@@ -74,12 +77,6 @@ fn write_all_lines(mut stdin: ChildStdin, lines: Vec<(&'static str, Vec<u8>)>) -
     Ok(())
 }
 
-fn read_all(mut pipe: impl Read) -> Vec<u8> {
-    let mut buf = Vec::new();
-    let _ = pipe.read_to_end(&mut buf);
-    buf
-}
-
 /// Messages as compact JSON, for failure reports.
 fn show(messages: Option<&[Value]>) -> String {
     match messages {
@@ -108,32 +105,13 @@ fn response_id(msg: &Value) -> Result<Option<i64>, String> {
 #[test]
 fn malformed_stdio_input_gets_json_rpc_errors_and_clean_exit() {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart-demo"))
-        .args(["--transport", "stdio"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn rampart-demo");
+    let mut child = start_stdio_demo();
 
     let stdin = child.stdin.take().expect("piped stdin");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let stderr = child.stderr.take().expect("piped stderr");
     let writer = thread::spawn(move || write_all_lines(stdin, input_lines()));
-    let out_reader = thread::spawn(move || read_all(stdout));
-    let err_reader = thread::spawn(move || read_all(stderr));
-
-    let status = loop {
-        match child.try_wait().expect("wait for rampart-demo") {
-            Some(status) => break Some(status),
-            None if started.elapsed() >= DEADLINE => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            None => thread::sleep(Duration::from_millis(20)),
-        }
-    };
+    let out_reader = read_in_background(child.stdout.take().expect("piped stdout"));
+    let err_reader = read_in_background(child.stderr.take().expect("piped stderr"));
+    let status = wait_or_kill(&mut child, started + DEADLINE);
     let write_result = writer.join().expect("writer thread");
     let out = out_reader.join().expect("stdout reader");
     let err = err_reader.join().expect("stderr reader");

@@ -1,6 +1,8 @@
-//! Shared by the HTTP integration tests: starts `rampart-demo --transport http` on a free
+//! Shared by the integration tests: starts `rampart-demo --transport http` on a free
 //! loopback port, waits until `GET /health` answers, keeps its stderr (JSON log lines) for
-//! failure reports, and kills it when dropped. Also runs helper programs under a deadline.
+//! failure reports, and kills it when dropped. Also starts the demo over stdio, runs helper
+//! programs (such as the SDK test clients in `clients/`) under a deadline, and judges how a
+//! test client ended.
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
@@ -10,7 +12,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 /// How long the server may take to answer its first `GET /health`.
@@ -209,34 +211,9 @@ pub fn run_with_deadline(program: &Path, args: &[&str], cwd: &Path, deadline: Du
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}; {SETUP_HINT}", program.display()));
 
-    let mut out = child.stdout.take().expect("piped stdout");
-    let mut err = child.stderr.take().expect("piped stderr");
-    let out_reader = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err.read_to_end(&mut buf);
-        buf
-    });
-
-    let status = loop {
-        match child.try_wait().expect("waiting for the child") {
-            Some(status) => break Some(status),
-            None if started.elapsed() >= deadline => {
-                // The group id is the child's pid; a shell's own children hold our pipes too.
-                let _ = Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{}", child.id())])
-                    .status();
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            None => thread::sleep(Duration::from_millis(20)),
-        }
-    };
+    let out_reader = read_in_background(child.stdout.take().expect("piped stdout"));
+    let err_reader = read_in_background(child.stderr.take().expect("piped stderr"));
+    let status = wait_or_kill(&mut child, started + deadline);
     let stdout = String::from_utf8_lossy(&out_reader.join().expect("stdout reader")).into_owned();
     let stderr = String::from_utf8_lossy(&err_reader.join().expect("stderr reader")).into_owned();
     Outcome {
@@ -245,4 +222,93 @@ pub fn run_with_deadline(program: &Path, args: &[&str], cwd: &Path, deadline: Du
         stderr,
         elapsed: started.elapsed(),
     }
+}
+
+/// Waits for `child` to exit; at `deadline` kills it, and its process group when it leads
+/// one (a shell's own children hold our pipes too), and returns `None`.
+pub fn wait_or_kill(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
+    loop {
+        match child.try_wait().expect("waiting for the child") {
+            Some(status) => return Some(status),
+            None if Instant::now() >= deadline => {
+                // A group's id is its leader's pid; for a child that leads none this finds nothing.
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{}", child.id())])
+                    .status();
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            None => thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// Reads `pipe` to its end on a thread of its own; the handle yields every byte read.
+pub fn read_in_background(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// Starts `rampart-demo --transport stdio` with stdin, stdout and stderr piped.
+pub fn start_stdio_demo() -> Child {
+    Command::new(env!("CARGO_BIN_EXE_rampart-demo"))
+        .args(["--transport", "stdio"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rampart-demo")
+}
+
+/// Panics with [`SETUP_HINT`] unless the TypeScript MCP SDK is installed in `clients/`.
+pub fn assert_typescript_sdk_installed(root: &Path) {
+    let sdk = root.join("clients/node_modules/@modelcontextprotocol/sdk/package.json");
+    assert!(
+        sdk.is_file(),
+        "FAIL: the TypeScript MCP SDK is not installed ({} is missing); {SETUP_HINT}",
+        sdk.display()
+    );
+}
+
+/// Returns the Python of the clients' virtualenv; panics with [`SETUP_HINT`] when it is missing.
+pub fn client_python(root: &Path) -> PathBuf {
+    let python = root.join("clients/.venv/bin/python");
+    assert!(
+        python.is_file(),
+        "FAIL: the Python virtualenv is not set up ({} is missing); {SETUP_HINT}",
+        python.display()
+    );
+    python
+}
+
+/// Passes when a test client run under `deadline` exited 0, and prints its per-check lines
+/// (visible with --nocapture / in nextest's failure output). Otherwise panics with `what`,
+/// the client's output, a hint when its dependencies look missing, and `trailer` (such as
+/// the server's log tail).
+pub fn assert_client_passed(what: &str, outcome: &Outcome, deadline: Duration, trailer: &str) {
+    let verdict = match outcome.status {
+        Some(status) if status.success() => {
+            print!("{}", outcome.stdout);
+            return;
+        }
+        Some(status) => format!("exited with {status}"),
+        None => format!("was killed after the {}s deadline", deadline.as_secs()),
+    };
+    let mut hint = String::new();
+    if outcome.stderr.contains("ModuleNotFoundError")
+        || outcome.stderr.contains("ERR_MODULE_NOT_FOUND")
+        || outcome.stderr.contains("Cannot find package")
+    {
+        hint = format!("\nhint: the client's dependencies look missing; {SETUP_HINT}");
+    }
+    panic!(
+        "{what} {verdict} after {:.1}s{hint}\n--- client stdout ---\n{}\n--- client stderr ---\n{}\n{trailer}",
+        outcome.elapsed.as_secs_f64(),
+        outcome.stdout,
+        outcome.stderr,
+    );
 }
