@@ -146,8 +146,12 @@ fn bearer_tokens_jwts_and_the_metadata_document() {
             "probes stay open"
         );
 
-        let logs = server.logs();
-        assert!(logs.contains(r#""principal":"ci-bot""#) && logs.contains(r#""principal":"jwt-user""#));
+        let principals = |logs: &str| {
+            logs.contains(r#""principal":"ci-bot""#) && logs.contains(r#""principal":"jwt-user""#)
+        };
+        // Lines are written in order: once the last initialize's line is in, so are the others.
+        let logs = server.logs_once(principals);
+        assert!(principals(&logs), "{runtime}: principals in the logs");
         for secret in ["env-token-456", "file-token-123", "nope"] {
             assert!(!logs.contains(secret), "{runtime}: a token reached the logs");
         }

@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 /// How long the server may take to answer its first `GET /health`.
 pub const STARTUP_DEADLINE: Duration = Duration::from_secs(30);
 
+/// How long a test waits for a log line to be written.
+pub const LOG_DEADLINE: Duration = Duration::from_secs(10);
+
 /// What to tell the reader when an installed test dependency is missing.
 pub const SETUP_HINT: &str =
     "run `bash scripts/test.sh` from the repository root to install the test clients";
@@ -95,6 +98,19 @@ impl DemoServer {
     /// Everything the server wrote to stderr so far (its JSON log lines).
     pub fn logs(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().expect("stderr buffer")).into_owned()
+    }
+
+    /// The server's stderr once `done` holds for it, or at the deadline: log lines are
+    /// written by a task of their own, a moment after the responses they describe.
+    pub fn logs_once(&self, done: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            let logs = self.logs();
+            if done(&logs) || started.elapsed() > LOG_DEADLINE {
+                return logs;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// The last `lines` lines of the server's stderr, framed for a failure message.
