@@ -26,8 +26,10 @@ use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::net::{TcpListener, TcpStream};
 use smol::{Executor, Timer};
 
-/// Bytes read from a socket at a time.
-const READ_CHUNK: usize = 64 * 1024;
+/// A connection's read buffer starts this small (idle keep-alive connections stay cheap)...
+const READ_MIN: usize = 8 * 1024;
+/// ...and doubles up to this size while reads fill it (large bodies take fewer reads).
+const READ_MAX: usize = 64 * 1024;
 
 /// Serves `server` on `listener` until `shutdown` resolves and every connection has drained.
 ///
@@ -88,7 +90,7 @@ async fn serve_connection(
     mut stream: TcpStream,
     stall: Duration,
 ) {
-    let mut buf = vec![0; READ_CHUNK];
+    let mut buf = vec![0; READ_MIN];
     let mut out = Vec::new();
     // A new connection takes input; after each chunk, it waits to be told to read again.
     let mut can_read = true;
@@ -112,7 +114,9 @@ async fn serve_connection(
             }
             Some(Ok(n)) => {
                 can_read = false;
-                shared.input(connection, &buf[..n], &mut out)
+                let output = shared.input(connection, &buf[..n], &mut out);
+                grow(&mut buf, n);
+                output
             }
             Some(Err(_)) => {
                 shared.disconnect(connection);
@@ -142,6 +146,13 @@ async fn serve_connection(
         can_read |= output.resume && !eof;
     }
     shared.finish(connection);
+}
+
+/// Doubles the read buffer, up to [`READ_MAX`], when a read filled it.
+fn grow(buf: &mut Vec<u8>, read: usize) {
+    if read == buf.len() && buf.len() < READ_MAX {
+        buf.resize(buf.len() * 2, 0);
+    }
 }
 
 /// Sleeps until the core's next deadline, fires it, and re-arms when it moves earlier.
