@@ -561,6 +561,31 @@ fn a_stream_closes_when_its_client_leaves_or_the_server_drains() {
     h.drain();
     assert!(h.is_closed(), "the client left its stream");
 
+    // Requests pipelined behind a stream are never answered (it ends with the connection);
+    // they are dropped, so reading never stops and the client's leaving is still seen.
+    h.reconnect();
+    h.input(open.as_bytes());
+    let streamed = h.wire.len();
+    let ping = br#"{"jsonrpc":"2.0","id":9,"method":"ping"}"#;
+    let pipelined = format!(
+        "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: {session}\r\nContent-Length: {}\r\n\r\n{}",
+        ping.len(),
+        String::from_utf8_lossy(ping)
+    );
+    let limit = h.server.config().max_head_bytes + h.server.config().max_body_bytes;
+    for _ in 0..=limit / pipelined.len() + 1 {
+        assert!(h.server.wants_input(h.conn), "reading goes on behind a stream");
+        h.input(pipelined.as_bytes());
+    }
+    assert_eq!(
+        h.wire.len(),
+        streamed,
+        "nothing pipelined behind a stream is answered"
+    );
+    h.server.handle_eof(h.conn, h.now).unwrap();
+    h.drain();
+    assert!(h.is_closed(), "the client left its stream");
+
     h.reconnect();
     h.input(open.as_bytes());
     let stream = h.conn;

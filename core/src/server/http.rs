@@ -145,6 +145,12 @@ struct Reply {
 impl Server {
     pub(super) fn http_input(&mut self, connection: ConnectionId, data: &[u8], now: Now) {
         if let Some(http) = self.http_mut(connection) {
+            if http.is_stream() {
+                // A stream's response says `Connection: close`: nothing sent after its
+                // request is answered, so it is dropped unread rather than buffered until
+                // reading stops (with no deadline to end the wait).
+                return;
+            }
             http.decoder.push(data);
             let phase = http.decoder.phase();
             // A new head starts its clock at its first byte; a body at every byte.
