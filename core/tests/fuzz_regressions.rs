@@ -48,3 +48,8 @@ fn ops_seeds_replay() {
 fn split_seeds_replay() {
     replay("split", |data| rampart_core::fuzz::split(data, Instant::now()));
 }
+
+#[test]
+fn shared_seeds_replay() {
+    replay("shared", |data| rampart_core::fuzz::shared(data, Instant::now()));
+}

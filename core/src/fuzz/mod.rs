@@ -5,6 +5,7 @@
 
 mod dictionary;
 mod ops;
+mod shared;
 mod wire;
 
 use std::future::Future;
@@ -20,6 +21,7 @@ use crate::{
 };
 
 pub use ops::ops;
+pub use shared::shared;
 
 /// Parses `data` as one JSON-RPC message; checks that any failure carries -32700 or -32600.
 pub fn jsonrpc(data: &[u8]) {
