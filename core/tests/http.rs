@@ -597,6 +597,44 @@ fn a_stream_closes_when_its_client_leaves_or_the_server_drains() {
 }
 
 #[test]
+fn a_stream_opened_behind_a_full_buffer_still_reads() {
+    let mut h = harness();
+    let session = initialize(&mut h);
+    h.reconnect();
+    let call =
+        r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x"}}}"#;
+    h.input(&post(call, Some(&session)));
+    // While the call runs, a stream request and more calls pile up behind it until the
+    // buffer is full and reading pauses.
+    let open = format!(
+        "GET /mcp HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\n\r\n"
+    );
+    h.input(open.as_bytes());
+    let mut behind = 0;
+    while h.server.wants_input(h.conn) {
+        h.input(&post(call, Some(&session)));
+        behind += 1;
+    }
+    assert!(behind > 1, "the buffer filled");
+    h.run_calls();
+    let responses = h.responses();
+    assert_eq!(responses.len(), 1, "the call is answered, then the stream starts");
+    assert!(
+        String::from_utf8_lossy(&h.wire).contains("Content-Type: text/event-stream"),
+        "the stream started"
+    );
+    assert!(
+        h.server.wants_input(h.conn),
+        "reading goes on during the stream, whatever is buffered behind it"
+    );
+    h.input(&post(call, Some(&session)));
+    h.server.handle_eof(h.conn, h.now).unwrap();
+    h.drain();
+    assert!(h.is_closed(), "the client left its stream");
+    assert!(h.calls.is_empty(), "nothing behind the stream ran");
+}
+
+#[test]
 fn a_probe_before_initialize_learns_the_method_is_not_served() {
     let mut h = harness();
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{}}"#;

@@ -107,8 +107,11 @@ impl HttpConn {
     }
 
     pub(super) fn wants_input(&self, config: &Config) -> bool {
-        // Reading goes on during a stream, only to notice the client leaving.
-        self.phase != Phase::Done && self.decoder.buffered() <= config.max_head_bytes + config.max_body_bytes
+        // Reading goes on during a stream, only to notice the client leaving: what arrives
+        // then is dropped (`http_input`), and requests buffered behind the stream's own are
+        // never decoded, so a full buffer must not stop it.
+        self.phase != Phase::Done
+            && (self.is_stream() || self.decoder.buffered() <= config.max_head_bytes + config.max_body_bytes)
     }
 
     pub(super) fn is_stream(&self) -> bool {
