@@ -218,10 +218,12 @@ impl Run {
     fn finish(mut self) {
         let open: Vec<ConnectionId> = self.host.conns.keys().copied().collect();
         for conn in open {
-            let state = &self.host.conns[&conn];
+            let state = self.host.conns.get_mut(&conn).expect("open");
             if state.closed || state.eof {
                 continue;
             }
+            // An unterminated last line is still a message at end of input.
+            state.note_eof();
             let _ = self.server.handle_eof(conn, self.now);
             self.server.drain_into(&mut self.host, self.now);
         }
