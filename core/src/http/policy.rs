@@ -8,7 +8,7 @@ pub enum Origins {
     /// with credentials.
     #[default]
     Any,
-    /// Only these origins (scheme://host[:port]), compared case-insensitively.
+    /// Only these origins (`scheme://host[:port]`), compared case-insensitively.
     List(Vec<String>),
 }
 
