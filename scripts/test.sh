@@ -88,6 +88,9 @@ cargo fmt --all --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 
+step "cargo doc --workspace --no-deps (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --workspace --no-deps
+
 # Fuzz smoke run (CI sets FUZZ_SECONDS=30): build every target and run each briefly on its
 # committed seeds; a crash fails the run. New corpus entries go to fuzz/corpus (ignored).
 fuzz_seconds="${FUZZ_SECONDS:-0}"
