@@ -20,16 +20,12 @@ use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use rampart_core::shared::ReadBuffer;
 use rampart_core::{ConnectionId, Now, Server, SharedServer};
 use smol::future::FutureExt;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::net::{TcpListener, TcpStream};
 use smol::{Executor, Timer};
-
-/// A connection's read buffer starts this small (idle keep-alive connections stay cheap)...
-const READ_MIN: usize = 8 * 1024;
-/// ...and doubles up to this size while reads fill it (large bodies take fewer reads).
-const READ_MAX: usize = 64 * 1024;
 
 /// Serves `server` on `listener` until `shutdown` resolves and every connection has drained.
 ///
@@ -90,7 +86,7 @@ async fn serve_connection(
     mut stream: TcpStream,
     stall: Duration,
 ) {
-    let mut buf = vec![0; READ_MIN];
+    let mut buf = ReadBuffer::new();
     let mut out = Vec::new();
     // A new connection takes input; after each chunk, it waits to be told to read again.
     let mut can_read = true;
@@ -98,7 +94,7 @@ async fn serve_connection(
     loop {
         let read = async {
             if can_read {
-                Some(stream.read(&mut buf).await)
+                Some(stream.read(buf.space()).await)
             } else {
                 std::future::pending().await
             }
@@ -114,9 +110,7 @@ async fn serve_connection(
             }
             Some(Ok(n)) => {
                 can_read = false;
-                let output = shared.input(connection, &buf[..n], &mut out);
-                grow(&mut buf, n);
-                output
+                shared.input(connection, buf.filled(n), &mut out)
             }
             Some(Err(_)) => {
                 shared.disconnect(connection);
@@ -146,13 +140,6 @@ async fn serve_connection(
         can_read |= output.resume && !eof;
     }
     shared.finish(connection);
-}
-
-/// Doubles the read buffer, up to [`READ_MAX`], when a read filled it.
-fn grow(buf: &mut Vec<u8>, read: usize) {
-    if read == buf.len() && buf.len() < READ_MAX {
-        buf.resize(buf.len() * 2, 0);
-    }
 }
 
 /// Sleeps until the core's next deadline, fires it, and re-arms when it moves earlier.

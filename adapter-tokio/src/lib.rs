@@ -16,14 +16,10 @@ use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use rampart_core::shared::ReadBuffer;
 use rampart_core::{ConnectionId, Now, Server, SharedServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-/// A connection's read buffer starts this small (idle keep-alive connections stay cheap)...
-const READ_MIN: usize = 8 * 1024;
-/// ...and doubles up to this size while reads fill it (large bodies take fewer reads).
-const READ_MAX: usize = 64 * 1024;
 
 /// Serves `server` on `listener` until `shutdown` resolves and every connection has drained.
 ///
@@ -76,14 +72,14 @@ async fn serve_connection(
     mut stream: TcpStream,
     stall: Duration,
 ) {
-    let mut buf = vec![0; READ_MIN];
+    let mut buf = ReadBuffer::new();
     let mut out = Vec::new();
     // A new connection takes input; after each chunk, it waits to be told to read again.
     let mut can_read = true;
     let mut eof = false;
     loop {
         let output = tokio::select! {
-            read = stream.read(&mut buf), if can_read => {
+            read = stream.read(buf.space()), if can_read => {
                 can_read = false;
                 match read {
                     Ok(0) => {
@@ -91,9 +87,7 @@ async fn serve_connection(
                         shared.eof(connection, &mut out)
                     }
                     Ok(n) => {
-                        let output = shared.input(connection, &buf[..n], &mut out);
-                        grow(&mut buf, n);
-                        output
+                        shared.input(connection, buf.filled(n), &mut out)
                     }
                     Err(_) => {
                         shared.disconnect(connection);
@@ -124,13 +118,6 @@ async fn serve_connection(
         can_read |= output.resume && !eof;
     }
     shared.finish(connection);
-}
-
-/// Doubles the read buffer, up to [`READ_MAX`], when a read filled it.
-fn grow(buf: &mut Vec<u8>, read: usize) {
-    if read == buf.len() && buf.len() < READ_MAX {
-        buf.resize(buf.len() * 2, 0);
-    }
 }
 
 /// Sleeps until the core's next deadline, fires it, and re-arms when it moves earlier.

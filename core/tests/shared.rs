@@ -789,3 +789,29 @@ fn shutdown_closes_idle_connections_and_drains_when_every_task_finished() {
     assert_eq!((main.count(), idle_task.count(), busy_task.count()), (1, 1, 1));
     assert!(main.poll(drained.as_mut()).is_ready());
 }
+
+#[test]
+fn a_read_buffer_doubles_while_reads_fill_it_up_to_64_kib() {
+    let mut buf = rampart_core::shared::ReadBuffer::new();
+    assert_eq!(buf.space().len(), 8 * 1024);
+    buf.space()[..3].copy_from_slice(b"abc");
+    assert_eq!(buf.filled(3), b"abc");
+    assert_eq!(
+        buf.space().len(),
+        8 * 1024,
+        "a read that leaves room changes nothing"
+    );
+    let mut sizes = Vec::new();
+    for _ in 0..5 {
+        let full = buf.space().len();
+        buf.space()[full - 1] = b'z';
+        let read = buf.filled(full);
+        assert_eq!(
+            (read.len(), read.last()),
+            (full, Some(&b'z')),
+            "what was read is kept"
+        );
+        sizes.push(buf.space().len());
+    }
+    assert_eq!(sizes, [16 * 1024, 32 * 1024, 64 * 1024, 64 * 1024, 64 * 1024]);
+}

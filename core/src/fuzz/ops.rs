@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::dictionary::{http_message, message};
-use super::{check_stats, fuzz_config, fuzz_tools, start, wire};
+use super::{Reader, check_stats, fuzz_config, fuzz_tools, start, wire};
 use crate::jsonrpc::{Message, ParseFailure};
 use crate::{
     CallError, CallId, ConnectionId, Framing, Host, LogRecord, LoggingLevel, Now, Server, ToolCall,
@@ -418,21 +418,4 @@ impl Conn {
 /// Returns an id's JSON text in one normal form, whatever escapes the client used.
 fn id_key(json: &str) -> String {
     serde_json::from_str::<Value>(json).map_or_else(|_| json.to_owned(), |id| id.to_string())
-}
-
-/// Reads operations and their arguments off the input.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Option<u8> {
-        let (&first, rest) = self.0.split_first()?;
-        self.0 = rest;
-        Some(first)
-    }
-
-    fn take(&mut self, len: usize) -> &'a [u8] {
-        let (taken, rest) = self.0.split_at(len.min(self.0.len()));
-        self.0 = rest;
-        taken
-    }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::dictionary::http_message;
-use super::{check_stats, fuzz_config, fuzz_tools, start, wire};
+use super::{Reader, check_stats, fuzz_config, fuzz_tools, start, wire};
 use crate::shared::{Output, Task};
 use crate::{Config, ConnectionId, LoggingLevel, Now, Server, SharedServer, Tool, ToolOutput, ToolRegistry};
 
@@ -701,21 +701,4 @@ fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
         .windows(needle.len())
         .filter(|window| *window == needle)
         .count()
-}
-
-/// Reads operations and their arguments off the input.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Option<u8> {
-        let (&first, rest) = self.0.split_first()?;
-        self.0 = rest;
-        Some(first)
-    }
-
-    fn take(&mut self, len: usize) -> &'a [u8] {
-        let (taken, rest) = self.0.split_at(len.min(self.0.len()));
-        self.0 = rest;
-        taken
-    }
 }
