@@ -202,7 +202,10 @@ impl<W: Write, L: Write, S: Spawn> Host for StdioHost<W, L, S> {
     }
 
     fn log(&mut self, record: LogRecord) {
-        write_line(&mut self.log, &record.to_json_line());
+        // One write per line, newline included; a failed log write is dropped, never fatal.
+        let mut line = Vec::new();
+        record.write_json_line(&mut line);
+        let _ = self.log.write_all(&line);
     }
 
     fn close(&mut self, _connection: ConnectionId) {

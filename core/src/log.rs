@@ -83,6 +83,18 @@ impl LogRecord {
         // Serializing a struct of strings and numbers cannot fail.
         serde_json::to_string(self).unwrap_or_default()
     }
+
+    /// Appends the record to `out` as one JSON line, with its trailing newline.
+    pub fn write_json_line(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        // Serializing a struct of strings and numbers cannot fail; were it to, nothing is
+        // left half-written.
+        if serde_json::to_writer(&mut *out, self).is_err() {
+            out.truncate(start);
+            return;
+        }
+        out.push(b'\n');
+    }
 }
 
 /// Converts a duration to milliseconds with microsecond resolution.

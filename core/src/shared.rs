@@ -552,13 +552,12 @@ impl Host for Drain<'_> {
     }
 
     fn log(&mut self, record: LogRecord) {
-        let line = record.to_json_line();
-        if self.logs.len() + line.len() + 1 > MAX_PENDING_LOGS {
+        let start = self.logs.len();
+        record.write_json_line(self.logs);
+        if self.logs.len() > MAX_PENDING_LOGS {
+            self.logs.truncate(start);
             *self.dropped_logs += 1;
-            return;
         }
-        self.logs.extend_from_slice(line.as_bytes());
-        self.logs.push(b'\n');
     }
 
     fn close(&mut self, connection: ConnectionId) {
