@@ -85,8 +85,8 @@ fi
 step "cargo fmt --all --check"
 cargo fmt --all --check
 
-step "cargo clippy --workspace --all-targets -- -D warnings"
-cargo clippy --quiet --workspace --all-targets -- -D warnings
+step "cargo clippy --workspace --all-targets --all-features -- -D warnings"
+cargo clippy --quiet --workspace --all-targets --all-features -- -D warnings
 
 step "cargo doc --workspace --no-deps (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --workspace --no-deps
@@ -121,5 +121,5 @@ step "cargo test --workspace --doc"
 cargo test --quiet --workspace --doc
 
 # Last, so that its summary line closes the run.
-step "cargo nextest run --workspace"
-cargo nextest run --workspace --no-fail-fast --cargo-quiet
+step "cargo nextest run --workspace --all-features"
+cargo nextest run --workspace --all-features --no-fail-fast --cargo-quiet

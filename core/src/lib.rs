@@ -61,6 +61,10 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod framing;
+/// Entry points of the fuzz targets in `fuzz/`, and their seeds' replay as tests; built only
+/// with the `fuzz` feature, and not part of the documented API.
+#[cfg(feature = "fuzz")]
+#[doc(hidden)]
 pub mod fuzz;
 mod http;
 pub mod jsonrpc;
