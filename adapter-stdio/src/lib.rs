@@ -32,8 +32,7 @@ use std::time::{Instant, SystemTime};
 
 use futures_util::future::{AbortHandle, abortable};
 use rampart_core::{
-    CallId, ConnectionId, Framing, Host, LogRecord, Now, Outbox, Outcome, Server, ToolCall, ToolMessage,
-    Transmit,
+    Call, CallId, Event, Framing, LogRecord, Message, Now, Outbox, Outcome, Server, Transmit,
 };
 use serde_json::json;
 
@@ -94,7 +93,7 @@ where
         closed: false,
     };
     loop {
-        server.drain_into(&mut host, now());
+        host.drain(&mut server);
         if let Some(err) = host.write_error.take() {
             return Err(err);
         }
@@ -135,8 +134,8 @@ where
                 // A call that already timed out is refused here: its late result is dropped.
                 let _ = server.complete(call, outcome, now);
             }
-            Some(Input::Tool(call, message)) => {
-                let _ = server.tool_message(call, message, now);
+            Some(Input::Message(call, message)) => {
+                let _ = server.call_message(call, message, now);
             }
         }
         server.handle_timeout(now);
@@ -149,7 +148,7 @@ enum Input {
     Eof,
     Failed(io::Error),
     Done(CallId, Outcome),
-    Tool(CallId, ToolMessage),
+    Message(CallId, Message),
 }
 
 /// The side effects of the stdio drive loop: stdout, stderr, the reader's permit, the spawner.
@@ -165,7 +164,37 @@ struct StdioHost<W: Write, L: Write, S: Spawn> {
     closed: bool,
 }
 
-impl<W: Write, L: Write, S: Spawn> Host for StdioHost<W, L, S> {
+impl<W: Write, L: Write, S: Spawn> StdioHost<W, L, S> {
+    /// Acts on everything the core has for the adapter, until it has nothing more.
+    fn drain(&mut self, server: &mut Server) {
+        loop {
+            let mut progressed = false;
+            while let Some(transmit) = server.poll_transmit() {
+                progressed = true;
+                let connection = transmit.connection;
+                if !self.transmit(transmit) {
+                    server.handle_disconnect(connection, now());
+                }
+            }
+            while let Some(event) = server.poll_event() {
+                progressed = true;
+                match event {
+                    Event::Call(call) => self.run(call),
+                    Event::Cancel(call) => self.cancel(call),
+                    Event::Log(record) => self.log(record),
+                    Event::Resume(_) => {
+                        let _ = self.permit.try_send(());
+                    }
+                    Event::Closed(_) => self.closed = true,
+                    _ => {}
+                }
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+
     fn transmit(&mut self, transmit: Transmit) -> bool {
         if self.write_error.is_some() {
             return false;
@@ -179,12 +208,12 @@ impl<W: Write, L: Write, S: Spawn> Host for StdioHost<W, L, S> {
         }
     }
 
-    fn run(&mut self, call: ToolCall) {
+    fn run(&mut self, call: Call) {
         let id = call.id;
         let done = self.tx.clone();
         let messages = self.tx.clone();
         let outbox = Outbox::new(move |call, message| {
-            let _ = messages.send(Input::Tool(call, message));
+            let _ = messages.send(Input::Message(call, message));
         });
         let (future, abort) = abortable(call.run(outbox));
         self.aborts.insert(id, abort);
@@ -206,14 +235,6 @@ impl<W: Write, L: Write, S: Spawn> Host for StdioHost<W, L, S> {
         let mut line = Vec::new();
         record.write_json_line(&mut line);
         let _ = self.log.write_all(&line);
-    }
-
-    fn close(&mut self, _connection: ConnectionId) {
-        self.closed = true;
-    }
-
-    fn resume(&mut self, _connection: ConnectionId) {
-        let _ = self.permit.try_send(());
     }
 }
 

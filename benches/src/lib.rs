@@ -113,7 +113,7 @@ impl Bench {
             let mut progressed = false;
             while let Some(event) = self.server.poll_event() {
                 progressed = true;
-                if let Event::CallTool(call) = event {
+                if let Event::Call(call) = event {
                     let id = call.id;
                     let mut future = std::pin::pin!(call.run(Outbox::discard()));
                     let Poll::Ready(outcome) = future.as_mut().poll(&mut Context::from_waker(Waker::noop()))

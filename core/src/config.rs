@@ -35,7 +35,8 @@ pub struct Config {
     pub instructions: Option<String>,
     /// Whether `error.data` carries debug detail (`DEBUG`).
     pub debug: bool,
-    /// The default per-call deadline of a tool (`TOOL_TIMEOUT_MS`); tools may set their own.
+    /// The default deadline of a handler (`TOOL_TIMEOUT_MS`): tool calls, resource reads,
+    /// prompt gets, completions; a tool may set its own.
     pub tool_timeout: Duration,
     /// How validation failures are reported (`VALIDATION_ERRORS=jsonrpc|result`).
     pub validation_errors: ValidationErrors,
@@ -83,8 +84,17 @@ pub struct Config {
     pub session_idle_timeout: Duration,
     /// Whether `GET /mcp` opens the server's own SSE stream (else 405).
     pub enable_get_stream: bool,
-    /// Messages held for one SSE stream before the oldest are dropped.
+    /// SSE events a session keeps for replay on reconnect (`Last-Event-ID`); the oldest go first.
     pub max_stream_queue: usize,
+    /// Bytes of SSE events a session keeps for replay.
+    pub max_replay_bytes: usize,
+    /// Resources one session may subscribe to.
+    pub max_subscriptions: usize,
+    /// Requests to the client (sampling, elicitation, roots) one handler may have waiting.
+    pub max_client_requests: usize,
+    /// How long a handler waits for the client to answer its request (never past the
+    /// handler's own deadline).
+    pub client_request_timeout: Duration,
     /// Requests per minute per client (`RATE_LIMIT`), burst equal to it; 0 turns it off.
     pub rate_limit: u32,
     /// Clients with a bucket of their own; beyond it new clients share one overflow bucket.
@@ -150,6 +160,10 @@ impl Default for Config {
             session_idle_timeout: Duration::from_secs(30 * 60),
             enable_get_stream: true,
             max_stream_queue: 256,
+            max_replay_bytes: 1024 * 1024,
+            max_subscriptions: 1000,
+            max_client_requests: 16,
+            client_request_timeout: Duration::from_secs(300),
             rate_limit: 100,
             rate_limit_max_clients: 100_000,
             trusted_proxies: Vec::new(),

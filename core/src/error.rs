@@ -32,6 +32,8 @@ pub enum ErrorCode {
     RateLimit,
     /// An argument fails its type or JSON Schema.
     Validation,
+    /// No resource or template serves the URI (MCP's own code, up to 2025-11-25).
+    ResourceNotFound,
 }
 
 impl ErrorCode {
@@ -51,6 +53,7 @@ impl ErrorCode {
             Self::Auth => -32005,
             Self::RateLimit => -32006,
             Self::Validation => -32007,
+            Self::ResourceNotFound => -32002,
         }
     }
 
@@ -70,6 +73,7 @@ impl ErrorCode {
             Self::Auth => "E_AUTH",
             Self::RateLimit => "E_RATE_LIMIT",
             Self::Validation => "E_VALIDATION",
+            Self::ResourceNotFound => "RESOURCE_NOT_FOUND",
         }
     }
 }

@@ -53,10 +53,23 @@ impl Id {
         Self::from_json_text(value.to_string(), IdKey::Int(i128::from(value)))
     }
 
+    /// Creates an unsigned integer id.
+    pub fn from_u64(value: u64) -> Self {
+        Self::from_json_text(value.to_string(), IdKey::Int(i128::from(value)))
+    }
+
     fn from_json_text(text: String, key: IdKey) -> Self {
         // `text` is a serialized string or integer, always valid JSON.
         let raw = RawValue::from_string(text).unwrap_or_default();
         Self { raw, key }
+    }
+
+    /// Returns the id as an unsigned integer, if it is one.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self.key {
+            IdKey::Int(value) => u64::try_from(value).ok(),
+            IdKey::Str(_) => None,
+        }
     }
 
     /// Returns the id's JSON text exactly as received.
@@ -384,6 +397,24 @@ pub fn write_error(id: Option<&Id>, error: &RpcError, debug: bool) -> Vec<u8> {
         id: id.map(Id::raw),
         result: None,
         error: Some(error.to_json(debug)),
+    })
+}
+
+/// Writes a request the server sends to the client.
+pub fn write_request(id: &Id, method: &str, params: Option<&Value>) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct OutgoingRequest<'a> {
+        jsonrpc: &'static str,
+        id: &'a RawValue,
+        method: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        params: Option<&'a Value>,
+    }
+    encode(&OutgoingRequest {
+        jsonrpc: "2.0",
+        id: id.raw(),
+        method,
+        params,
     })
 }
 

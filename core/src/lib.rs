@@ -6,33 +6,38 @@
 //! input gives the same output, however it is split, in a test on a virtual clock as on a
 //! real network.
 //!
-//! # The methods of [`Server`]
+//! # What a server serves
 //!
-//! - getters (`&self`): [`Server::stats`], [`Server::wants_input`], [`Server::config`];
-//! - input, `handle_*`: [`Server::accept`], [`Server::handle_input`], [`Server::handle_eof`],
-//!   [`Server::handle_disconnect`], [`Server::handle_timeout`];
-//! - commands: [`Server::complete`] for a finished tool call, [`Server::tool_message`] for what
-//!   a tool sends while it runs;
-//! - output, `poll_*`: [`Server::poll_transmit`], [`Server::poll_event`],
-//!   [`Server::poll_timeout`].
+//! A [`Registry`] holds the user's definitions: [`Tool`]s, [`Resource`]s and
+//! [`ResourceTemplate`]s, [`Prompt`]s, and the completions attached to prompts and templates.
+//! Every handler is a plain `std::future::Future`; the core never polls one. It emits
+//! [`Event::Call`] and the embedder runs the [`Call`] on its runtime, then reports the
+//! outcome with [`Server::complete`]. What a handler sends while it runs (log, progress,
+//! requests to the client) goes through its [`Outbox`] to [`Server::call_message`].
 //!
-//! After every input or command, the adapter drains `poll_transmit` and `poll_event` until
-//! they return `None`, then asks `poll_timeout` for the next deadline.
+//! # The contract
 //!
-//! # The drive loop
+//! After every input or command, drain [`Server::poll_transmit`] and [`Server::poll_event`]
+//! until they return `None`, then ask [`Server::poll_timeout`] when to call
+//! [`Server::handle_timeout`]. A connection's reader hands each chunk to
+//! [`Server::handle_input`] and reads the next only after [`Event::Resume`] names the
+//! connection; the core resumes it as soon as it can take more, so it never holds more than
+//! one unread chunk per connection. [`Event`] is `#[non_exhaustive]`: ignore kinds you do
+//! not know. That is the whole contract; [`SharedServer`] implements it once for adapters
+//! that run each connection on its own task.
 //!
 //! ```
 //! use std::time::{Instant, SystemTime};
-//! use rampart_core::{Config, Event, Framing, Now, Outbox, Server, ToolOutput, ToolRegistry, Tool};
+//! use rampart_core::{Config, Event, Framing, Now, Outbox, Registry, Server, Tool, ToolOutput};
 //! use serde_json::json;
 //!
-//! let tools = ToolRegistry::new()
-//!     .with(Tool::new("echo", json!({"type": "object"}), |args, _ctx| async move {
+//! let registry = Registry::new()
+//!     .tool(Tool::new("echo", json!({"type": "object"}), |args, _ctx| async move {
 //!         Ok(ToolOutput::text(args.to_string()))
 //!     }))
 //!     .unwrap();
 //! let now = Now::new(Instant::now(), SystemTime::now());
-//! let mut server = Server::new(Config::default(), tools, [7; 32], now);
+//! let mut server = Server::new(Config::default(), registry, [7; 32], now);
 //! let conn = server.accept("stdio", Framing::Ndjson, now);
 //! server.handle_input(conn, b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n", now).unwrap();
 //! while let Some(transmit) = server.poll_transmit() {
@@ -42,9 +47,10 @@
 //! while let Some(event) = server.poll_event() {
 //!     match event {
 //!         // spawn call.run(outbox) on the runtime; when it resolves, call server.complete()
-//!         Event::CallTool(call) => drop(call.run(Outbox::discard())),
-//!         Event::CancelCall(_call) => { /* drop that call's future */ }
+//!         Event::Call(call) => drop(call.run(Outbox::discard())),
+//!         Event::Cancel(_call) => { /* drop that call's future */ }
 //!         Event::Log(record) => eprintln!("{}", record.to_json_line()),
+//!         Event::Resume(_conn) => { /* read the connection's next chunk */ }
 //!         Event::Closed(_conn) => { /* close the connection */ }
 //!         _ => {}
 //!     }
@@ -59,6 +65,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod content;
 pub mod error;
 pub mod framing;
 /// Entry points of the fuzz targets in `fuzz/`, and their seeds' replay as tests; built only
@@ -66,30 +73,36 @@ pub mod framing;
 #[cfg(feature = "fuzz")]
 #[doc(hidden)]
 pub mod fuzz;
+pub mod handler;
 mod http;
 pub mod jsonrpc;
 pub mod log;
 pub mod mcp;
 pub mod rate_limit;
+pub mod registry;
 mod server;
 pub mod shared;
 pub mod time;
-pub mod tools;
 pub mod validate;
 
 pub use config::{AuthConfig, Config, ConfigError, Hosts, Origins, ValidationErrors};
+pub use content::{Annotations, Content, ResourceContents, Role};
 pub use error::{ErrorCode, RpcError};
 pub use framing::Framing;
+pub use handler::{
+    Call, CallFuture, CallId, CallKind, ClientError, Context, ElicitAction, ElicitResult, Elicitation,
+    HandlerError, Message, Notice, Outbox, Outcome, Output, Root,
+};
 pub use log::{Level, LogRecord, Status};
-pub use mcp::ProtocolVersion;
+pub use mcp::{LoggingLevel, ProtocolVersion};
+pub use registry::{
+    Completion, CompletionRequest, Prompt, PromptArgument, PromptResult, ReadRequest, RegisterError,
+    Registry, Resource, ResourceTemplate, Tool, ToolOutput, ToolRegistry,
+};
 pub use server::{
-    CallError, ConnectionId, Event, Host, InputError, ReadinessCheck, Server, Stats, Timeout, TimeoutReason,
+    CallError, ConnectionId, Event, InputError, ReadinessCheck, Server, Stats, Timeout, TimeoutReason,
     Transmit,
 };
 pub use shared::SharedServer;
 pub use time::Now;
-pub use tools::{
-    CallFuture, CallId, LoggingLevel, Outbox, Outcome, RegisterError, Tool, ToolCall, ToolContext, ToolError,
-    ToolMessage, ToolOutput, ToolRegistry,
-};
 pub use validate::{Type, validate_params};

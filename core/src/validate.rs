@@ -19,16 +19,22 @@ pub struct SchemaError {
     pub reason: String,
 }
 
+/// Compiles `schema` with format assertions on (so `"format": "email"` is checked), in
+/// dialect 2020-12 unless the schema names another.
+fn compile(schema: &Value) -> Result<jsonschema::Validator, SchemaError> {
+    let mut options = jsonschema::options().should_validate_formats(true);
+    if schema.get("$schema").is_none() {
+        options = options.with_draft(jsonschema::Draft::Draft202012);
+    }
+    options.build(schema).map_err(|err| SchemaError {
+        reason: err.to_string(),
+    })
+}
+
 impl ArgsValidator {
     /// Compiles `schema`, with format assertions on (so `"format": "email"` is checked).
     pub fn compile(schema: &Value) -> Result<Self, SchemaError> {
-        let mut options = jsonschema::options().should_validate_formats(true);
-        if schema.get("$schema").is_none() {
-            options = options.with_draft(jsonschema::Draft::Draft202012);
-        }
-        let validator = options.build(schema).map_err(|err| SchemaError {
-            reason: err.to_string(),
-        })?;
+        let validator = compile(schema)?;
         let required = schema
             .get("required")
             .and_then(Value::as_array)
@@ -62,6 +68,27 @@ impl ArgsValidator {
             _ => err.to_string(),
         };
         Err(invalid_parameter(&path, &reason))
+    }
+}
+
+/// A compiled output schema, checked against a tool's `structuredContent`.
+pub struct OutputValidator(jsonschema::Validator);
+
+impl OutputValidator {
+    /// Compiles `schema` like an input schema.
+    pub fn compile(schema: &Value) -> Result<Self, SchemaError> {
+        compile(schema).map(Self)
+    }
+
+    /// Checks `structured`; on a mismatch returns the failing path and the reason.
+    pub fn check(&self, structured: &Value) -> Result<(), String> {
+        match self.0.validate(structured) {
+            Ok(()) => Ok(()),
+            Err(err) => Err(format!(
+                "structuredContent does not match outputSchema: {}: {err}",
+                display_path(err.instance_path().as_str())
+            )),
+        }
     }
 }
 

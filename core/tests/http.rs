@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::http::{HttpHarness, INITIALIZE, Response, get, parse_responses, post};
 use common::test_tools;
 use proptest::prelude::*;
-use rampart_core::{Config, Hosts, LoggingLevel, Origins, ReadinessCheck, ToolMessage, ToolOutput};
+use rampart_core::{Config, Hosts, LoggingLevel, Message, Origins, ReadinessCheck, ToolOutput};
 use serde_json::json;
 
 fn harness() -> HttpHarness {
@@ -311,16 +311,16 @@ fn a_call_that_logs_answers_with_sse() {
     let call = json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"never","arguments":{}}});
     h.input(&post(&call.to_string(), Some(&session)));
     let pending = h.calls.pop().unwrap();
-    let log = ToolMessage::Log {
+    let log = Message::Log {
         level: LoggingLevel::Warning,
         logger: None,
         data: json!("working"),
     };
-    h.server.tool_message(pending.id, log, h.now).unwrap();
+    h.server.call_message(pending.id, log, h.now).unwrap();
     h.drain();
     assert!(h.responses().is_empty(), "the stream is still open");
     h.server
-        .complete(pending.id, Ok(ToolOutput::text("done")), h.now)
+        .complete(pending.id, Ok(ToolOutput::text("done").into()), h.now)
         .unwrap();
     h.drain();
     let response = h.responses().remove(0);
@@ -354,7 +354,7 @@ fn a_timed_out_call_answers_e_timeout_over_http() {
     assert_eq!(h.cancelled, vec![pending.id]);
     assert!(
         h.server
-            .complete(pending.id, Ok(ToolOutput::text("late")), h.now)
+            .complete(pending.id, Ok(ToolOutput::text("late").into()), h.now)
             .is_err()
     );
 }
@@ -381,7 +381,7 @@ fn a_half_closed_client_still_gets_its_response() {
     assert!(!h.is_closed());
     let pending = h.calls.pop().unwrap();
     h.server
-        .complete(pending.id, Ok(ToolOutput::text("ok")), h.now)
+        .complete(pending.id, Ok(ToolOutput::text("ok").into()), h.now)
         .unwrap();
     h.drain();
     assert_eq!(h.responses()[0].json()["result"]["content"][0]["text"], "ok");

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Harness, error_code, initialize, test_tools};
-use rampart_core::{Config, LoggingLevel, Outbox, ToolMessage};
+use rampart_core::{Config, LoggingLevel, Message, Outbox};
 use serde_json::json;
 
 #[test]
@@ -97,7 +97,7 @@ fn tool_definitions_follow_the_negotiated_version() {
         .find(|t| t["name"] == "echo")
         .unwrap();
     assert_eq!(echo["annotations"], json!({"readOnlyHint": true}));
-    assert_eq!(echo["outputSchema"], json!({"type": "object"}));
+    assert_eq!(echo["outputSchema"]["type"], "object");
     assert_eq!(echo["inputSchema"]["required"], json!(["text"]));
     let create = new
         .as_array()
@@ -113,17 +113,17 @@ fn set_level_filters_tool_log_notifications() {
     let mut h = Harness::initialized(Config::default());
     h.send(&common::tools_call(10, "never", json!({})));
     let call = h.calls.pop().unwrap();
-    let log = |level| ToolMessage::Log {
+    let log = |level| Message::Log {
         level,
         logger: None,
         data: json!("hello"),
     };
     // The default level is info: debug is held back, info passes.
     h.server
-        .tool_message(call.id, log(LoggingLevel::Debug), h.now)
+        .call_message(call.id, log(LoggingLevel::Debug), h.now)
         .unwrap();
     h.server
-        .tool_message(call.id, log(LoggingLevel::Info), h.now)
+        .call_message(call.id, log(LoggingLevel::Info), h.now)
         .unwrap();
     h.drain();
     let sent = h.responses();
@@ -135,10 +135,10 @@ fn set_level_filters_tool_log_notifications() {
         h.request(r#"{"jsonrpc":"2.0","id":11,"method":"logging/setLevel","params":{"level":"error"}}"#);
     assert_eq!(set["result"], json!({}));
     h.server
-        .tool_message(call.id, log(LoggingLevel::Warning), h.now)
+        .call_message(call.id, log(LoggingLevel::Warning), h.now)
         .unwrap();
     h.server
-        .tool_message(call.id, log(LoggingLevel::Critical), h.now)
+        .call_message(call.id, log(LoggingLevel::Critical), h.now)
         .unwrap();
     h.drain();
     let sent = h.responses();
@@ -147,9 +147,9 @@ fn set_level_filters_tool_log_notifications() {
 
     // Progress goes out only when the client asked with a progress token.
     h.server
-        .tool_message(
+        .call_message(
             call.id,
-            ToolMessage::Progress {
+            Message::Progress {
                 progress: 1.0,
                 total: None,
                 message: None,
@@ -168,9 +168,9 @@ fn progress_reaches_a_client_that_asked() {
     h.send(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"never","arguments":{},"_meta":{"progressToken":"tok"}}}"#);
     let call = h.calls.pop().unwrap();
     h.server
-        .tool_message(
+        .call_message(
             call.id,
-            ToolMessage::Progress {
+            Message::Progress {
                 progress: 2.0,
                 total: Some(4.0),
                 message: Some("half".into()),

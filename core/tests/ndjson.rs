@@ -138,7 +138,7 @@ fn end_of_input_waits_for_running_calls() {
         Err(InputError::NotTakingInput(h.conn))
     );
     let call = h.calls.pop().unwrap();
-    h.complete(call.id, Ok(ToolOutput::text("done"))).unwrap();
+    h.complete(call.id, Ok(ToolOutput::text("done").into())).unwrap();
     assert_eq!(h.responses()[0]["id"], 1);
     assert!(h.closed);
     assert_eq!(h.server.stats().connections, 0);
@@ -162,11 +162,11 @@ fn input_pauses_at_the_call_cap_and_resumes() {
     assert!(!h.server.wants_input(h.conn));
     assert!(h.responses().is_empty(), "the ping waits its turn");
     let first = h.calls.remove(0);
-    h.complete(first.id, Ok(ToolOutput::text("1"))).unwrap();
+    h.complete(first.id, Ok(ToolOutput::text("1").into())).unwrap();
     assert_eq!(h.calls.len(), 2, "the third call started");
     assert_eq!(h.responses().len(), 1);
     let second = h.calls.remove(0);
-    h.complete(second.id, Ok(ToolOutput::text("2"))).unwrap();
+    h.complete(second.id, Ok(ToolOutput::text("2").into())).unwrap();
     let ids: Vec<_> = h.responses().iter().map(|r| r["id"].clone()).collect();
     assert_eq!(ids, [json!(2), json!(4)]);
     assert!(h.server.wants_input(h.conn));
@@ -181,6 +181,6 @@ fn a_disconnect_cancels_running_calls() {
     h.drain();
     assert_eq!(h.cancelled, vec![call.id]);
     assert!(h.closed);
-    assert!(h.complete(call.id, Ok(ToolOutput::text("late"))).is_err());
+    assert!(h.complete(call.id, Ok(ToolOutput::text("late").into())).is_err());
     assert!(h.responses().is_empty());
 }

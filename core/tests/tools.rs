@@ -216,7 +216,7 @@ fn a_call_past_its_deadline_times_out_is_cancelled_and_its_late_result_refused()
     assert_eq!(h.cancelled, vec![call.id]);
     assert!(h.server.poll_timeout().is_none());
 
-    let late = h.complete(call.id, Ok(ToolOutput::text("too late")));
+    let late = h.complete(call.id, Ok(ToolOutput::text("too late").into()));
     assert_eq!(late, Err(CallError::NotRunning(call.id)));
     assert!(h.responses().is_empty(), "a late completion is never sent");
     // Spurious timeouts are harmless.
@@ -249,7 +249,8 @@ fn a_duplicate_in_flight_id_is_refused_without_disturbing_the_first() {
     h.send(r#"{"jsonrpc":"2.0","id":"7","method":"ping"}"#);
     assert_eq!(h.responses()[0]["id"], "7");
     // The first call still completes normally, after which the id is free again.
-    h.complete(first.id, Ok(ToolOutput::text("first"))).unwrap();
+    h.complete(first.id, Ok(ToolOutput::text("first").into()))
+        .unwrap();
     let done = h.responses().remove(0);
     assert_eq!(
         (done["id"].clone(), done["result"]["content"][0]["text"].clone()),
@@ -271,7 +272,7 @@ fn a_cancelled_call_gets_no_response() {
     assert_eq!(h.cancelled, vec![call.id]);
     assert!(h.responses().is_empty());
     assert_eq!(
-        h.complete(call.id, Ok(ToolOutput::text("x"))),
+        h.complete(call.id, Ok(ToolOutput::text("x").into())),
         Err(CallError::NotRunning(call.id))
     );
     assert!(h.responses().is_empty());
@@ -290,7 +291,7 @@ fn every_request_yields_one_log_record() {
     let call = h.calls.pop().unwrap();
     assert!(h.logs.is_empty(), "no record before the call finishes");
     h.advance(Duration::from_millis(250));
-    h.complete(call.id, Ok(ToolOutput::text("done"))).unwrap();
+    h.complete(call.id, Ok(ToolOutput::text("done").into())).unwrap();
     h.send(r#"{"jsonrpc":"2.0","id":2,"method":"nope"}"#);
     h.send("garbage");
     assert_eq!(h.logs.len(), 3, "{:?}", h.logs);

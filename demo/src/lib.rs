@@ -1,218 +1,33 @@
-//! The demo's example tools: a small user directory in the `user` namespace, and tools that
-//! show each outcome (`echo`, `add`, `sleep` for timeouts, `fail` and `panic` for E_RUNTIME).
+//! What the demo serves: its own tools, resources and prompts (a small user directory, a
+//! counter, a guide), and the fixtures of the MCP conformance suite.
 
 #![warn(missing_docs)]
 
-use std::collections::BTreeMap;
+pub mod fixtures;
+mod library;
+pub mod tools;
+
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use rampart_core::{LoggingLevel, ReadinessCheck, RegisterError, Tool, ToolError, ToolOutput, ToolRegistry};
-use serde_json::{Value, json};
+use rampart_core::{ReadinessCheck, RegisterError, Registry};
 
-/// The longest `sleep` the demo allows, in milliseconds.
-pub const MAX_SLEEP_MS: u64 = 600_000;
+pub use tools::MAX_SLEEP_MS;
 
-/// Returns the registry of every demo tool; `database` is the readiness check that the
+/// The URI of the counter's resource.
+pub const COUNTER_URI: &str = "demo://counter";
+
+/// The demo's state, shared by its tools, resources and prompts.
+#[derive(Debug, Default)]
+pub struct Demo {
+    users: Arc<Mutex<tools::Directory>>,
+    counter: Arc<Mutex<u64>>,
+}
+
+/// Returns everything the demo serves; `database` is the readiness check that the
 /// `database.set@v1` tool flips.
-pub fn registry(database: ReadinessCheck) -> Result<ToolRegistry, RegisterError> {
-    let users = Arc::new(Mutex::new(Directory::default()));
-    let create_users = Arc::clone(&users);
-    ToolRegistry::new()
-        .with(
-            Tool::new(
-                "user.create@v1",
-                json!({
-                    "type": "object",
-                    "properties": {
-                        "email": {"type": "string", "format": "email", "description": "The user's email address"},
-                        "name": {"type": "string", "minLength": 1, "maxLength": 200, "description": "The display name"}
-                    },
-                    "required": ["email", "name"],
-                    "additionalProperties": false
-                }),
-                move |args, _ctx| {
-                    let users = Arc::clone(&create_users);
-                    async move {
-                        let email = str_arg(&args, "email");
-                        let name = str_arg(&args, "name");
-                        let user = users.lock().map_err(|_| ToolError::failed("user directory poisoned"))?.create(email, name);
-                        Ok(ToolOutput::structured(user))
-                    }
-                },
-            )
-            .title("Create a user")
-            .required_scope("users:write")
-            .description("Creates a user in the demo's in-memory directory and returns it.")
-            .output_schema(user_schema())
-            .annotations(json!({"readOnlyHint": false, "destructiveHint": false, "idempotentHint": false})),
-        )?
-        .with(
-            Tool::new(
-                "user.get@v1",
-                json!({
-                    "type": "object",
-                    "properties": {"id": {"type": "string", "description": "The id returned by user.create@v1"}},
-                    "required": ["id"],
-                    "additionalProperties": false
-                }),
-                move |args, _ctx| {
-                    let users = Arc::clone(&users);
-                    async move {
-                        let id = str_arg(&args, "id");
-                        let found = users.lock().map_err(|_| ToolError::failed("user directory poisoned"))?.get(&id);
-                        Ok(match found {
-                            Some(user) => ToolOutput::structured(user),
-                            None => ToolOutput::error(format!("No user with id {id}")),
-                        })
-                    }
-                },
-            )
-            .title("Get a user")
-            .description("Looks a user up by id.")
-            .output_schema(user_schema())
-            .annotations(json!({"readOnlyHint": true})),
-        )?
-        .with(
-            Tool::new(
-                "echo",
-                json!({
-                    "type": "object",
-                    "properties": {"text": {"type": "string", "description": "Text to send back"}},
-                    "required": ["text"]
-                }),
-                |args, _ctx| async move { Ok(ToolOutput::text(str_arg(&args, "text"))) },
-            )
-            .title("Echo")
-            .description("Returns its text unchanged.")
-            .annotations(json!({"readOnlyHint": true, "idempotentHint": true})),
-        )?
-        .with(
-            Tool::new(
-                "add",
-                json!({
-                    "type": "object",
-                    "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
-                    "required": ["a", "b"]
-                }),
-                |args, _ctx| async move {
-                    let a = &args["a"];
-                    let b = &args["b"];
-                    let sum = match (a.as_i64(), b.as_i64()) {
-                        (Some(a), Some(b)) => a.checked_add(b).map(Value::from),
-                        _ => None,
-                    }
-                    .unwrap_or_else(|| json!(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0)));
-                    Ok(ToolOutput::text(sum.to_string()).with_structured(json!({ "sum": sum })))
-                },
-            )
-            .title("Add")
-            .description("Adds two numbers.")
-            .output_schema(json!({
-                "type": "object",
-                "properties": {"sum": {"type": "number"}},
-                "required": ["sum"]
-            }))
-            .annotations(json!({"readOnlyHint": true, "idempotentHint": true})),
-        )?
-        .with(
-            Tool::new(
-                "sleep",
-                json!({
-                    "type": "object",
-                    "properties": {"ms": {"type": "integer", "minimum": 0, "maximum": MAX_SLEEP_MS}},
-                    "required": ["ms"]
-                }),
-                |args, ctx| async move {
-                    let ms = args["ms"].as_u64().unwrap_or(0);
-                    ctx.log(LoggingLevel::Info, json!({"sleeping_ms": ms}));
-                    ctx.progress(0.0, Some(ms as f64), Some("sleeping".into()));
-                    smol::Timer::after(Duration::from_millis(ms)).await;
-                    ctx.progress(ms as f64, Some(ms as f64), Some("done".into()));
-                    Ok(ToolOutput::text(format!("slept {ms} ms")))
-                },
-            )
-            .title("Sleep")
-            .description("Waits the given milliseconds; longer than TOOL_TIMEOUT_MS shows E_TIMEOUT.")
-            .annotations(json!({"readOnlyHint": true})),
-        )?
-        .with(
-            Tool::new(
-                "database.set@v1",
-                json!({
-                    "type": "object",
-                    "properties": {"up": {"type": "boolean", "description": "Whether the demo database is reachable"}},
-                    "required": ["up"]
-                }),
-                move |args, _ctx| {
-                    let database = database.clone();
-                    async move {
-                        let up = args["up"].as_bool().unwrap_or(true);
-                        database.set(up);
-                        Ok(ToolOutput::text(if up { "database up: /ready answers 200" } else { "database down: /ready answers 503" }))
-                    }
-                },
-            )
-            .title("Flip the demo database")
-            .description("Marks the demo's pretend database up or down, which /ready reports.")
-            .annotations(json!({"destructiveHint": false, "idempotentHint": true})),
-        )?
-        .with(
-            Tool::new("fail", json!({"type": "object"}), |_args, _ctx| async move {
-                Err(ToolError::failed("the fail tool always fails"))
-            })
-            .title("Fail")
-            .description("Always fails, to show E_RUNTIME."),
-        )?
-        .with(
-            Tool::new("panic", json!({"type": "object"}), |_args, _ctx| async move {
-                if true {
-                    panic!("the panic tool always panics");
-                }
-                Ok(ToolOutput::text("unreachable"))
-            })
-            .title("Panic")
-            .description("Always panics, to show that a panic is contained as E_RUNTIME."),
-        )
-}
-
-fn str_arg(args: &Value, name: &str) -> String {
-    args.get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn user_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {"id": {"type": "string"}, "email": {"type": "string"}, "name": {"type": "string"}},
-        "required": ["id", "email", "name"]
-    })
-}
-
-/// The in-memory user directory, capped so a client cannot grow it without bound.
-#[derive(Default)]
-struct Directory {
-    next: u64,
-    users: BTreeMap<String, Value>,
-}
-
-impl Directory {
-    const CAP: usize = 10_000;
-
-    fn create(&mut self, email: String, name: String) -> Value {
-        self.next += 1;
-        let id = format!("usr_{}", self.next);
-        let user = json!({"id": id, "email": email, "name": name});
-        if self.users.len() >= Self::CAP {
-            self.users.pop_first();
-        }
-        self.users.insert(id, user.clone());
-        user
-    }
-
-    fn get(&self, id: &str) -> Option<Value> {
-        self.users.get(id).cloned()
-    }
+pub fn registry(database: ReadinessCheck) -> Result<Registry, RegisterError> {
+    let demo = Demo::default();
+    let registry = tools::register(Registry::new(), &demo, database)?;
+    let registry = library::register(registry, &demo)?;
+    fixtures::register(registry)
 }

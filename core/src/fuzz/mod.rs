@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::json;
 
 use crate::{
-    Config, Event, Framing, Now, Outbox, Outcome, Server, Stats, Tool, ToolCall, ToolError, ToolOutput,
+    Call, Config, Event, Framing, HandlerError, Now, Outbox, Outcome, Server, Stats, Tool, ToolOutput,
     ToolRegistry,
 };
 
@@ -118,7 +118,7 @@ fn run(framing: Framing, data: &[u8], cuts: &[usize], base: Instant) -> Vec<u8> 
 }
 
 /// Completes every pending call, oldest first, draining after each.
-fn settle(server: &mut Server, wire: &mut Vec<u8>, pending: &mut Vec<ToolCall>, now: Now) {
+fn settle(server: &mut Server, wire: &mut Vec<u8>, pending: &mut Vec<Call>, now: Now) {
     drain(server, wire, pending);
     while !pending.is_empty() {
         finish_one(server, pending, now);
@@ -127,22 +127,22 @@ fn settle(server: &mut Server, wire: &mut Vec<u8>, pending: &mut Vec<ToolCall>, 
 }
 
 /// Runs the oldest pending call's handler once and reports what it gave.
-fn finish_one(server: &mut Server, pending: &mut Vec<ToolCall>, now: Now) {
+fn finish_one(server: &mut Server, pending: &mut Vec<Call>, now: Now) {
     let call = pending.remove(0);
     let id = call.id;
     let _ = server.complete(id, poll_once(call), now);
 }
 
 /// Polls a call's handler once; a handler that is not done yet counts as failed.
-fn poll_once(call: ToolCall) -> Outcome {
+fn poll_once(call: Call) -> Outcome {
     let mut future = pin!(call.run(Outbox::discard()));
     match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(outcome) => outcome,
-        Poll::Pending => Err(ToolError::failed("pending")),
+        Poll::Pending => Err(HandlerError::failed("pending")),
     }
 }
 
-fn drain(server: &mut Server, wire: &mut Vec<u8>, pending: &mut Vec<ToolCall>) {
+fn drain(server: &mut Server, wire: &mut Vec<u8>, pending: &mut Vec<Call>) {
     loop {
         let mut progressed = false;
         while let Some(transmit) = server.poll_transmit() {
@@ -151,8 +151,8 @@ fn drain(server: &mut Server, wire: &mut Vec<u8>, pending: &mut Vec<ToolCall>) {
         }
         while let Some(event) = server.poll_event() {
             match event {
-                Event::CallTool(call) => pending.push(call),
-                Event::CancelCall(id) => pending.retain(|call| call.id != id),
+                Event::Call(call) => pending.push(call),
+                Event::Cancel(id) => pending.retain(|call| call.id != id),
                 _ => {}
             }
             progressed = true;
@@ -227,7 +227,7 @@ fn fuzz_tools() -> ToolRegistry {
         }));
     }
     let _ = tools.register(Tool::new("fail", json!({"type": "object"}), |_, _| async {
-        Err(ToolError::failed("fails"))
+        Err(HandlerError::failed("fails"))
     }));
     let _ = tools.register(Tool::new("never", json!({"type": "object"}), |_, _| {
         std::future::pending()

@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 
 use super::dictionary::{http_message, message};
 use super::{Reader, check_stats, fuzz_config, fuzz_tools, start, wire};
-use crate::jsonrpc::{Message, ParseFailure};
+use crate::jsonrpc::{self, ParseFailure};
 use crate::{
-    CallError, CallId, ConnectionId, Framing, Host, LogRecord, LoggingLevel, Now, Server, ToolCall,
-    ToolError, ToolMessage, ToolOutput, Transmit,
+    Call, CallError, CallId, ConnectionId, Event, Framing, HandlerError, LogRecord, LoggingLevel, Message,
+    Now, Server, ToolOutput, Transmit,
 };
 
 /// Decodes `data` as operations on one server (accept, input, end of input, disconnect,
@@ -23,7 +23,7 @@ pub fn ops(data: &[u8], base: Instant) {
     let mut run = Run::new(base);
     while let Some(code) = input.byte() {
         run.step(code, &mut input);
-        run.server.drain_into(&mut run.host, run.now);
+        run.host.drain(&mut run.server, run.now);
         check_stats(run.server.stats(), run.server.config());
     }
     run.finish();
@@ -86,7 +86,7 @@ impl Run {
             }
             8 => self.complete(arg, input.byte().unwrap_or(0)),
             9 => self.complete_stale(arg),
-            10 => self.tool_message(arg, input.byte().unwrap_or(0)),
+            10 => self.call_message(arg, input.byte().unwrap_or(0)),
             11 => self.server.set_ready(arg & 1 == 1),
             12 => self.server.shutdown(self.now),
             _ => {
@@ -159,11 +159,11 @@ impl Run {
             .remove(usize::from(index) % self.host.pending.len());
         let id = call.id;
         let outcome = match kind % 5 {
-            0 => Ok(ToolOutput::structured(call.arguments)),
-            1 => Ok(ToolOutput::error("fuzz tool error")),
-            2 => Err(ToolError::failed("fuzz failure")),
-            // What `ToolCall::run` makes of a handler that panics.
-            3 => Err(ToolError::failed("tool panicked: fuzz")),
+            0 => Ok(ToolOutput::structured(json!({"name": call.name})).into()),
+            1 => Ok(ToolOutput::error("fuzz tool error").into()),
+            2 => Err(HandlerError::failed("fuzz failure")),
+            // What `Call::run` makes of a handler that panics.
+            3 => Err(HandlerError::failed("handler panicked: fuzz")),
             _ => super::poll_once(call),
         };
         let result = self.server.complete(id, outcome, self.now);
@@ -176,7 +176,9 @@ impl Run {
             return;
         }
         let id = self.host.finished[usize::from(index) % self.host.finished.len()];
-        let result = self.server.complete(id, Ok(ToolOutput::text("late")), self.now);
+        let result = self
+            .server
+            .complete(id, Ok(ToolOutput::text("late").into()), self.now);
         assert!(
             matches!(result, Err(CallError::NotRunning(call)) if call == id),
             "complete() on a finished call: {result:?}"
@@ -188,29 +190,29 @@ impl Run {
         );
     }
 
-    fn tool_message(&mut self, index: u8, kind: u8) {
+    fn call_message(&mut self, index: u8, kind: u8) {
         if self.host.pending.is_empty() {
             return;
         }
         let id = self.host.pending[usize::from(index) % self.host.pending.len()].id;
         let message = if kind & 1 == 0 {
             let level = ["debug", "info", "warning", "emergency"][usize::from(kind >> 1) % 4];
-            ToolMessage::Log {
+            Message::Log {
                 level: LoggingLevel::parse(level).expect("a level"),
                 logger: (kind & 2 == 0).then(|| "fuzz".to_owned()),
                 data: json!({"kind": kind}),
             }
         } else {
-            ToolMessage::Progress {
+            Message::Progress {
                 progress: f64::from(kind),
                 total: (kind & 2 == 0).then_some(256.0),
                 message: (kind & 4 == 0).then(|| "step".to_owned()),
             }
         };
-        let result = self.server.tool_message(id, message, self.now);
+        let result = self.server.call_message(id, message, self.now);
         assert!(
             result.is_ok(),
-            "tool_message() refused for a running call: {result:?}"
+            "call_message() refused for a running call: {result:?}"
         );
     }
 
@@ -225,7 +227,7 @@ impl Run {
             // An unterminated last line is still a message at end of input.
             state.note_eof();
             let _ = self.server.handle_eof(conn, self.now);
-            self.server.drain_into(&mut self.host, self.now);
+            self.host.drain(&mut self.server, self.now);
         }
         // Each pass times out the calls running; pipelined requests may start more.
         for _ in 0..512 {
@@ -233,7 +235,7 @@ impl Run {
                 break;
             }
             self.advance(Duration::from_secs(3600));
-            self.server.drain_into(&mut self.host, self.now);
+            self.host.drain(&mut self.server, self.now);
         }
         let stats = self.server.stats();
         assert_eq!(stats.running_calls, 0, "calls outlive their deadline: {stats:?}");
@@ -248,7 +250,7 @@ impl Run {
 #[derive(Default)]
 struct Recorder {
     conns: BTreeMap<ConnectionId, Conn>,
-    pending: Vec<ToolCall>,
+    pending: Vec<Call>,
     finished: Vec<CallId>,
     sessions: Vec<String>,
     logs: usize,
@@ -267,7 +269,34 @@ impl Recorder {
     }
 }
 
-impl Host for Recorder {
+impl Recorder {
+    /// Drains the server as an adapter would: writes, events, resumes.
+    fn drain(&mut self, server: &mut Server, now: Now) {
+        loop {
+            let mut progressed = false;
+            while let Some(transmit) = server.poll_transmit() {
+                progressed = true;
+                let connection = transmit.connection;
+                if !self.transmit(transmit) {
+                    server.handle_disconnect(connection, now);
+                }
+            }
+            while let Some(event) = server.poll_event() {
+                progressed = true;
+                match event {
+                    Event::Call(call) => self.run(call),
+                    Event::Cancel(call) => self.cancel(call),
+                    Event::Log(record) => self.log(record),
+                    Event::Resume(connection) => self.resume(connection),
+                    Event::Closed(connection) => self.close(connection),
+                }
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+
     fn transmit(&mut self, transmit: Transmit) -> bool {
         let conn = self
             .conns
@@ -292,7 +321,7 @@ impl Host for Recorder {
         true
     }
 
-    fn run(&mut self, call: ToolCall) {
+    fn run(&mut self, call: Call) {
         self.pending.push(call);
     }
 
@@ -383,7 +412,7 @@ impl Conn {
         // Requests get one answer, and so do messages refused with a readable id;
         // notifications and responses from the client get none.
         let id = match crate::jsonrpc::parse_message(line) {
-            Ok(Message::Request(request)) => request.id,
+            Ok(jsonrpc::Message::Request(request)) => request.id,
             Ok(_) | Err(ParseFailure { id: None, .. }) => return,
             Err(ParseFailure { id: Some(id), .. }) => id,
         };

@@ -57,10 +57,18 @@ impl Head {
         self.buf
     }
 
+    /// Ends the head of a response that has no body and no `Content-Length` (204).
+    pub(crate) fn without_body(mut self) -> Vec<u8> {
+        self.buf.extend_from_slice(b"\r\n");
+        self.buf
+    }
+
     /// Ends the head for a body sent in chunks (or, for HTTP/1.0, until the connection closes).
     pub(crate) fn streaming(mut self, content_type: &str, chunked: bool) -> Vec<u8> {
         self.header("Content-Type", content_type);
         self.header("Cache-Control", "no-cache");
+        // Proxies such as nginx must pass each event on as it comes.
+        self.header("X-Accel-Buffering", "no");
         if chunked {
             self.header("Transfer-Encoding", "chunked");
         }
@@ -84,13 +92,24 @@ pub(crate) fn chunk(data: &[u8], chunked: bool) -> Vec<u8> {
 /// The last chunk of a chunked body.
 pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
-/// Frames one JSON-RPC message as a Server-Sent Event.
-pub(crate) fn sse_event(message: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(message.len() + 24);
+/// Frames one JSON-RPC message as a Server-Sent Event, with its event id when it has one.
+pub(crate) fn sse_event(message: &[u8], id: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + 48);
+    if let Some(id) = id {
+        out.extend_from_slice(b"id: ");
+        out.extend_from_slice(id.as_bytes());
+        out.push(b'\n');
+    }
     out.extend_from_slice(b"event: message\ndata: ");
     out.extend_from_slice(message);
     out.extend_from_slice(b"\n\n");
     out
+}
+
+/// The first event of a resumable stream: an id and a reconnection delay, with no data, so
+/// that a client whose stream breaks knows where to resume from.
+pub(crate) fn sse_priming(id: &str, retry_ms: u64) -> Vec<u8> {
+    format!("id: {id}\nretry: {retry_ms}\ndata: \n\n").into_bytes()
 }
 
 /// Returns the reason phrase of a status code.

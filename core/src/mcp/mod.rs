@@ -1,135 +1,241 @@
-//! MCP on top of JSON-RPC: protocol versions, the session lifecycle, and method dispatch.
+//! MCP on top of JSON-RPC: protocol revisions, the method table, and one file per feature
+//! (lifecycle, logging, tools, resources, prompts, completion). Each method's handler sees
+//! the request's [`Dispatch`] and answers now or starts a user handler.
 
+mod capabilities;
+mod completion;
 mod lifecycle;
+mod logging;
+mod pagination;
+mod prompts;
+mod resources;
+mod session;
 mod tools;
+mod version;
 
-pub(crate) use lifecycle::Session;
+pub use logging::LoggingLevel;
+pub use version::ProtocolVersion;
+
+pub(crate) use logging::message_params as log_params;
+pub(crate) use resources::not_found as resource_not_found;
+pub(crate) use session::Session;
+pub(crate) use tools::check_output;
+
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::config::Config;
 use crate::error::{ErrorCode, RpcError};
-use crate::jsonrpc::Request;
-use crate::tools::ToolRegistry;
+use crate::handler::{CallKind, Context, HandlerFuture};
+use crate::registry::Registry;
 
-/// An MCP protocol revision this server speaks, oldest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-pub enum ProtocolVersion {
-    /// 2024-11-05.
-    V2024_11_05,
-    /// 2025-03-26.
-    V2025_03_26,
-    /// 2025-06-18.
-    V2025_06_18,
-    /// 2025-11-25.
-    V2025_11_25,
+/// What a method sees of the server while it answers one request.
+pub(crate) struct Dispatch<'a> {
+    /// The user's definitions.
+    pub(crate) registry: &'a Registry,
+    /// The server's settings.
+    pub(crate) config: &'a Config,
+    /// The MCP state of the request's session.
+    pub(crate) session: &'a mut Session,
 }
 
-impl ProtocolVersion {
-    /// Every supported revision, oldest first.
-    pub const ALL: [Self; 4] = [
-        Self::V2024_11_05,
-        Self::V2025_03_26,
-        Self::V2025_06_18,
-        Self::V2025_11_25,
-    ];
-
-    /// The newest supported revision, offered when a client asks for one we do not know.
-    pub const LATEST: Self = Self::V2025_11_25;
-
-    /// Parses a revision date string.
-    pub fn parse(version: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == version)
-    }
-
-    /// Returns the revision date string.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::V2024_11_05 => "2024-11-05",
-            Self::V2025_03_26 => "2025-03-26",
-            Self::V2025_06_18 => "2025-06-18",
-            Self::V2025_11_25 => "2025-11-25",
-        }
-    }
-
-    /// Picks the revision to answer `initialize` with: the requested one when supported,
-    /// otherwise the latest.
-    pub fn negotiate(requested: &str) -> Self {
-        Self::parse(requested).unwrap_or(Self::LATEST)
-    }
-}
-
-/// What the dispatcher decided about a request.
+/// What a method decided about a request.
 pub(crate) enum Reply {
     /// Answer now.
     Now(Result<Value, RpcError>),
-    /// Run a tool; answer when it completes.
-    Call(CallStart),
+    /// Run a user handler; answer when it completes.
+    Run(Start),
 }
 
-/// A validated `tools/call`, ready to become a [`ToolCall`](crate::ToolCall).
-pub(crate) struct CallStart {
-    pub(crate) tool: String,
-    pub(crate) arguments: Value,
-    pub(crate) progress_token: Option<Value>,
+/// A user handler to start for a request, with what the server needs to run it.
+pub(crate) struct Start {
+    /// What kind of handler it is.
+    pub(crate) kind: CallKind,
+    /// The tool or prompt name, or the resource URI.
+    pub(crate) name: String,
+    /// The handler's own deadline, when it has one.
+    pub(crate) timeout: Option<Duration>,
+    /// Starts the handler with its context.
+    pub(crate) run: Box<dyn FnOnce(Context) -> HandlerFuture + Send>,
 }
 
-/// The name a request is logged under: the tool name for `tools/call`.
-pub(crate) fn log_method(request: &Request) -> String {
-    if request.method == "tools/call"
-        && let Some(name) = request
-            .params
-            .as_ref()
-            .and_then(|p| p.get("name"))
-            .and_then(Value::as_str)
-    {
-        return name.to_owned();
+impl Start {
+    pub(crate) fn new(
+        kind: CallKind,
+        name: String,
+        run: impl FnOnce(Context) -> HandlerFuture + Send + 'static,
+    ) -> Self {
+        Self {
+            kind,
+            name,
+            timeout: None,
+            run: Box::new(run),
+        }
     }
-    request.method.clone()
 }
 
-/// Returns whether the server serves `method` at all (at some point of the lifecycle).
-pub(crate) fn is_known(method: &str) -> bool {
-    matches!(
-        method,
-        "initialize" | "ping" | "logging/setLevel" | "tools/list" | "tools/call"
-    )
+/// One entry of the method table.
+struct Method {
+    name: &'static str,
+    /// The first revision that has the method.
+    since: ProtocolVersion,
+    /// Whether the session must have been initialized.
+    needs_session: bool,
+    /// Whether the server serves it with what is registered.
+    served: fn(&Registry) -> bool,
+    handler: fn(&mut Dispatch<'_>, Option<Value>) -> Reply,
 }
 
-/// Dispatches one request for a session.
-pub(crate) fn dispatch(
-    session: &mut Session,
-    tools: &ToolRegistry,
-    config: &Config,
-    request: &mut Request,
-) -> Reply {
-    if request.method == "tools/call" && session.version().is_some() {
-        // The arguments move into the call rather than being copied.
-        return tools::call(tools, config, request.params.take());
-    }
-    let params = request.params.as_ref();
-    let method = request.method.as_str();
-    if !is_known(method) {
+fn always(_: &Registry) -> bool {
+    true
+}
+
+fn has_tools(registry: &Registry) -> bool {
+    !registry.tools.is_empty()
+}
+
+fn has_resources(registry: &Registry) -> bool {
+    !registry.resources.is_empty()
+}
+
+fn has_prompts(registry: &Registry) -> bool {
+    !registry.prompts.is_empty()
+}
+
+fn has_completions(registry: &Registry) -> bool {
+    registry.completes()
+}
+
+use ProtocolVersion::V2024_11_05 as FIRST;
+
+/// Every request method the server answers.
+const METHODS: &[Method] = &[
+    Method {
+        name: "initialize",
+        since: FIRST,
+        needs_session: false,
+        served: always,
+        handler: lifecycle::initialize,
+    },
+    Method {
+        name: "ping",
+        since: FIRST,
+        needs_session: false,
+        served: always,
+        handler: lifecycle::ping,
+    },
+    Method {
+        name: "logging/setLevel",
+        since: FIRST,
+        needs_session: true,
+        served: always,
+        handler: logging::set_level,
+    },
+    Method {
+        name: "tools/list",
+        since: FIRST,
+        needs_session: true,
+        served: has_tools,
+        handler: tools::list,
+    },
+    Method {
+        name: "tools/call",
+        since: FIRST,
+        needs_session: true,
+        served: has_tools,
+        handler: tools::call,
+    },
+    Method {
+        name: "resources/list",
+        since: FIRST,
+        needs_session: true,
+        served: has_resources,
+        handler: resources::list,
+    },
+    Method {
+        name: "resources/templates/list",
+        since: FIRST,
+        needs_session: true,
+        served: has_resources,
+        handler: resources::templates,
+    },
+    Method {
+        name: "resources/read",
+        since: FIRST,
+        needs_session: true,
+        served: has_resources,
+        handler: resources::read,
+    },
+    Method {
+        name: "resources/subscribe",
+        since: FIRST,
+        needs_session: true,
+        served: has_resources,
+        handler: resources::subscribe,
+    },
+    Method {
+        name: "resources/unsubscribe",
+        since: FIRST,
+        needs_session: true,
+        served: has_resources,
+        handler: resources::unsubscribe,
+    },
+    Method {
+        name: "prompts/list",
+        since: FIRST,
+        needs_session: true,
+        served: has_prompts,
+        handler: prompts::list,
+    },
+    Method {
+        name: "prompts/get",
+        since: FIRST,
+        needs_session: true,
+        served: has_prompts,
+        handler: prompts::get,
+    },
+    Method {
+        name: "completion/complete",
+        since: FIRST,
+        needs_session: true,
+        served: has_completions,
+        handler: completion::complete,
+    },
+];
+
+/// Returns whether the server serves `method` at all, with what is registered.
+pub(crate) fn is_served(registry: &Registry, method: &str) -> bool {
+    METHODS
+        .iter()
+        .any(|entry| entry.name == method && (entry.served)(registry))
+}
+
+/// Answers one request: finds its method, checks the session's state, and runs it.
+pub(crate) fn dispatch(dispatch: &mut Dispatch<'_>, method: &str, params: Option<Value>) -> Reply {
+    let Some(entry) = METHODS
+        .iter()
+        .find(|entry| entry.name == method && (entry.served)(dispatch.registry))
+    else {
         return Reply::Now(Err(method_not_found(method)));
-    }
-    if method == "ping" {
-        return Reply::Now(Ok(Value::Object(Default::default())));
-    }
-    if method == "initialize" {
-        return Reply::Now(session.initialize(params, config));
-    }
-    let Some(version) = session.version() else {
-        return Reply::Now(Err(RpcError::new(
-            ErrorCode::InvalidRequest,
-            "Server not initialized: send initialize first",
-        )));
     };
-    match method {
-        "logging/setLevel" => Reply::Now(session.set_level(params)),
-        "tools/list" => Reply::Now(tools::list(tools, config, version, params)),
-        _ => tools::call(tools, config, request.params.clone()),
+    if entry.needs_session {
+        let Some(version) = dispatch.session.version() else {
+            return Reply::Now(Err(RpcError::new(
+                ErrorCode::InvalidRequest,
+                "Server not initialized: send initialize first",
+            )));
+        };
+        if version < entry.since {
+            return Reply::Now(Err(method_not_found(method)));
+        }
     }
+    (entry.handler)(dispatch, params)
+}
+
+/// Returns the capabilities the server declares: what is registered, and logging.
+pub(crate) fn capabilities(registry: &Registry) -> Value {
+    capabilities::of(registry)
 }
 
 /// The error for a method this server does not serve (including `server/discover`, which
@@ -140,4 +246,47 @@ pub(crate) fn method_not_found(method: &str) -> RpcError {
 
 pub(crate) fn invalid_params(message: impl Into<String>) -> RpcError {
     RpcError::new(ErrorCode::InvalidParams, message)
+}
+
+/// The object `params`, or an empty one when absent; `Err` when it is not an object.
+pub(crate) fn params_object(
+    params: Option<Value>,
+    method: &str,
+) -> Result<serde_json::Map<String, Value>, RpcError> {
+    match params {
+        None | Some(Value::Null) => Ok(serde_json::Map::new()),
+        Some(Value::Object(object)) => Ok(object),
+        Some(_) => Err(invalid_params(format!("{method} params must be an object"))),
+    }
+}
+
+/// The string member `name` of `params`, or -32602 naming it.
+pub(crate) fn string_param(
+    params: &mut serde_json::Map<String, Value>,
+    name: &str,
+    method: &str,
+) -> Result<String, RpcError> {
+    match params.remove(name) {
+        Some(Value::String(value)) => Ok(value),
+        _ => Err(invalid_params(format!("{method} needs a string {name}"))),
+    }
+}
+
+/// Reads `params._meta.progressToken` (a string or an integer) if the client sent one.
+pub(crate) fn progress_token(params: Option<&Value>) -> Option<Value> {
+    params?
+        .get("_meta")?
+        .get("progressToken")
+        .filter(|token| token.is_string() || token.is_i64() || token.is_u64())
+        .cloned()
+}
+
+/// The name a request is logged under: the tool name for `tools/call`, else the method.
+pub(crate) fn log_method(method: &str, params: Option<&Value>) -> String {
+    if method == "tools/call"
+        && let Some(name) = params.and_then(|p| p.get("name")).and_then(Value::as_str)
+    {
+        return name.to_owned();
+    }
+    method.to_owned()
 }

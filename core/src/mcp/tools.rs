@@ -1,83 +1,91 @@
-//! `tools/list` with cursor pagination, and the checks of `tools/call` before a tool runs.
+//! `tools/list` with cursor pagination, the checks of `tools/call` before a tool runs, and
+//! the check of its result after.
 
-use serde_json::{Value, json};
+use std::sync::Arc;
 
-use super::{CallStart, ProtocolVersion, Reply, invalid_params};
-use crate::config::{Config, ValidationErrors};
+use serde_json::Value;
+
+use super::{Dispatch, Reply, Start, invalid_params, pagination, params_object, string_param};
+use crate::config::ValidationErrors;
 use crate::error::{ErrorCode, RpcError};
-use crate::tools::{ToolOutput, ToolRegistry};
+use crate::handler::{CallKind, runtime_error};
+use crate::registry::{ToolOutput, ToolRegistry};
 
-const CURSOR_PREFIX: &str = "tools:";
-
-/// Returns the opaque cursor that starts a page at `offset`.
-fn cursor_for(offset: usize) -> String {
-    format!("{CURSOR_PREFIX}{offset}")
+pub(super) fn list(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Reply {
+    let tools = dispatch.registry.tools.entries();
+    let version = dispatch
+        .session
+        .version()
+        .unwrap_or(super::ProtocolVersion::LATEST);
+    let result = pagination::page("tools", tools.len(), dispatch.config.page_size, params.as_ref()).map(
+        |(range, next)| {
+            let page = tools
+                .get(range)
+                .unwrap_or_default()
+                .iter()
+                .map(|entry| entry.tool.definition(version))
+                .collect();
+            pagination::result("tools", page, next)
+        },
+    );
+    Reply::Now(result)
 }
 
-pub(super) fn list(
-    tools: &ToolRegistry,
-    config: &Config,
-    version: ProtocolVersion,
-    params: Option<&Value>,
-) -> Result<Value, RpcError> {
-    let start = match params.and_then(|p| p.get("cursor")) {
-        None | Some(Value::Null) => 0,
-        Some(Value::String(cursor)) => cursor
-            .strip_prefix(CURSOR_PREFIX)
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|&n| n > 0 && n < tools.len())
-            .ok_or_else(|| invalid_params("Invalid cursor"))?,
-        Some(_) => return Err(invalid_params("cursor must be a string")),
-    };
-    let page_size = config.page_size.max(1);
-    let page: Vec<Value> = tools
-        .page(start, page_size)
-        .iter()
-        .map(|entry| entry.tool.definition(version))
-        .collect();
-    let next = start + page.len();
-    let mut result = json!({ "tools": page });
-    if next < tools.len() {
-        result["nextCursor"] = json!(cursor_for(next));
+pub(super) fn call(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Reply {
+    match start(dispatch, params) {
+        Ok(reply) => reply,
+        Err(error) => Reply::Now(Err(error)),
     }
-    Ok(result)
 }
 
-pub(super) fn call(tools: &ToolRegistry, config: &Config, params: Option<Value>) -> Reply {
-    let Some(Value::Object(mut params)) = params else {
-        return Reply::Now(Err(invalid_params("tools/call needs params with a name")));
-    };
-    let Some(Value::String(name)) = params.remove("name") else {
-        return Reply::Now(Err(invalid_params("tools/call needs a string name")));
-    };
-    let name = name.as_str();
+fn start(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Result<Reply, RpcError> {
+    let mut params = params_object(params, "tools/call")?;
+    let name = string_param(&mut params, "name", "tools/call")?;
+    // The arguments move into the call rather than being copied.
     let arguments = match params.remove("arguments") {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(args @ Value::Object(_)) => args,
-        Some(_) => return Reply::Now(Err(invalid_params("arguments must be an object"))),
+        Some(_) => return Err(invalid_params("arguments must be an object")),
     };
-    let Some(entry) = tools.get(name) else {
-        let error = if tools.has_namespace(name) {
-            RpcError::new(ErrorCode::VerbNotFound, format!("Verb not found: {name}"))
-        } else {
-            RpcError::new(ErrorCode::ToolNotFound, format!("Tool not found: {name}"))
-        };
-        return Reply::Now(Err(error));
+    let tools = &dispatch.registry.tools;
+    let Some(entry) = tools.get(&name) else {
+        return Err(not_found(tools, &name));
     };
-    if let Err(error) = entry.validator.check(&arguments) {
-        return Reply::Now(match config.validation_errors {
-            ValidationErrors::ToolResult => Ok(ToolOutput::error(error.message).to_json()),
+    if let Err(error) = entry.input.check(&arguments) {
+        return match dispatch.config.validation_errors {
+            ValidationErrors::ToolResult => Ok(Reply::Now(Ok(ToolOutput::error(error.message).to_json()))),
             _ => Err(error),
-        });
+        };
     }
-    let progress_token = params
-        .get("_meta")
-        .and_then(|meta| meta.get("progressToken"))
-        .filter(|token| token.is_string() || token.is_i64() || token.is_u64())
-        .cloned();
-    Reply::Call(CallStart {
-        tool: name.to_owned(),
-        arguments,
-        progress_token,
-    })
+    let handler = Arc::clone(entry.tool.handler());
+    let mut start = Start::new(CallKind::Tool, name, move |ctx| handler(arguments, ctx));
+    start.timeout = entry.tool.own_timeout();
+    Ok(Reply::Run(start))
+}
+
+/// E_TOOL_NOT_FOUND, or E_VERB_NOT_FOUND when the `ns.verb@vN` name's namespace exists.
+fn not_found(tools: &ToolRegistry, name: &str) -> RpcError {
+    if tools.has_namespace(name) {
+        RpcError::new(ErrorCode::VerbNotFound, format!("Verb not found: {name}"))
+    } else {
+        RpcError::new(ErrorCode::ToolNotFound, format!("Tool not found: {name}"))
+    }
+}
+
+/// Checks a tool's result against its output schema: a result that should carry
+/// `structuredContent` and does not, or whose content does not match, is the handler's bug
+/// and is answered with E_RUNTIME (the detail only when debugging).
+pub(crate) fn check_output(tools: &ToolRegistry, name: &str, output: &ToolOutput) -> Result<(), RpcError> {
+    let Some(validator) = tools.get(name).and_then(|entry| entry.output.as_ref()) else {
+        return Ok(());
+    };
+    if output.is_error() {
+        return Ok(());
+    }
+    let Some(structured) = output.structured_content() else {
+        return Err(runtime_error(
+            "the tool has an outputSchema but returned no structuredContent",
+        ));
+    };
+    validator.check(structured).map_err(runtime_error)
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use rampart_core::{Config, ConnectionId, Event, Framing, Now, Outbox, Server, ToolCall, ToolRegistry};
+use rampart_core::{Call, Config, ConnectionId, Event, Framing, Now, Outbox, Server, ToolRegistry};
 use serde_json::Value;
 
 /// One parsed HTTP response.
@@ -33,6 +33,8 @@ impl Response {
         String::from_utf8_lossy(&self.body)
             .split("\n\n")
             .filter_map(|event| event.lines().find_map(|l| l.strip_prefix("data: ")))
+            // A priming event carries an id and no data.
+            .filter(|data| !data.trim().is_empty())
             .map(|data| serde_json::from_str(data).expect("event data is JSON"))
             .collect()
     }
@@ -122,7 +124,7 @@ pub struct HttpHarness {
     pub now: Now,
     pub wire: Vec<u8>,
     pub read: usize,
-    pub calls: Vec<ToolCall>,
+    pub calls: Vec<Call>,
     pub cancelled: Vec<rampart_core::CallId>,
     pub logs: Vec<rampart_core::LogRecord>,
     pub closed: Vec<ConnectionId>,
@@ -178,10 +180,11 @@ impl HttpHarness {
         }
         while let Some(event) = self.server.poll_event() {
             match event {
-                Event::CallTool(call) => self.calls.push(call),
-                Event::CancelCall(call) => self.cancelled.push(call),
+                Event::Call(call) => self.calls.push(call),
+                Event::Cancel(call) => self.cancelled.push(call),
                 Event::Log(record) => self.logs.push(record),
                 Event::Closed(conn) => self.closed.push(conn),
+                Event::Resume(_) => {}
                 other => panic!("unexpected event {other:?}"),
             }
         }

@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod jwt;
+pub mod world;
 
 use std::future::Future;
 use std::pin::pin;
@@ -11,8 +12,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
 use rampart_core::{
-    CallId, Config, ConnectionId, Event, Framing, LogRecord, Now, Outbox, Outcome, Server, Tool, ToolCall,
-    ToolError, ToolOutput, ToolRegistry,
+    Call, CallId, Config, ConnectionId, Event, Framing, HandlerError, LogRecord, Now, Outbox, Outcome,
+    Server, Tool, ToolOutput, ToolRegistry,
 };
 use serde_json::{Value, json};
 
@@ -24,7 +25,7 @@ pub struct Harness {
     /// Raw output bytes, in order.
     pub wire: Vec<u8>,
     /// Calls the server asked to run and the harness has not run yet.
-    pub calls: Vec<ToolCall>,
+    pub calls: Vec<Call>,
     pub cancelled: Vec<CallId>,
     pub logs: Vec<LogRecord>,
     pub closed: bool,
@@ -107,13 +108,14 @@ impl Harness {
         }
         while let Some(event) = self.server.poll_event() {
             match event {
-                Event::CallTool(call) => self.calls.push(call),
-                Event::CancelCall(call) => self.cancelled.push(call),
+                Event::Call(call) => self.calls.push(call),
+                Event::Cancel(call) => self.cancelled.push(call),
                 Event::Log(record) => self.logs.push(record),
                 Event::Closed(conn) => {
                     assert_eq!(conn, self.conn);
                     self.closed = true;
                 }
+                Event::Resume(_) => {}
                 other => panic!("unexpected event {other:?}"),
             }
         }
@@ -181,7 +183,7 @@ pub fn error_code(response: &Value) -> i64 {
 struct Never;
 
 impl Future for Never {
-    type Output = Result<ToolOutput, ToolError>;
+    type Output = Result<ToolOutput, HandlerError>;
     fn poll(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
         Poll::Pending
     }
@@ -209,13 +211,16 @@ pub fn test_tools() -> ToolRegistry {
             Tool::new(
                 "echo",
                 json!({"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}),
-                |args, _| async move { Ok(ToolOutput::text(args["text"].as_str().unwrap_or_default())) },
+                |args, _| async move {
+                    let text = args["text"].as_str().unwrap_or_default();
+                    Ok(ToolOutput::text(text).with_structured(json!({ "text": text })))
+                },
             )
-            .output_schema(json!({"type": "object"}))
+            .output_schema(json!({"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}))
             .annotations(json!({"readOnlyHint": true})),
         )
         .unwrap()
-        .with(Tool::new("fail", json!({"type": "object"}), |_, _| async { Err(ToolError::failed("secret detail")) }))
+        .with(Tool::new("fail", json!({"type": "object"}), |_, _| async { Err(HandlerError::failed("secret detail")) }))
         .unwrap()
         .with(Tool::new("soft_fail", json!({"type": "object"}), |_, _| async { Ok(ToolOutput::error("bad input, try again")) }))
         .unwrap()

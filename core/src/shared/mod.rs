@@ -10,6 +10,10 @@
 //!
 //! Only std futures and wakers are used: the adapter brings its runtime (spawning, sockets,
 //! sleeping) and its clock, which is passed in as a function, so the core still reads none.
+//!
+//! [`serve`] is the HTTP driver built on it, the same for every runtime: the accept loop, the
+//! connections' tasks, the timer and log tasks, and the shutdown. An adapter implements
+//! [`Runtime`], [`Listener`] and [`Stream`] with its runtime's calls and hands them to it.
 
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
@@ -19,10 +23,17 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use crate::Framing;
+use crate::handler::{Call, CallFuture, CallId, Message, Outbox, Outcome};
 use crate::log::{Level, LogRecord};
-use crate::server::{ConnectionId, Host, Server, Transmit};
+use crate::server::{ConnectionId, Event, Server, Transmit};
 use crate::time::Now;
-use crate::tools::{CallFuture, CallId, Outbox, Outcome, ToolCall, ToolMessage};
+
+mod runtime;
+mod serve;
+mod wait;
+
+pub use runtime::{Listener, Runtime, Stream};
+pub use serve::serve;
 
 /// A task for the adapter's runtime: a tool call that did not finish when first polled.
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -406,13 +417,7 @@ impl SharedServer {
         result
     }
 
-    fn drain(
-        &self,
-        state: &mut State,
-        own: Option<ConnectionId>,
-        started: &mut Vec<(ToolCall, bool)>,
-        now: Now,
-    ) {
+    fn drain(&self, state: &mut State, own: Option<ConnectionId>, started: &mut Vec<(Call, bool)>, now: Now) {
         let State {
             server,
             slots,
@@ -434,7 +439,30 @@ impl SharedServer {
             dropped_logs,
             max_output: self.max_output,
         };
-        server.drain_into(&mut host, now);
+        loop {
+            let mut progressed = false;
+            while let Some(transmit) = server.poll_transmit() {
+                progressed = true;
+                let connection = transmit.connection;
+                if !host.transmit(transmit) {
+                    // The client is cut off: the core forgets it.
+                    server.handle_disconnect(connection, now);
+                }
+            }
+            while let Some(event) = server.poll_event() {
+                progressed = true;
+                match event {
+                    Event::Call(call) => host.run(call),
+                    Event::Cancel(call) => host.cancel(call),
+                    Event::Log(record) => host.log(record),
+                    Event::Resume(connection) => host.resume(connection),
+                    Event::Closed(connection) => host.close(connection),
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
         if logs.len() > logs_before || *dropped_logs > 0 {
             wake(log_waker);
         }
@@ -476,9 +504,9 @@ impl SharedServer {
         });
     }
 
-    fn tool_message(self: &Arc<Self>, id: CallId, message: ToolMessage) {
+    fn call_message(self: &Arc<Self>, id: CallId, message: Message) {
         self.drive(None, |state, now| {
-            let _ = state.server.tool_message(id, message, now);
+            let _ = state.server.call_message(id, message, now);
         });
     }
 
@@ -486,19 +514,19 @@ impl SharedServer {
         let shared = Arc::downgrade(self);
         Outbox::new(move |call, message| {
             if let Some(shared) = shared.upgrade() {
-                shared.tool_message(call, message);
+                shared.call_message(call, message);
             }
         })
     }
 }
 
-/// The [`Host`] of one drain: output goes into the connections' slots.
+/// Where one drain puts the core's output: into the connections' slots.
 struct Drain<'a> {
     own: Option<ConnectionId>,
     slots: &'a mut HashMap<ConnectionId, Slot>,
     calls: &'a mut HashMap<CallId, CallSlot>,
     /// Calls to poll once the lock is released, each with whether it was cancelled since.
-    started: &'a mut Vec<(ToolCall, bool)>,
+    started: &'a mut Vec<(Call, bool)>,
     logs: &'a mut Vec<u8>,
     dropped_logs: &'a mut u64,
     max_output: usize,
@@ -513,7 +541,7 @@ impl Drain<'_> {
     }
 }
 
-impl Host for Drain<'_> {
+impl Drain<'_> {
     fn transmit(&mut self, transmit: Transmit) -> bool {
         let Some(slot) = self.slots.get_mut(&transmit.connection) else {
             return true;
@@ -536,7 +564,7 @@ impl Host for Drain<'_> {
         true
     }
 
-    fn run(&mut self, call: ToolCall) {
+    fn run(&mut self, call: Call) {
         self.calls.insert(call.id, CallSlot::default());
         self.started.push((call, false));
     }

@@ -1,0 +1,179 @@
+//! What a running handler may do besides returning: log to the client, report progress,
+//! announce changes, and ask the client for sampling, elicitation or its roots. Everything
+//! goes through the embedder's [`Outbox`] back to the core, which decides what reaches the
+//! wire.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::CallId;
+use super::client::{self, ClientError, ClientRequest, ElicitResult, Elicitation, Reply, Root};
+use crate::mcp::LoggingLevel;
+
+/// A message a running handler sends before its result.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Message {
+    /// A log notification (`notifications/message`), filtered by the session's level.
+    Log {
+        /// The MCP logging level.
+        level: LoggingLevel,
+        /// An optional logger name.
+        logger: Option<String>,
+        /// Any JSON data.
+        data: Value,
+    },
+    /// A progress notification, sent only when the client asked with a progress token, and
+    /// only when `progress` is above the last value sent.
+    Progress {
+        /// Progress so far; must increase.
+        progress: f64,
+        /// The total, when known.
+        total: Option<f64>,
+        /// A human-readable message.
+        message: Option<String>,
+    },
+    /// From now on, a progress notification whenever `every` passes without one.
+    Heartbeat {
+        /// The longest silence allowed.
+        every: Duration,
+    },
+    /// A change other sessions may need to hear of.
+    Notice(Notice),
+    /// A request to the client; its answer goes to `reply`.
+    Request {
+        /// What to ask.
+        request: ClientRequest,
+        /// Where the answer goes.
+        reply: Reply,
+    },
+}
+
+/// A change announced to the clients that care.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// The resource at this URI changed: `notifications/resources/updated` to its subscribers.
+    ResourceUpdated(String),
+    /// The list of resources changed.
+    ResourcesChanged,
+    /// The list of tools changed.
+    ToolsChanged,
+    /// The list of prompts changed.
+    PromptsChanged,
+}
+
+/// Where a running handler's messages go: a sink the embedder provides, which hands each
+/// message back to the core through [`Server::call_message`](crate::Server::call_message).
+#[derive(Clone)]
+pub struct Outbox(Arc<dyn Fn(CallId, Message) + Send + Sync>);
+
+impl Outbox {
+    /// Creates an outbox from the embedder's sink.
+    pub fn new(sink: impl Fn(CallId, Message) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(sink))
+    }
+
+    /// Creates an outbox that drops every message (requests to the client then fail).
+    pub fn discard() -> Self {
+        Self::new(|_, _| {})
+    }
+}
+
+impl fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Outbox")
+    }
+}
+
+/// What a handler knows about its call, and its way to talk to the client while it runs.
+///
+/// The same context serves every revision of MCP: the handler never knows which one the
+/// client speaks.
+#[derive(Debug, Clone)]
+pub struct Context {
+    call: CallId,
+    outbox: Outbox,
+}
+
+impl Context {
+    pub(crate) fn new(call: CallId, outbox: Outbox) -> Self {
+        Self { call, outbox }
+    }
+
+    /// Returns the id of this call.
+    pub fn call_id(&self) -> CallId {
+        self.call
+    }
+
+    /// Sends a log notification to the client, if the session's level lets it through.
+    pub fn log(&self, level: LoggingLevel, data: impl Into<Value>) {
+        self.send(Message::Log {
+            level,
+            logger: None,
+            data: data.into(),
+        });
+    }
+
+    /// Sends a log notification under a logger name.
+    pub fn log_as(&self, level: LoggingLevel, logger: impl Into<String>, data: impl Into<Value>) {
+        self.send(Message::Log {
+            level,
+            logger: Some(logger.into()),
+            data: data.into(),
+        });
+    }
+
+    /// Reports progress, if the client asked for it with a progress token; a value not above
+    /// the last one sent is dropped.
+    pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<String>) {
+        self.send(Message::Progress {
+            progress,
+            total,
+            message,
+        });
+    }
+
+    /// Keeps the client's request timer from running out during a long call: whenever
+    /// `every` passes without a progress notification, the server sends one (if the client
+    /// asked for progress), a hair above the last value.
+    pub fn heartbeat(&self, every: Duration) {
+        self.send(Message::Heartbeat { every });
+    }
+
+    /// Announces a change: a resource's new contents, or a changed list.
+    pub fn notify(&self, notice: Notice) {
+        self.send(Message::Notice(notice));
+    }
+
+    /// Asks the client's model for a completion (`sampling/createMessage`), with the request's
+    /// `params` as MCP defines them; returns the client's result.
+    pub async fn sample(&self, params: Value) -> Result<Value, ClientError> {
+        self.ask(ClientRequest::Sampling(params)).await
+    }
+
+    /// Asks the user for input through the client (`elicitation/create`), in form or URL mode.
+    pub async fn elicit(&self, elicitation: Elicitation) -> Result<ElicitResult, ClientError> {
+        let result = self.ask(ClientRequest::Elicitation(elicitation)).await?;
+        ElicitResult::from_json(result)
+    }
+
+    /// Asks the client for its roots (`roots/list`).
+    pub async fn roots(&self) -> Result<Vec<Root>, ClientError> {
+        let result = self.ask(ClientRequest::Roots).await?;
+        Root::list_from_json(result)
+    }
+
+    async fn ask(&self, request: ClientRequest) -> Result<Value, ClientError> {
+        let (reply, answer) = client::channel();
+        self.send(Message::Request { request, reply });
+        answer.await
+    }
+
+    fn send(&self, message: Message) {
+        (self.outbox.0)(self.call, message);
+    }
+}

@@ -1,0 +1,259 @@
+//! Tools: their definitions, their compiled schemas, and the registry that holds them.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Named, RegisterError, valid_name};
+use crate::handler::{Context, HandlerError, HandlerFuture, Output};
+use crate::mcp::ProtocolVersion;
+use crate::registry::ToolOutput;
+use crate::validate::{ArgsValidator, OutputValidator};
+
+/// A tool's handler, type-erased.
+pub(crate) type ToolHandler = Arc<dyn Fn(Value, Context) -> HandlerFuture + Send + Sync>;
+
+/// A tool: its name, schemas, annotations, deadline and handler.
+pub struct Tool {
+    name: String,
+    title: Option<String>,
+    description: Option<String>,
+    input_schema: Value,
+    output_schema: Option<Value>,
+    annotations: Option<Value>,
+    timeout: Option<Duration>,
+    scope: Option<String>,
+    handler: ToolHandler,
+}
+
+impl Tool {
+    /// Creates a tool from its name, its input JSON Schema and an async handler.
+    ///
+    /// The handler gets the validated `arguments` object and a [`Context`].
+    pub fn new<F, Fut>(name: impl Into<String>, input_schema: Value, handler: F) -> Self
+    where
+        F: Fn(Value, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ToolOutput, HandlerError>> + Send + 'static,
+    {
+        Self {
+            name: name.into(),
+            title: None,
+            description: None,
+            input_schema,
+            output_schema: None,
+            annotations: None,
+            timeout: None,
+            scope: None,
+            handler: Arc::new(move |args, ctx| {
+                let future = handler(args, ctx);
+                Box::pin(async move { future.await.map(Output::Tool) })
+            }),
+        }
+    }
+
+    /// Sets the human-readable title.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Sets the description shown to models.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the JSON Schema of the tool's `structuredContent`; results are checked against it.
+    pub fn output_schema(mut self, schema: Value) -> Self {
+        self.output_schema = Some(schema);
+        self
+    }
+
+    /// Sets the annotations (`readOnlyHint`, `destructiveHint`, ...).
+    pub fn annotations(mut self, annotations: Value) -> Self {
+        self.annotations = Some(annotations);
+        self
+    }
+
+    /// Sets this tool's own per-call deadline, overriding the server default.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Requires callers to hold `scope` (an OAuth scope) when the server authenticates
+    /// requests; without it a call gets 403 `insufficient_scope`.
+    pub fn required_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// Returns the tool's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Returns the scope callers must hold, if any.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// Returns this tool's own deadline, if it has one.
+    pub(crate) fn own_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    pub(crate) fn handler(&self) -> &ToolHandler {
+        &self.handler
+    }
+
+    /// Returns the tool's definition as listed to a client speaking `version`.
+    pub(crate) fn definition(&self, version: ProtocolVersion) -> Value {
+        use ProtocolVersion as V;
+        let mut def = serde_json::Map::new();
+        def.insert("name".into(), self.name.clone().into());
+        if version >= V::V2025_06_18
+            && let Some(title) = &self.title
+        {
+            def.insert("title".into(), title.clone().into());
+        }
+        if let Some(description) = &self.description {
+            def.insert("description".into(), description.clone().into());
+        }
+        def.insert("inputSchema".into(), self.input_schema.clone());
+        if version >= V::V2025_06_18
+            && let Some(schema) = &self.output_schema
+        {
+            def.insert("outputSchema".into(), schema.clone());
+        }
+        if version >= V::V2025_03_26
+            && let Some(annotations) = &self.annotations
+        {
+            def.insert("annotations".into(), annotations.clone());
+        }
+        Value::Object(def)
+    }
+}
+
+impl fmt::Debug for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tool")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A registered tool with its compiled validators.
+pub(crate) struct Entry {
+    pub(crate) tool: Tool,
+    pub(crate) input: ArgsValidator,
+    pub(crate) output: Option<OutputValidator>,
+}
+
+/// The server's tools, in registration order.
+#[derive(Default)]
+pub struct ToolRegistry {
+    entries: Named<Entry>,
+    namespaces: BTreeSet<String>,
+}
+
+impl fmt::Debug for ToolRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.entries.all().iter().map(|entry| &entry.tool.name))
+            .finish()
+    }
+}
+
+impl ToolRegistry {
+    /// Creates an empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a tool, compiling its schemas; fails on a duplicate name or a bad schema.
+    pub fn register(&mut self, tool: Tool) -> Result<(), RegisterError> {
+        if !valid_name(&tool.name) {
+            return Err(RegisterError::InvalidName(tool.name));
+        }
+        if self.entries.get(&tool.name).is_some() {
+            return Err(RegisterError::Duplicate(tool.name));
+        }
+        let schema_error = |name: &str, source| RegisterError::InvalidSchema {
+            name: name.to_owned(),
+            source,
+        };
+        if tool.input_schema.get("type").and_then(Value::as_str) != Some("object") {
+            let source = crate::validate::SchemaError {
+                reason: "inputSchema must have \"type\": \"object\"".into(),
+            };
+            return Err(schema_error(&tool.name, source));
+        }
+        let input =
+            ArgsValidator::compile(&tool.input_schema).map_err(|source| schema_error(&tool.name, source))?;
+        let output = match &tool.output_schema {
+            Some(schema) => {
+                Some(OutputValidator::compile(schema).map_err(|source| schema_error(&tool.name, source))?)
+            }
+            None => None,
+        };
+        if let Some(namespace) = namespace_of(&tool.name) {
+            self.namespaces.insert(namespace.to_owned());
+        }
+        self.entries
+            .insert(tool.name.clone(), Entry { tool, input, output })
+    }
+
+    /// Adds a tool and returns the registry, for chaining; fails like [`register`](Self::register).
+    pub fn with(mut self, tool: Tool) -> Result<Self, RegisterError> {
+        self.register(tool)?;
+        Ok(self)
+    }
+
+    /// Removes the tool named `name`; returns whether there was one.
+    pub fn remove(&mut self, name: &str) -> bool {
+        if self.entries.remove(name).is_none() {
+            return false;
+        }
+        self.namespaces = self
+            .entries
+            .all()
+            .iter()
+            .filter_map(|entry| namespace_of(&entry.tool.name).map(str::to_owned))
+            .collect();
+        true
+    }
+
+    /// Returns the number of tools.
+    pub fn len(&self) -> usize {
+        self.entries.all().len()
+    }
+
+    /// Returns whether there are no tools.
+    pub fn is_empty(&self) -> bool {
+        self.entries.all().is_empty()
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&Entry> {
+        self.entries.get(name)
+    }
+
+    pub(crate) fn has_namespace(&self, name: &str) -> bool {
+        namespace_of(name).is_some_and(|namespace| self.namespaces.contains(namespace))
+    }
+
+    pub(crate) fn entries(&self) -> &[Entry] {
+        self.entries.all()
+    }
+}
+
+/// The namespace of a `ns.verb@vN` name: the part before the first dot.
+fn namespace_of(name: &str) -> Option<&str> {
+    name.split_once('.')
+        .map(|(namespace, _)| namespace)
+        .filter(|ns| !ns.is_empty())
+}

@@ -1,0 +1,205 @@
+//! The call table: every user handler running now (a tool call, a resource read, a prompt
+//! get, a completion), with where its answer goes, its deadline and its progress reports.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::ConnectionId;
+use super::sessions::SessionKey;
+use crate::handler::{CallId, CallKind};
+use crate::jsonrpc::Id;
+use crate::mcp::ProtocolVersion;
+
+/// One running handler.
+pub(crate) struct Running {
+    /// The connection whose request it answers.
+    pub(crate) connection: ConnectionId,
+    /// The session the request belongs to.
+    pub(crate) session: SessionKey,
+    /// The request's JSON-RPC id.
+    pub(crate) request: Id,
+    /// The id tying the request's log lines together.
+    pub(crate) log_id: String,
+    pub(crate) kind: CallKind,
+    /// The tool or prompt name, or the resource URI.
+    pub(crate) name: String,
+    pub(crate) started: Instant,
+    pub(crate) deadline: Instant,
+    /// The revision the client speaks, which shapes the result.
+    pub(crate) version: ProtocolVersion,
+    /// Who made the request, when authentication is on.
+    pub(crate) principal: Option<String>,
+    pub(crate) progress: Progress,
+}
+
+/// The calls running now.
+#[derive(Default)]
+pub(crate) struct Calls {
+    running: BTreeMap<CallId, Running>,
+    next: u64,
+}
+
+impl Calls {
+    /// Returns a new call's id.
+    pub(crate) fn next_id(&mut self) -> CallId {
+        let id = CallId(self.next);
+        self.next += 1;
+        id
+    }
+
+    pub(crate) fn insert(&mut self, id: CallId, running: Running) {
+        self.running.insert(id, running);
+    }
+
+    pub(crate) fn get(&self, id: CallId) -> Option<&Running> {
+        self.running.get(&id)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: CallId) -> Option<&mut Running> {
+        self.running.get_mut(&id)
+    }
+
+    pub(crate) fn remove(&mut self, id: CallId) -> Option<Running> {
+        self.running.remove(&id)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Returns the calls answering requests of `connection`.
+    pub(crate) fn of_connection(&self, connection: ConnectionId) -> Vec<CallId> {
+        self.running
+            .iter()
+            .filter(|(_, running)| running.connection == connection)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
+
+/// A call's progress reports: sent only when the client gave a token, only increasing, and
+/// kept alive by a heartbeat when the handler asked for one.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    token: Option<Value>,
+    last: Option<f64>,
+    total: Option<f64>,
+    message: Option<String>,
+    heartbeat: Option<Duration>,
+    /// When the next heartbeat is due, if one is armed.
+    pub(crate) next_beat: Option<Instant>,
+}
+
+impl Progress {
+    pub(crate) fn new(token: Option<Value>) -> Self {
+        Self {
+            token,
+            ..Self::default()
+        }
+    }
+
+    /// Takes a handler's report; returns the notification params to send, if any. A value
+    /// that does not increase is dropped.
+    pub(crate) fn report(
+        &mut self,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+        now: Instant,
+    ) -> Option<Value> {
+        self.token.as_ref()?;
+        if !progress.is_finite() || self.last.is_some_and(|last| progress <= last) {
+            return None;
+        }
+        self.total = total.filter(|total| total.is_finite());
+        self.message = message;
+        Some(self.send(progress, now))
+    }
+
+    /// Turns the heartbeat on; returns when the first beat is due, if the client asked for
+    /// progress at all.
+    pub(crate) fn set_heartbeat(&mut self, every: Duration, now: Instant) -> Option<Instant> {
+        self.token.as_ref()?;
+        let every = every.max(Duration::from_millis(100));
+        self.heartbeat = Some(every);
+        self.next_beat = Some(now + every);
+        self.next_beat
+    }
+
+    /// A heartbeat is due: returns the notification params, a hair above the last value so
+    /// that progress still increases, and arms the next beat.
+    pub(crate) fn beat(&mut self, now: Instant) -> Option<Value> {
+        self.token.as_ref()?;
+        self.heartbeat?;
+        let last = self.last.unwrap_or(0.0);
+        let next = if self.last.is_some() {
+            last + last.abs().max(1.0) * 1e-6
+        } else {
+            0.0
+        };
+        if self.total.is_some_and(|total| next > total) {
+            self.next_beat = self.heartbeat.map(|every| now + every);
+            return None;
+        }
+        Some(self.send(next, now))
+    }
+
+    fn send(&mut self, progress: f64, now: Instant) -> Value {
+        self.last = Some(progress);
+        self.next_beat = self.heartbeat.map(|every| now + every);
+        let mut params = json!({"progressToken": self.token, "progress": progress});
+        if let Some(total) = self.total {
+            params["total"] = json!(total);
+        }
+        if let Some(message) = &self.message {
+            params["message"] = json!(message);
+        }
+        params
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_needs_a_token_and_only_increases() {
+        let now = Instant::now();
+        let mut silent = Progress::new(None);
+        assert_eq!(silent.report(1.0, None, None, now), None);
+        let mut progress = Progress::new(Some(json!("t")));
+        let first = progress.report(1.0, Some(10.0), Some("one".into()), now).unwrap();
+        assert_eq!(
+            first,
+            json!({"progressToken": "t", "progress": 1.0, "total": 10.0, "message": "one"})
+        );
+        assert_eq!(progress.report(1.0, Some(10.0), None, now), None);
+        assert_eq!(progress.report(0.5, Some(10.0), None, now), None);
+        assert_eq!(progress.report(f64::NAN, None, None, now), None);
+        assert!(progress.report(2.0, Some(10.0), None, now).is_some());
+    }
+
+    #[test]
+    fn heartbeats_keep_increasing_and_stay_below_the_total() {
+        let now = Instant::now();
+        let every = Duration::from_secs(10);
+        let mut progress = Progress::new(Some(json!(7)));
+        assert_eq!(progress.set_heartbeat(every, now), Some(now + every));
+        let beat = progress.beat(now + every).unwrap();
+        assert_eq!(beat["progress"], json!(0.0));
+        assert_eq!(progress.next_beat, Some(now + every * 2));
+        let after = progress.beat(now + every * 2).unwrap();
+        assert!(after["progress"].as_f64().unwrap() > 0.0);
+        progress.report(5.0, Some(5.0), None, now + every * 2).unwrap();
+        assert_eq!(progress.beat(now + every * 3), None, "never past the total");
+        assert_eq!(progress.next_beat, Some(now + every * 4));
+        // A handler's own next value still counts after heartbeats.
+        let mut counting = Progress::new(Some(json!("c")));
+        counting.set_heartbeat(every, now);
+        counting.report(1.0, None, None, now).unwrap();
+        counting.beat(now + every).unwrap();
+        assert!(counting.report(2.0, None, None, now + every).is_some());
+    }
+}

@@ -1,0 +1,90 @@
+//! One connection's state: its framing's own state, who is on the other end, and where it
+//! stands in the read protocol (end of input, a parked chunk, a reader waiting to resume).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+use super::ConnectionId;
+use super::http::HttpConn;
+use super::sessions::{SessionKey, Sessions};
+use crate::auth::Principal;
+use crate::config::Config;
+use crate::framing::Framing;
+use crate::framing::ndjson::LineFramer;
+use crate::rate_limit::ClientKey;
+
+/// The framing's own state.
+pub(super) enum Kind {
+    Ndjson(LineFramer),
+    Http(Box<HttpConn>),
+}
+
+/// One open connection.
+pub(super) struct Connection {
+    /// The label logs name the client by.
+    pub(super) client: String,
+    pub(super) kind: Kind,
+    /// The client sent its last byte.
+    pub(super) eof: bool,
+    /// A chunk that arrived while the connection was paused, fed when it takes input again.
+    pub(super) parked: Option<Vec<u8>>,
+    /// The reader waits for [`Event::Resume`](super::Event::Resume) before it reads again.
+    pub(super) awaiting_resume: bool,
+    /// The peer's address, when the client label is one.
+    pub(super) peer: Option<IpAddr>,
+    /// Whom the last request counted against (behind trusted proxies, the real client).
+    pub(super) client_key: ClientKey,
+    /// Who the current request authenticated as, when authentication is on.
+    pub(super) principal: Option<Principal>,
+}
+
+impl Connection {
+    pub(super) fn new(client: String, framing: Framing, config: &Config, now: Instant) -> Self {
+        let peer = client.parse::<IpAddr>().ok();
+        let kind = match framing {
+            Framing::Ndjson => Kind::Ndjson(LineFramer::new(config.max_line_bytes)),
+            Framing::Http => Kind::Http(Box::new(HttpConn::new(config, now))),
+        };
+        Self {
+            client,
+            kind,
+            eof: false,
+            parked: None,
+            awaiting_resume: false,
+            peer,
+            client_key: ClientKey::from_ip(peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))),
+            principal: None,
+        }
+    }
+
+    pub(super) fn framing(&self) -> Framing {
+        match self.kind {
+            Kind::Ndjson(_) => Framing::Ndjson,
+            Kind::Http(_) => Framing::Http,
+        }
+    }
+
+    /// Returns the name of who the current request authenticated as.
+    pub(super) fn principal_name(&self) -> Option<&str> {
+        self.principal.as_ref().map(|principal| principal.name.as_str())
+    }
+
+    /// Returns whether the connection takes input now (see `Server::wants_input`).
+    pub(super) fn wants_input(&self, id: ConnectionId, sessions: &Sessions, config: &Config) -> bool {
+        !self.eof && self.parked.is_none() && self.takes_input(id, sessions, config)
+    }
+
+    /// Returns whether its framing would take a chunk now: calls below their cap, room in
+    /// the buffer.
+    pub(super) fn takes_input(&self, id: ConnectionId, sessions: &Sessions, config: &Config) -> bool {
+        match &self.kind {
+            Kind::Ndjson(framer) => {
+                let running = sessions
+                    .get(&SessionKey::Conn(id))
+                    .map_or(0, |session| session.in_flight.len());
+                running < config.max_calls_per_connection && framer.buffered() <= config.max_line_bytes
+            }
+            Kind::Http(http) => http.wants_input(config),
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! One parsed JSON-RPC message, whatever the transport: requests go through the method
+//! table and answer now or start a handler; notifications change the session; responses
+//! answer the requests running handlers made to the client.
+
+use serde_json::Value;
+
+use super::calls::{Progress, Running};
+use super::outgoing::Refused;
+use super::record::Finished;
+use super::sessions::SessionKey;
+use super::timers::Timer;
+use super::{ConnectionId, Event, Server};
+use crate::auth::has_scope;
+use crate::error::{ErrorCode, RpcError};
+use crate::handler::{Call, CallId, CallKind, ClientError};
+use crate::jsonrpc::{self, Id, Notification, Request, Response};
+use crate::log::Status;
+use crate::mcp::{self, Dispatch, ProtocolVersion, Reply, Start};
+use crate::time::Now;
+
+/// How the dispatcher answered one JSON-RPC message.
+pub(super) enum Answer {
+    /// Send this response now.
+    Respond(Vec<u8>),
+    /// A handler started; its response comes with `complete` or a timeout.
+    Started(CallId),
+    /// A notification, or a response taken by the handler waiting for it: nothing to send.
+    Nothing,
+    /// A response no request of this session and principal waits for.
+    Unrouted,
+}
+
+impl Server {
+    /// Answers one parsed JSON-RPC message for a session.
+    pub(super) fn dispatch_message(
+        &mut self,
+        connection: ConnectionId,
+        key: &SessionKey,
+        message: jsonrpc::Message,
+        request_id: &str,
+        now: Now,
+    ) -> (Answer, Finished, Option<RpcError>) {
+        let mut finished = Finished::new(connection, request_id.to_owned(), now.instant);
+        match message {
+            jsonrpc::Message::Request(request) => {
+                self.dispatch_request(connection, key, request, finished, now)
+            }
+            jsonrpc::Message::Notification(notification) => {
+                self.handle_notification(key, &notification, now);
+                finished.method = Some(notification.method);
+                finished.outcome = Ok(Status::Accepted);
+                (Answer::Nothing, finished, None)
+            }
+            jsonrpc::Message::Response(response) => {
+                finished.method = Some("response".into());
+                finished.outcome = Ok(Status::Accepted);
+                let answer = self.handle_response(connection, key, response);
+                if matches!(answer, Answer::Unrouted) {
+                    let error = RpcError::new(
+                        ErrorCode::InvalidRequest,
+                        "Bad Request: no request of this session waits for that response",
+                    );
+                    finished.outcome = Err(error.clone());
+                    return (answer, finished, Some(error));
+                }
+                (answer, finished, None)
+            }
+        }
+    }
+
+    fn dispatch_request(
+        &mut self,
+        connection: ConnectionId,
+        key: &SessionKey,
+        mut request: Request,
+        mut finished: Finished,
+        now: Now,
+    ) -> (Answer, Finished, Option<RpcError>) {
+        finished.method = Some(mcp::log_method(&request.method, request.params.as_ref()));
+        let respond_error = |error: RpcError, debug: bool, id: &Id| {
+            let bytes = jsonrpc::write_error(Some(id), &error, debug);
+            (Answer::Respond(bytes), Some(error))
+        };
+        let Some(session) = self.sessions.get_mut(key) else {
+            let error = RpcError::new(ErrorCode::InvalidRequest, "Session not found");
+            let (answer, error) = respond_error(error, self.config.debug, &request.id);
+            return (answer, finished, error);
+        };
+        if session.in_flight.contains_key(&request.id) {
+            let error = RpcError::new(
+                ErrorCode::InvalidRequest,
+                "Invalid Request: id is already in use by a running request",
+            );
+            let (answer, error) = respond_error(error, self.config.debug, &request.id);
+            return (answer, finished, error);
+        }
+        let progress = mcp::progress_token(request.params.as_ref());
+        let mut dispatch = Dispatch {
+            registry: &self.registry,
+            config: &self.config,
+            session: &mut session.mcp,
+        };
+        let reply = mcp::dispatch(&mut dispatch, &request.method, request.params.take());
+        let version = session.mcp.version().unwrap_or(ProtocolVersion::LATEST);
+        let start = match reply {
+            Reply::Now(Ok(value)) => {
+                return (
+                    Answer::Respond(jsonrpc::write_result(&request.id, &value)),
+                    finished,
+                    None,
+                );
+            }
+            Reply::Now(Err(error)) => {
+                let (answer, error) = respond_error(error, self.config.debug, &request.id);
+                return (answer, finished, error);
+            }
+            Reply::Run(start) => start,
+        };
+        if let Err(error) = self.admit(connection, &start, now) {
+            let (answer, error) = respond_error(error, self.config.debug, &request.id);
+            return (answer, finished, error);
+        }
+        let principal = self
+            .connections
+            .get(&connection)
+            .and_then(|conn| conn.principal_name())
+            .map(str::to_owned);
+        let call = self.calls.next_id();
+        let deadline = now.instant + start.timeout.unwrap_or(self.config.tool_timeout);
+        if let Some(session) = self.sessions.get_mut(key) {
+            session.in_flight.insert(request.id.clone(), call);
+        }
+        let Start { kind, name, run, .. } = start;
+        self.calls.insert(
+            call,
+            Running {
+                connection,
+                session: key.clone(),
+                request: request.id,
+                // Moved, not copied: the call's record is made when it finishes, and the
+                // caller drops this one.
+                log_id: std::mem::take(&mut finished.request_id),
+                kind,
+                name: name.clone(),
+                started: now.instant,
+                deadline,
+                version,
+                principal,
+                progress: Progress::new(progress),
+            },
+        );
+        self.timers.arm(deadline, Timer::Call(call));
+        self.events
+            .push_back(Event::Call(Call::new(call, kind, name, deadline, run)));
+        (Answer::Started(call), finished, None)
+    }
+
+    /// Checks what a tool call needs beyond its arguments: the tool's own rate limit and
+    /// the scope it requires.
+    fn admit(&mut self, connection: ConnectionId, start: &Start, now: Now) -> Result<(), RpcError> {
+        if start.kind != CallKind::Tool {
+            return Ok(());
+        }
+        let conn = self.connections.get(&connection);
+        if let Some(limiter) = self.tool_limiters.get_mut(&start.name) {
+            let key = conn.map_or(crate::rate_limit::ClientKey::V4([0; 4]), |conn| conn.client_key);
+            if !limiter.check(key, now.instant).allowed {
+                return Err(RpcError::new(ErrorCode::RateLimit, "Too many requests"));
+            }
+        }
+        let principal = conn.and_then(|conn| conn.principal.as_ref());
+        let scope = self
+            .registry
+            .tools
+            .get(&start.name)
+            .and_then(|entry| entry.tool.scope());
+        if let (Some(principal), Some(scope)) = (principal, scope)
+            && !has_scope(principal, scope)
+        {
+            return Err(RpcError::new(
+                ErrorCode::Auth,
+                format!("Insufficient scope: {scope} is required"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn handle_notification(&mut self, key: &SessionKey, notification: &Notification, now: Now) {
+        let Some(session) = self.sessions.get_mut(key) else {
+            return;
+        };
+        match notification.method.as_str() {
+            "notifications/initialized" => session.mcp.mark_initialized(),
+            "notifications/cancelled" => {
+                let target = notification
+                    .params
+                    .as_ref()
+                    .and_then(|p| p.get("requestId"))
+                    .and_then(id_from_value);
+                if let Some(call) = target.and_then(|id| session.in_flight.get(&id).copied()) {
+                    self.cancel(call, now);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Routes a client's response to the handler that asked, if it came from the session
+    /// and principal the request went to.
+    fn handle_response(&mut self, connection: ConnectionId, key: &SessionKey, response: Response) -> Answer {
+        let Some(id) = response.id else {
+            // An error about a message the client could not read: nothing waits for it.
+            return Answer::Nothing;
+        };
+        let principal = self
+            .connections
+            .get(&connection)
+            .and_then(|conn| conn.principal_name());
+        let pending = match self.outgoing.answer(&id, key, principal) {
+            Ok(pending) => pending,
+            Err(Refused::Unknown | Refused::Foreign) => return Answer::Unrouted,
+        };
+        if let Some(wire) = id.as_u64() {
+            self.timers.disarm(pending.deadline, Timer::ClientRequest(wire));
+        }
+        let answer = response.outcome.map_err(|error| ClientError::Rejected {
+            code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
+            message: error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        });
+        pending.reply.send(answer);
+        Answer::Nothing
+    }
+}
+
+/// Reads a request id given as a JSON value (as in `notifications/cancelled`).
+fn id_from_value(value: &Value) -> Option<Id> {
+    let raw = serde_json::value::RawValue::from_string(serde_json::to_string(value).ok()?).ok()?;
+    Id::from_raw(&raw)
+}

@@ -1,0 +1,168 @@
+//! How running handlers end: completed with their outcome, timed out, cancelled by the
+//! client, or orphaned when their connection closes. Each ends once; whatever comes after
+//! (a late outcome, a second cancel) is refused or ignored.
+
+use super::calls::Running;
+use super::connections::Kind;
+use super::record::Finished;
+use super::sessions::SessionKey;
+use super::timers::Timer;
+use super::{CallError, ConnectionId, Event, Server};
+use crate::error::{ErrorCode, RpcError};
+use crate::handler::{CallId, CallKind, HandlerError, Outcome, Output, ReadResult, runtime_error};
+use crate::jsonrpc;
+use crate::log::Status;
+use crate::mcp;
+use crate::time::Now;
+
+impl Server {
+    /// Sends a completed call's response (see `Server::complete`).
+    pub(super) fn finish(&mut self, call: CallId, outcome: Outcome, now: Now) -> Result<(), CallError> {
+        let Some(running) = self.take_call(call) else {
+            return Err(CallError::NotRunning(call));
+        };
+        let (bytes, error) = match self.result_bytes(&running, outcome) {
+            Ok(bytes) => (bytes, None),
+            Err(error) => (
+                jsonrpc::write_error(Some(&running.request), &error, self.config.debug),
+                Some(error),
+            ),
+        };
+        self.finish_call(running, bytes, error.as_ref(), now);
+        Ok(())
+    }
+
+    /// Writes a handler's outcome as the response to its request.
+    fn result_bytes(&self, running: &Running, outcome: Outcome) -> Result<Vec<u8>, RpcError> {
+        let id = &running.request;
+        match (running.kind, outcome.map_err(HandlerError::into_rpc)?) {
+            (CallKind::Tool, Output::Tool(output)) => {
+                mcp::check_output(&self.registry.tools, &running.name, &output)?;
+                Ok(jsonrpc::write_result(id, &output.for_version(running.version)))
+            }
+            (CallKind::ResourceRead, Output::Resource(mut contents)) => {
+                if contents.is_empty() {
+                    // A read that finds nothing is the resource missing, not an empty result.
+                    return Err(mcp::resource_not_found(&running.name));
+                }
+                // Contents of the URI read carry its listed MIME type unless they name one.
+                let listed = self.registry.resources.listed_mime_type(&running.name);
+                for item in contents
+                    .iter_mut()
+                    .filter(|item| item.mime_type.is_none() && item.uri == running.name)
+                {
+                    item.mime_type = listed.map(str::to_owned);
+                }
+                Ok(jsonrpc::write_result(id, &ReadResult { contents: &contents }))
+            }
+            (CallKind::PromptGet, Output::Prompt(result)) => Ok(jsonrpc::write_result(id, &result)),
+            (CallKind::Completion, Output::Completion(completion)) => Ok(jsonrpc::write_result(
+                id,
+                &serde_json::json!({ "completion": completion }),
+            )),
+            (kind, _) => Err(runtime_error(format!(
+                "a {kind:?} handler returned another kind of output"
+            ))),
+        }
+    }
+
+    /// A call's deadline passed: E_TIMEOUT to the client, a cancel to the embedder.
+    pub(super) fn call_timed_out(&mut self, call: CallId, now: Now) {
+        let Some(running) = self.take_call(call) else {
+            return;
+        };
+        let limit = running.deadline.saturating_duration_since(running.started);
+        let error = RpcError::new(
+            ErrorCode::Timeout,
+            format!("Tool timed out after {} ms", limit.as_millis()),
+        );
+        self.events.push_back(Event::Cancel(call));
+        let bytes = jsonrpc::write_error(Some(&running.request), &error, self.config.debug);
+        self.finish_call(running, bytes, Some(&error), now);
+    }
+
+    /// Sends a finished call's response on its connection and logs it.
+    fn finish_call(&mut self, running: Running, bytes: Vec<u8>, error: Option<&RpcError>, now: Now) {
+        let connection = running.connection;
+        let mut finished = Finished::new(connection, running.log_id, running.started);
+        finished.method = Some(running.name);
+        finished.outcome = error.cloned().map_or(Ok(Status::Ok), Err);
+        match self.connections.get(&connection).map(|conn| &conn.kind) {
+            Some(Kind::Ndjson(_)) => {
+                self.send_line(connection, bytes);
+                self.log_finished(now, finished);
+                self.drain_lines(connection, now);
+            }
+            Some(Kind::Http(_)) => {
+                self.http_call_finished(connection, &running.session, bytes, finished, now)
+            }
+            None => self.log_finished(now, finished),
+        }
+    }
+
+    /// Cancels a call at the client's request: no response is sent (MCP says so).
+    pub(super) fn cancel(&mut self, call: CallId, now: Now) {
+        let Some(running) = self.take_call(call) else {
+            return;
+        };
+        self.events.push_back(Event::Cancel(call));
+        let mut finished = Finished::new(running.connection, running.log_id, running.started);
+        finished.method = Some(running.name);
+        finished.outcome = Ok(Status::Cancelled);
+        self.log_finished(now, finished);
+        if let Some(Kind::Http(_)) = self.connections.get(&running.connection).map(|conn| &conn.kind) {
+            // The HTTP request that carried the call is answered with 202 and no result.
+            self.http_call_cancelled(running.connection, now);
+        }
+    }
+
+    /// Removes a call from every table, with its requests to the client (their handlers
+    /// learn they were abandoned); `None` if it is not running.
+    pub(super) fn take_call(&mut self, call: CallId) -> Option<Running> {
+        let running = self.calls.remove(call)?;
+        self.timers.disarm(running.deadline, Timer::Call(call));
+        if let Some(at) = running.progress.next_beat {
+            self.timers.disarm(at, Timer::Heartbeat(call));
+        }
+        for (id, pending) in self.outgoing.take_call(call) {
+            self.timers.disarm(pending.deadline, Timer::ClientRequest(id));
+        }
+        if let Some(session) = self.sessions.get_mut(&running.session) {
+            session.in_flight.remove(&running.request);
+        }
+        self.touched.push(running.connection);
+        Some(running)
+    }
+
+    /// Removes a connection, cancels what runs for it, and tells the embedder to close it.
+    pub(super) fn close(&mut self, connection: ConnectionId, now: Now) {
+        let Some(conn) = self.connections.remove(&connection) else {
+            return;
+        };
+        for call in self.calls.of_connection(connection) {
+            if let Some(running) = self.take_call(call) {
+                self.events.push_back(Event::Cancel(call));
+                let mut finished = Finished::new(connection, running.log_id, running.started);
+                finished.method = Some(running.name);
+                finished.outcome = Ok(Status::Cancelled);
+                self.log_finished(now, finished);
+            }
+        }
+        if let Kind::Http(http) = &conn.kind {
+            if let Some(deadline) = http.deadline {
+                self.timers.disarm(deadline, Timer::Connection(connection));
+            }
+            if let Some(session) = http.stream_session() {
+                self.stream_closed(session, connection);
+            }
+        }
+        self.sessions.remove(&SessionKey::Conn(connection));
+        self.events.push_back(Event::Closed(connection));
+    }
+
+    /// Sends one line on an NDJSON connection.
+    pub(super) fn send_line(&mut self, connection: ConnectionId, mut data: Vec<u8>) {
+        data.push(b'\n');
+        self.transmit(connection, data);
+    }
+}

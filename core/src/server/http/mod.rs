@@ -1,0 +1,331 @@
+//! HTTP/1.1 connections serving MCP's Streamable HTTP transport. This file owns one
+//! connection's HTTP state and its drive loop: decoding requests in order, deadlines, the
+//! end of each exchange, and shutdown. Each concern of answering a request has its own file:
+//! routing (`route`), the Host/Origin/CORS guard and rate limit (`guard`), authentication
+//! (`auth`), probes (`probes`), `POST` (`post`), SSE streams (`stream`), sessions
+//! (`session`), and writing replies (`reply`).
+//!
+//! One request is handled at a time per connection, so pipelined requests are answered
+//! strictly in order; bytes of later requests wait in the decoder's bounded buffer.
+
+mod auth;
+mod guard;
+mod post;
+mod probes;
+mod reply;
+mod route;
+mod session;
+mod stream;
+
+use std::time::Instant;
+
+use super::connections::Kind;
+use super::{ConnectionId, Server};
+use crate::config::Config;
+use crate::error::{ErrorCode, RpcError};
+use crate::framing::http1::{Decoded, Decoder, Limits, Phase};
+use crate::handler::CallId;
+use crate::jsonrpc;
+use crate::mcp::ProtocolVersion;
+use crate::rate_limit::Decision;
+use crate::time::Now;
+
+use reply::error_reply;
+
+/// The HTTP side of one connection.
+pub(crate) struct HttpConn {
+    decoder: Decoder,
+    exchange: Exchange,
+    served: u32,
+    /// When the current wait began: accept or the previous response (idle), the first byte
+    /// of a head, or the last byte of a body.
+    since: Instant,
+    phase: Phase,
+    /// Skipping the body of a request already answered: a refusal inside it closes quietly.
+    skipping: bool,
+    /// Routing accepted a `POST` whose body comes next.
+    await_body: bool,
+    /// The deadline registered in the timer table, if any.
+    pub(super) deadline: Option<Instant>,
+}
+
+/// Where the connection is in its current request.
+enum Exchange {
+    /// Reading the next request.
+    Idle,
+    /// A `POST` to the MCP endpoint passed its checks; its body is on the way.
+    Body(Box<Ctx>),
+    /// A handler answers this request; once it sent a message first, the response is an
+    /// SSE stream.
+    Call {
+        ctx: Box<Ctx>,
+        call: CallId,
+        sse: Option<Sse>,
+    },
+    /// An SSE stream of the session opened by `GET`, open until the session or connection
+    /// ends.
+    Stream { sse: Sse, session: String },
+}
+
+/// An SSE response under way.
+#[derive(Debug, Clone, Copy)]
+struct Sse {
+    /// Chunked for HTTP/1.1, close-delimited for HTTP/1.0.
+    chunked: bool,
+    /// The stream's number in its session's replay buffer, when its events carry ids.
+    stream: Option<u32>,
+}
+
+/// What the server knows about the request being answered.
+#[derive(Clone)]
+struct Ctx {
+    request_id: String,
+    minor: u8,
+    keep_alive: bool,
+    /// The `Access-Control-Allow-Origin` value, when the request had an allowed `Origin`.
+    cors: Option<String>,
+    /// `METHOD path`, for logs.
+    line: String,
+    started: Instant,
+    session: Option<String>,
+    /// A session made by this `initialize`, announced in `Mcp-Session-Id`.
+    new_session: Option<String>,
+    version: ProtocolVersion,
+    /// The rate-limit decision, reported in `RateLimit` headers.
+    rate: Option<Decision>,
+    /// Who the request authenticated as, for logs.
+    principal: Option<String>,
+}
+
+impl HttpConn {
+    pub(super) fn new(config: &Config, now: Instant) -> Self {
+        Self {
+            decoder: Decoder::new(Limits {
+                max_head_bytes: config.max_head_bytes,
+                max_headers: config.max_headers,
+                max_target_bytes: config.max_target_bytes,
+                max_body_bytes: config.max_body_bytes,
+            }),
+            exchange: Exchange::Idle,
+            served: 0,
+            since: now,
+            phase: Phase::Idle,
+            skipping: false,
+            await_body: false,
+            deadline: None,
+        }
+    }
+
+    pub(super) fn wants_input(&self, config: &Config) -> bool {
+        // Reading goes on during a stream, only to notice the client leaving: what arrives
+        // then is dropped (`http_input`), and requests buffered behind the stream's own are
+        // never decoded, so a full buffer must not stop it.
+        self.phase != Phase::Done
+            && (self.is_stream() || self.decoder.buffered() <= config.max_head_bytes + config.max_body_bytes)
+    }
+
+    fn is_stream(&self) -> bool {
+        matches!(self.exchange, Exchange::Stream { .. })
+    }
+
+    fn is_idle(&self) -> bool {
+        matches!(self.exchange, Exchange::Idle) && self.decoder.phase() == Phase::Idle
+    }
+
+    /// Returns the session whose stream this connection carries, if it carries one.
+    pub(super) fn stream_session(&self) -> Option<&str> {
+        match &self.exchange {
+            Exchange::Stream { session, .. } => Some(session),
+            _ => None,
+        }
+    }
+
+    /// Returns the deadline of the current wait, if the connection is waiting on the client.
+    fn next_deadline(&self, config: &Config) -> Option<Instant> {
+        match self.exchange {
+            Exchange::Idle | Exchange::Body(_) => {}
+            Exchange::Call { .. } | Exchange::Stream { .. } => return None,
+        }
+        match self.phase {
+            Phase::Idle => Some(self.since + config.keep_alive_timeout),
+            Phase::Head => Some(self.since + config.header_timeout),
+            Phase::Body => Some(self.since + config.body_idle_timeout),
+            Phase::Done => None,
+        }
+    }
+}
+
+impl Server {
+    pub(super) fn http_input(&mut self, connection: ConnectionId, data: &[u8], now: Now) {
+        if let Some(http) = self.http_mut(connection) {
+            if http.is_stream() {
+                // A stream's response says `Connection: close`: nothing sent after its
+                // request is answered, so it is dropped unread rather than buffered until
+                // reading stops (with no deadline to end the wait).
+                return;
+            }
+            http.decoder.push(data);
+            let phase = http.decoder.phase();
+            // A new head starts its clock at its first byte; a body at every byte.
+            if (http.phase == Phase::Idle && phase != Phase::Idle) || phase == Phase::Body {
+                http.since = now.instant;
+            }
+            http.phase = phase;
+        }
+        self.http_drive(connection, now);
+    }
+
+    /// Decodes and answers requests until one has to wait (for a body, a call, or input).
+    pub(super) fn http_drive(&mut self, connection: ConnectionId, now: Now) {
+        loop {
+            let eof = self.connections.get(&connection).is_some_and(|conn| conn.eof);
+            let Some(http) = self.http_mut(connection) else {
+                return;
+            };
+            if http.is_stream() && eof {
+                // The client left its stream.
+                self.close(connection, now);
+                return;
+            }
+            if !matches!(http.exchange, Exchange::Idle | Exchange::Body(_)) {
+                break;
+            }
+            let Some(item) = http.decoder.next() else {
+                http.phase = http.decoder.phase();
+                if eof {
+                    // The client is done sending and nothing complete is pending.
+                    self.close(connection, now);
+                    return;
+                }
+                break;
+            };
+            http.phase = http.decoder.phase();
+            match item {
+                Decoded::Head(head) => {
+                    http.skipping = false;
+                    self.http_head(connection, head, now);
+                }
+                Decoded::Body(range) => {
+                    // Parsed in place: the body is never copied.
+                    let parsed = jsonrpc::parse_message(http.decoder.body(range));
+                    let Exchange::Body(ctx) = std::mem::replace(&mut http.exchange, Exchange::Idle) else {
+                        continue;
+                    };
+                    self.http_body(connection, ctx, parsed, now);
+                }
+                Decoded::Refused(_) if http.skipping => {
+                    // The request was answered already; its body turned out malformed.
+                    self.close(connection, now);
+                    return;
+                }
+                Decoded::Refused(refusal) => {
+                    let ctx = self.bare_ctx(None, 1, now);
+                    let error = RpcError::new(
+                        ErrorCode::InvalidRequest,
+                        format!("Bad Request: {}", refusal.reason),
+                    );
+                    let reply = error_reply(refusal.status, &error, true);
+                    self.send_reply(connection, &ctx, reply, Some(error), now);
+                    return;
+                }
+            }
+        }
+        self.http_reschedule(connection);
+    }
+
+    /// A connection deadline fired: 408 for a request stuck mid-way, a quiet close when idle.
+    pub(super) fn http_timer(&mut self, connection: ConnectionId, now: Now) {
+        let config = &self.config;
+        let Some(http) = self
+            .connections
+            .get_mut(&connection)
+            .and_then(|conn| match &mut conn.kind {
+                Kind::Http(http) => Some(http),
+                Kind::Ndjson(_) => None,
+            })
+        else {
+            return;
+        };
+        http.deadline = None;
+        let deadline = http.next_deadline(config);
+        let idle = http.phase == Phase::Idle;
+        match deadline {
+            Some(at) if at <= now.instant => {
+                if idle {
+                    self.close(connection, now);
+                } else {
+                    let ctx = self.bare_ctx(None, 1, now);
+                    let error = RpcError::new(ErrorCode::InvalidRequest, "Request Timeout");
+                    let reply = error_reply(408, &error, true);
+                    self.send_reply(connection, &ctx, reply, Some(error), now);
+                }
+            }
+            _ => self.http_reschedule(connection),
+        }
+    }
+
+    /// Registers the connection's current deadline in the timer table.
+    pub(super) fn http_reschedule(&mut self, connection: ConnectionId) {
+        let config = &self.config;
+        let Some(Kind::Http(http)) = self.connections.get_mut(&connection).map(|conn| &mut conn.kind) else {
+            return;
+        };
+        let next = http.next_deadline(config);
+        if next == http.deadline {
+            return;
+        }
+        if let Some(old) = http.deadline.take() {
+            self.timers
+                .disarm(old, super::timers::Timer::Connection(connection));
+        }
+        if let Some(at) = next {
+            http.deadline = Some(at);
+            self.timers.arm(at, super::timers::Timer::Connection(connection));
+        }
+    }
+
+    /// After a response: close, or get ready for the next request. Callers outside
+    /// `http_drive` drive the connection afterwards; inside it the loop goes on, so a flood of
+    /// pipelined requests never deepens the stack.
+    fn end_exchange(&mut self, connection: ConnectionId, close: bool, now: Now) {
+        let max = self.config.max_requests_per_connection;
+        let Some(http) = self.http_mut(connection) else {
+            return;
+        };
+        http.served = http.served.saturating_add(1);
+        if close || http.served >= max {
+            self.close(connection, now);
+            return;
+        }
+        http.exchange = Exchange::Idle;
+        http.since = now.instant;
+    }
+
+    /// Closes idle connections and ends streams for a graceful shutdown.
+    pub(super) fn http_shutdown(&mut self, now: Now) {
+        let idle: Vec<(ConnectionId, bool)> = self
+            .connections
+            .iter()
+            .filter_map(|(id, conn)| match &conn.kind {
+                Kind::Http(http) if http.is_idle() => Some((*id, false)),
+                Kind::Http(http) if http.is_stream() => Some((*id, true)),
+                _ => None,
+            })
+            .collect();
+        for (connection, stream) in idle {
+            if stream {
+                // A stream never finishes by itself: end it cleanly.
+                self.end_stream(connection, now);
+            } else {
+                self.close(connection, now);
+            }
+        }
+    }
+
+    fn http_mut(&mut self, connection: ConnectionId) -> Option<&mut HttpConn> {
+        match self.connections.get_mut(&connection).map(|conn| &mut conn.kind) {
+            Some(Kind::Http(http)) => Some(http),
+            _ => None,
+        }
+    }
+}

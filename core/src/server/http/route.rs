@@ -1,0 +1,110 @@
+//! Routing one request head: the guard and rate limit first, then the endpoint by path and
+//! method. An answer given before the body skips the body, or closes when it cannot.
+
+use super::reply::{Reply, not_allowed, reply_error, simple_error};
+use super::{Ctx, Exchange, Server};
+use crate::framing::http1::{BodyFraming, Head};
+use crate::mcp::ProtocolVersion;
+use crate::server::ConnectionId;
+use crate::time::Now;
+
+/// Methods the MCP endpoint answers.
+pub(super) const ALLOW_METHODS: &str = "GET, POST, DELETE, OPTIONS";
+
+impl Server {
+    pub(super) fn http_head(&mut self, connection: ConnectionId, head: Head, now: Now) {
+        let mut ctx = self.bare_ctx(head.header("x-request-id"), head.minor_version, now);
+        ctx.keep_alive = head.keep_alive && !self.draining;
+        let method = head.method();
+        let path = request_path(head.target());
+        ctx.line = [method, " ", path].concat();
+        let has_body = head.body != BodyFraming::None;
+        ctx.session = head
+            .header("mcp-session-id")
+            .map(|id| String::from_utf8_lossy(id).into_owned());
+        let version = head
+            .header("mcp-protocol-version")
+            .map(|v| std::str::from_utf8(v).ok().and_then(ProtocolVersion::parse));
+        if let Some(Some(version)) = version {
+            ctx.version = version;
+        }
+        let is_mcp = path == self.config.mcp_path;
+        let limited = self.rate_limit(connection, &head, path, &mut ctx, now);
+        let reply = match limited.map_or_else(|| self.check_peer(&head, &mut ctx), Err) {
+            Err(reply) => Some(reply),
+            Ok(()) if is_mcp && method != "OPTIONS" && ctx.session.is_some() && version == Some(None) => {
+                Some(unsupported_version())
+            }
+            Ok(()) if method == "OPTIONS" => Some(self.preflight(&ctx)),
+            Ok(()) if self.is_metadata_path(path) => Some(self.metadata_reply(&head)),
+            Ok(()) if is_mcp && self.config.auth.is_some() => {
+                match self.authenticate(connection, &head, &mut ctx, now) {
+                    Some(reply) => Some(reply),
+                    None => self.route_mcp(connection, &head, &ctx, has_body, now),
+                }
+            }
+            Ok(()) if path == "/health" && method == "GET" => Some(self.health(now)),
+            Ok(()) if path == "/ready" && method == "GET" => Some(self.ready_reply(now)),
+            Ok(()) if path == "/health" || path == "/ready" => Some(not_allowed("GET, OPTIONS")),
+            Ok(()) if is_mcp => self.route_mcp(connection, &head, &ctx, has_body, now),
+            Ok(()) => Some(simple_error(404, "Not Found")),
+        };
+        let Some(mut reply) = reply else {
+            if let Some(http) = self.http_mut(connection)
+                && std::mem::take(&mut http.await_body)
+            {
+                http.exchange = Exchange::Body(Box::new(ctx));
+            }
+            return;
+        };
+        // An answer given before the body: skip the body, or close when it cannot be skipped
+        // or may never come (a client waiting for 100-continue sends none).
+        if has_body && !reply.close {
+            reply.close = head.expect_continue;
+            if let Some(http) = self.http_mut(connection)
+                && !reply.close
+            {
+                http.skipping = http.decoder.skip_body();
+                reply.close = !http.skipping;
+            }
+        }
+        let error = reply_error(&reply);
+        self.send_reply(connection, &ctx, reply, error, now);
+    }
+
+    /// Routes a request to the MCP endpoint by method.
+    fn route_mcp(
+        &mut self,
+        connection: ConnectionId,
+        head: &Head,
+        ctx: &Ctx,
+        has_body: bool,
+        now: Now,
+    ) -> Option<Reply> {
+        match head.method() {
+            "POST" => self.post_head(connection, head, has_body),
+            "GET" => self.open_stream(connection, head, ctx, now),
+            "DELETE" => Some(self.delete_session(ctx, now)),
+            _ => Some(not_allowed(ALLOW_METHODS)),
+        }
+    }
+}
+
+/// 400 for an `MCP-Protocol-Version` the server does not speak, naming those it does.
+fn unsupported_version() -> Reply {
+    let supported: Vec<&str> = ProtocolVersion::ALL.iter().map(|v| v.as_str()).collect();
+    let message = format!(
+        "Bad Request: Unsupported protocol version (supported versions: {})",
+        supported.join(", ")
+    );
+    simple_error(400, &message)
+}
+
+/// The path of a request target, without its query (absolute-form targets included).
+fn request_path(target: &str) -> &str {
+    let target = match target.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |slash| &rest[slash..]),
+        None => target,
+    };
+    target.split(['?', '#']).next().unwrap_or(target)
+}

@@ -1,0 +1,78 @@
+//! The lifetime of Streamable HTTP sessions: `DELETE`, idle expiry, and the end of a
+//! session with what it owns (its calls, its stream); and the one-request sessions of
+//! stateless mode.
+
+use super::reply::{Reply, not_allowed, simple_error};
+use super::{Ctx, Server};
+use crate::server::ConnectionId;
+use crate::server::sessions::{Expiry, SessionKey};
+use crate::server::timers::Timer;
+use crate::time::Now;
+
+impl Server {
+    /// `DELETE /mcp`: ends the session named by `Mcp-Session-Id`.
+    pub(super) fn delete_session(&mut self, ctx: &Ctx, now: Now) -> Reply {
+        if self.config.stateless {
+            return not_allowed("POST, OPTIONS");
+        }
+        let Some(id) = ctx.session.clone() else {
+            return simple_error(400, "Bad Request: Mcp-Session-Id header is required");
+        };
+        if self.sessions.owned(&id, ctx.principal.as_deref()).is_none() {
+            return simple_error(404, "Session not found");
+        }
+        self.end_session(&SessionKey::Http(id), now);
+        Reply::empty(204)
+    }
+
+    /// Expires a session that has been idle past its timeout.
+    pub(crate) fn session_timer(&mut self, id: String, now: Now) {
+        match self
+            .sessions
+            .expiry(&id, now.instant, self.config.session_idle_timeout)
+        {
+            Expiry::Gone => {}
+            Expiry::Expired => self.end_session(&SessionKey::Http(id), now),
+            Expiry::Rearm(at) => self.timers.arm(at, Timer::Session(id)),
+        }
+    }
+
+    /// Ends a session: its calls are cancelled and its stream closed.
+    fn end_session(&mut self, key: &SessionKey, now: Now) {
+        let calls: Vec<_> = self
+            .sessions
+            .get(key)
+            .map(|session| session.in_flight.values().copied().collect())
+            .unwrap_or_default();
+        for call in calls {
+            self.cancel(call, now);
+        }
+        let stream = self.sessions.get(key).and_then(|session| session.stream);
+        self.drop_session(key);
+        if let Some(connection) = stream {
+            self.end_stream(connection, now);
+        }
+    }
+
+    /// Forgets a session and disarms its expiry.
+    pub(super) fn drop_session(&mut self, key: &SessionKey) {
+        let Some(session) = self.sessions.remove(key) else {
+            return;
+        };
+        if let (SessionKey::Http(id), Some(at)) = (key, session.expiry) {
+            self.timers.disarm(at, Timer::Session(id.clone()));
+        }
+    }
+
+    /// Forgets the one-request session of a stateless connection once nothing runs in it.
+    pub(super) fn release_stateless(&mut self, connection: ConnectionId) {
+        let key = SessionKey::Conn(connection);
+        if self
+            .sessions
+            .get(&key)
+            .is_some_and(|session| session.in_flight.is_empty())
+        {
+            self.sessions.remove(&key);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! What running handlers send before their result: log and progress notifications on their
+//! request's stream, announcements to other sessions, and requests to the client whose
+//! answers are routed back to them.
+
+use std::time::Instant;
+
+use super::connections::Kind;
+use super::outgoing::Pending;
+use super::sessions::SessionKey;
+use super::timers::Timer;
+use super::{CallError, Server};
+use crate::handler::{CallId, ClientError, ClientRequest, Message, Reply};
+use crate::jsonrpc::{self, Id};
+use crate::mcp::{self, ProtocolVersion};
+use crate::time::Now;
+
+impl Server {
+    /// Handles one message of a running handler (see `Server::call_message`).
+    pub(super) fn handler_message(
+        &mut self,
+        call: CallId,
+        message: Message,
+        now: Now,
+    ) -> Result<(), CallError> {
+        let Some(running) = self.calls.get_mut(call) else {
+            return Err(CallError::NotRunning(call));
+        };
+        match message {
+            Message::Log { level, logger, data } => {
+                let wanted = self
+                    .sessions
+                    .get(&running.session)
+                    .is_some_and(|session| session.mcp.wants_log(level));
+                if wanted {
+                    let params = mcp::log_params(level, logger, data);
+                    let bytes = jsonrpc::write_notification("notifications/message", Some(&params));
+                    self.send_call_message(call, bytes, now);
+                }
+            }
+            Message::Progress {
+                progress,
+                total,
+                message,
+            } => {
+                let armed = running.progress.next_beat;
+                let params = running.progress.report(progress, total, message, now.instant);
+                let next = running.progress.next_beat;
+                self.rearm_heartbeat(call, armed, next);
+                if let Some(params) = params {
+                    let bytes = jsonrpc::write_notification("notifications/progress", Some(&params));
+                    self.send_call_message(call, bytes, now);
+                }
+            }
+            Message::Heartbeat { every } => {
+                let armed = running.progress.next_beat;
+                let next = running.progress.set_heartbeat(every, now.instant);
+                self.rearm_heartbeat(call, armed, next);
+            }
+            Message::Notice(notice) => self.broadcast(&notice, now),
+            Message::Request { request, reply } => self.ask_client(call, request, reply, now),
+        }
+        Ok(())
+    }
+
+    /// A heartbeat is due: a progress notification if the handler has been quiet.
+    pub(super) fn heartbeat(&mut self, call: CallId, now: Now) {
+        let Some(running) = self.calls.get_mut(call) else {
+            return;
+        };
+        let params = running.progress.beat(now.instant);
+        if let Some(at) = running.progress.next_beat {
+            self.timers.arm(at, Timer::Heartbeat(call));
+        }
+        if let Some(params) = params {
+            let bytes = jsonrpc::write_notification("notifications/progress", Some(&params));
+            self.send_call_message(call, bytes, now);
+        }
+    }
+
+    fn rearm_heartbeat(&mut self, call: CallId, armed: Option<Instant>, next: Option<Instant>) {
+        if armed == next {
+            return;
+        }
+        if let Some(at) = armed {
+            self.timers.disarm(at, Timer::Heartbeat(call));
+        }
+        if let Some(at) = next {
+            self.timers.arm(at, Timer::Heartbeat(call));
+        }
+    }
+
+    /// Sends a handler's request to its client, or tells the handler why it cannot.
+    fn ask_client(&mut self, call: CallId, request: ClientRequest, reply: Reply, now: Now) {
+        match self.open_client_request(call, &request, reply, now) {
+            Ok(bytes) => self.send_call_message(call, bytes, now),
+            Err((reply, error)) => reply.send(Err(error)),
+        }
+    }
+
+    fn open_client_request(
+        &mut self,
+        call: CallId,
+        request: &ClientRequest,
+        reply: Reply,
+        now: Now,
+    ) -> Result<Vec<u8>, (Reply, ClientError)> {
+        let Some(running) = self.calls.get(call) else {
+            return Err((reply, ClientError::Abandoned));
+        };
+        let reachable = match (&running.session, self.connections.get(&running.connection)) {
+            (SessionKey::Http(_), _) => true,
+            (SessionKey::Conn(_), Some(conn)) => matches!(conn.kind, Kind::Ndjson(_)),
+            (SessionKey::Conn(_), None) => false,
+        };
+        let Some(session) = self.sessions.get(&running.session).filter(|_| reachable) else {
+            return Err((reply, ClientError::Unreachable));
+        };
+        if !session.mcp.client_supports(request) {
+            return Err((reply, ClientError::NotSupported(request.capability().0)));
+        }
+        if self.outgoing.count_for(call) >= self.config.max_client_requests {
+            return Err((reply, ClientError::Overloaded));
+        }
+        let modes = running.version >= ProtocolVersion::V2025_11_25;
+        let deadline = (now.instant + self.config.client_request_timeout).min(running.deadline);
+        let pending = Pending {
+            call,
+            session: running.session.clone(),
+            principal: running.principal.clone(),
+            reply,
+            deadline,
+        };
+        let id = self.outgoing.open(pending);
+        self.timers.arm(deadline, Timer::ClientRequest(id));
+        let wire = Id::from_u64(id);
+        let params = request.params(modes);
+        Ok(jsonrpc::write_request(&wire, request.method(), params.as_ref()))
+    }
+
+    /// A request to the client went unanswered past its deadline.
+    pub(super) fn client_request_timed_out(&mut self, id: u64) {
+        if let Some(pending) = self.outgoing.take(id) {
+            pending.reply.send(Err(ClientError::Timeout));
+        }
+    }
+
+    /// Sends a message on the stream of a call's request.
+    fn send_call_message(&mut self, call: CallId, bytes: Vec<u8>, now: Now) {
+        let Some(running) = self.calls.get(call) else {
+            return;
+        };
+        let connection = running.connection;
+        let session = running.session.clone();
+        match self.connections.get(&connection).map(|conn| &conn.kind) {
+            Some(Kind::Ndjson(_)) => self.send_line(connection, bytes),
+            Some(Kind::Http(_)) => self.http_stream_message(connection, &session, call, bytes, now),
+            None => {}
+        }
+    }
+}

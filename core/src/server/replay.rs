@@ -1,0 +1,200 @@
+//! The replay buffer of one session: the SSE events its streams carried (or would have
+//! carried while no stream was open), kept so that a client reconnecting with
+//! `Last-Event-ID` gets what it missed.
+//!
+//! A session's streams are numbered: 0 is its standalone `GET` stream, and each `POST`
+//! answered with SSE gets the next number. An event id is `<stream>-<seq>`, with `seq`
+//! counting every event of the session, so that an id names one stream and one place in it.
+//! The buffer holds at most a number of events and of bytes; the oldest go first.
+
+use std::collections::VecDeque;
+
+/// The standalone `GET` stream's number.
+pub(crate) const STANDALONE: u32 = 0;
+
+/// One kept event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Kept {
+    stream: u32,
+    seq: u64,
+    /// The JSON-RPC message (not SSE-framed).
+    message: Vec<u8>,
+}
+
+/// A position in a session's streams, as named by an event id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EventId {
+    /// The stream.
+    pub(crate) stream: u32,
+    /// The event's place among the session's events.
+    pub(crate) seq: u64,
+}
+
+impl EventId {
+    /// Parses `<stream>-<seq>`.
+    pub(crate) fn parse(text: &[u8]) -> Option<Self> {
+        let text = std::str::from_utf8(text).ok()?;
+        let (stream, seq) = text.trim().split_once('-')?;
+        Some(Self {
+            stream: stream.parse().ok()?,
+            seq: seq.parse().ok()?,
+        })
+    }
+
+    /// Writes the id as it goes on the wire.
+    pub(crate) fn to_text(self) -> String {
+        format!("{}-{}", self.stream, self.seq)
+    }
+}
+
+/// A session's kept events.
+#[derive(Debug)]
+pub(crate) struct Replay {
+    kept: VecDeque<Kept>,
+    bytes: usize,
+    max_events: usize,
+    max_bytes: usize,
+    next_seq: u64,
+    next_stream: u32,
+    /// The last event of the standalone stream written to a live connection.
+    delivered: u64,
+}
+
+impl Replay {
+    pub(crate) fn new(max_events: usize, max_bytes: usize) -> Self {
+        Self {
+            kept: VecDeque::new(),
+            bytes: 0,
+            max_events,
+            max_bytes,
+            next_seq: 1,
+            next_stream: STANDALONE + 1,
+            delivered: 0,
+        }
+    }
+
+    /// Numbers a new `POST` stream.
+    pub(crate) fn open_stream(&mut self) -> u32 {
+        let stream = self.next_stream;
+        self.next_stream = self.next_stream.saturating_add(1);
+        stream
+    }
+
+    /// Returns the id of a place in `stream` that carries no message (a priming event).
+    pub(crate) fn mark(&mut self, stream: u32) -> EventId {
+        let id = EventId {
+            stream,
+            seq: self.next_seq,
+        };
+        self.next_seq += 1;
+        id
+    }
+
+    /// Keeps `message` as the next event of `stream`; returns its id.
+    pub(crate) fn push(&mut self, stream: u32, message: &[u8]) -> EventId {
+        let id = self.mark(stream);
+        if message.len() > self.max_bytes || self.max_events == 0 {
+            // Too big to keep: it is sent live or not at all.
+            return id;
+        }
+        while self.kept.len() >= self.max_events || self.bytes + message.len() > self.max_bytes {
+            let Some(old) = self.kept.pop_front() else {
+                break;
+            };
+            self.bytes -= old.message.len();
+        }
+        self.bytes += message.len();
+        self.kept.push_back(Kept {
+            stream,
+            seq: id.seq,
+            message: message.to_vec(),
+        });
+        id
+    }
+
+    /// Returns the kept events of `stream` after `after` (all of them for `None`).
+    pub(crate) fn after(&self, stream: u32, after: Option<u64>) -> Vec<(EventId, &[u8])> {
+        self.kept
+            .iter()
+            .filter(|kept| kept.stream == stream && after.is_none_or(|seq| kept.seq > seq))
+            .map(|kept| {
+                let id = EventId {
+                    stream,
+                    seq: kept.seq,
+                };
+                (id, kept.message.as_slice())
+            })
+            .collect()
+    }
+
+    /// Returns the standalone stream's events no live connection has carried yet.
+    pub(crate) fn undelivered(&self) -> Vec<(EventId, &[u8])> {
+        self.after(STANDALONE, Some(self.delivered))
+    }
+
+    /// Notes that the standalone stream's events up to `seq` reached a live connection.
+    pub(crate) fn mark_delivered(&mut self, seq: u64) {
+        self.delivered = self.delivered.max(seq);
+    }
+
+    /// Returns whether `stream` was ever opened in this session.
+    pub(crate) fn knows(&self, stream: u32) -> bool {
+        stream < self.next_stream
+    }
+
+    /// Returns how many events are kept.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.kept.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_replay_after_the_id_of_their_own_stream() {
+        let mut replay = Replay::new(16, 1024);
+        let post = replay.open_stream();
+        let a = replay.push(STANDALONE, b"a");
+        let b = replay.push(post, b"b");
+        let c = replay.push(STANDALONE, b"c");
+        assert_eq!(a.to_text(), "0-1");
+        assert_eq!(EventId::parse(b"1-2"), Some(b));
+        let after_a: Vec<&[u8]> = replay
+            .after(STANDALONE, Some(a.seq))
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect();
+        assert_eq!(after_a, [b"c"]);
+        assert_eq!(replay.after(post, None).len(), 1);
+        assert_eq!(replay.undelivered().len(), 2);
+        replay.mark_delivered(c.seq);
+        assert!(replay.undelivered().is_empty());
+        assert!(replay.knows(post) && !replay.knows(post + 1));
+    }
+
+    #[test]
+    fn the_oldest_events_go_when_a_cap_is_reached() {
+        let mut replay = Replay::new(2, 1024);
+        for message in [b"1", b"2", b"3"] {
+            replay.push(STANDALONE, message);
+        }
+        assert_eq!(replay.len(), 2);
+        assert_eq!(replay.after(STANDALONE, None)[0].1, b"2");
+        let mut small = Replay::new(16, 4);
+        small.push(STANDALONE, b"abc");
+        small.push(STANDALONE, b"de");
+        assert_eq!(small.len(), 1);
+        small.push(STANDALONE, b"too long");
+        assert_eq!(small.len(), 1, "a message over the byte cap is not kept");
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        for bad in [&b""[..], b"1", b"a-1", b"1-", b"-1", b"1-2-3", b"\xff"] {
+            assert_eq!(EventId::parse(bad), None, "{bad:?}");
+        }
+    }
+}

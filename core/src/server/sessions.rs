@@ -1,0 +1,212 @@
+//! The session table: every MCP session the server holds, by where it lives (an NDJSON
+//! connection, a stateless HTTP request, or a Streamable HTTP session id), with what each
+//! owns: its requests in flight, its `GET` stream and replay buffer, its owner and expiry.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::ConnectionId;
+use super::replay::Replay;
+use crate::handler::CallId;
+use crate::jsonrpc::Id;
+use crate::mcp::Session;
+
+/// Where a session lives.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum SessionKey {
+    /// The session of one NDJSON connection, or of one stateless HTTP request.
+    Conn(ConnectionId),
+    /// A Streamable HTTP session, by its `Mcp-Session-Id`.
+    Http(String),
+}
+
+/// One session and what it owns.
+pub(crate) struct SessionState {
+    pub(crate) mcp: Session,
+    /// Requests of this session running now, by their JSON-RPC id.
+    pub(crate) in_flight: BTreeMap<Id, CallId>,
+    /// When it was last used (HTTP sessions expire after a while unused).
+    pub(crate) last_active: Instant,
+    /// The connection carrying its `GET` stream, if one is open.
+    pub(crate) stream: Option<ConnectionId>,
+    /// Messages for its `GET` stream, kept for replay on reconnect.
+    pub(crate) replay: Replay,
+    /// When its expiry timer is armed, so that ending the session can disarm it.
+    pub(crate) expiry: Option<Instant>,
+    /// The principal that opened it, when authentication is on.
+    pub(crate) owner: Option<String>,
+}
+
+impl SessionState {
+    pub(crate) fn new(mcp: Session, now: Instant, replay: Replay) -> Self {
+        Self {
+            mcp,
+            in_flight: BTreeMap::new(),
+            last_active: now,
+            stream: None,
+            replay,
+            expiry: None,
+            owner: None,
+        }
+    }
+
+    /// Returns whether something keeps the session from expiring: a running request or an
+    /// open stream.
+    pub(crate) fn is_busy(&self) -> bool {
+        !self.in_flight.is_empty() || self.stream.is_some()
+    }
+}
+
+/// What an expiry timer found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    /// The session is gone already.
+    Gone,
+    /// It has been idle past its timeout: end it.
+    Expired,
+    /// Not yet: check again at this moment.
+    Rearm(Instant),
+}
+
+/// Every session, with the count and cap of HTTP sessions.
+#[derive(Default)]
+pub(crate) struct Sessions {
+    map: BTreeMap<SessionKey, SessionState>,
+    http: usize,
+}
+
+/// The HTTP session cap is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Full;
+
+impl Sessions {
+    /// Returns how many HTTP sessions are held.
+    pub(crate) fn http_count(&self) -> usize {
+        self.http
+    }
+
+    pub(crate) fn get(&self, key: &SessionKey) -> Option<&SessionState> {
+        self.map.get(key)
+    }
+
+    pub(crate) fn get_mut(&mut self, key: &SessionKey) -> Option<&mut SessionState> {
+        self.map.get_mut(key)
+    }
+
+    pub(crate) fn contains(&self, key: &SessionKey) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// Adds the session of a connection or stateless request.
+    pub(crate) fn insert_conn(&mut self, connection: ConnectionId, state: SessionState) {
+        self.map.insert(SessionKey::Conn(connection), state);
+    }
+
+    /// Adds an HTTP session under `id`, unless `max` are held already.
+    pub(crate) fn insert_http(&mut self, id: String, state: SessionState, max: usize) -> Result<(), Full> {
+        if self.http >= max {
+            return Err(Full);
+        }
+        if self.map.insert(SessionKey::Http(id), state).is_none() {
+            self.http += 1;
+        }
+        Ok(())
+    }
+
+    /// Finds the HTTP session `id` if `principal` owns it: a session opened by one principal
+    /// is not found by another.
+    pub(crate) fn owned(&mut self, id: &str, principal: Option<&str>) -> Option<&mut SessionState> {
+        self.map
+            .get_mut(&SessionKey::Http(id.to_owned()))
+            .filter(|state| state.owner.as_deref() == principal)
+    }
+
+    /// Removes a session.
+    pub(crate) fn remove(&mut self, key: &SessionKey) -> Option<SessionState> {
+        let state = self.map.remove(key)?;
+        if matches!(key, SessionKey::Http(_)) {
+            self.http -= 1;
+        }
+        Some(state)
+    }
+
+    /// Decides what an expiry timer for session `id` means at `now`.
+    pub(crate) fn expiry(&mut self, id: &str, now: Instant, timeout: Duration) -> Expiry {
+        let Some(state) = self.map.get_mut(&SessionKey::Http(id.to_owned())) else {
+            return Expiry::Gone;
+        };
+        let expires = state.last_active + timeout;
+        let busy = state.is_busy();
+        if !busy && expires <= now {
+            state.expiry = None;
+            return Expiry::Expired;
+        }
+        let at = if busy { now + timeout } else { expires };
+        state.expiry = Some(at);
+        Expiry::Rearm(at)
+    }
+
+    /// Returns the keys of the sessions `keep` selects, in key order.
+    pub(crate) fn select(&self, keep: impl Fn(&SessionState) -> bool) -> Vec<SessionKey> {
+        self.map
+            .iter()
+            .filter(|(_, state)| keep(state))
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(now: Instant) -> SessionState {
+        SessionState::new(Session::new(), now, Replay::new(8, 1024))
+    }
+
+    #[test]
+    fn http_sessions_are_capped_and_counted() {
+        let now = Instant::now();
+        let mut sessions = Sessions::default();
+        assert_eq!(sessions.insert_http("a".into(), state(now), 2), Ok(()));
+        assert_eq!(sessions.insert_http("b".into(), state(now), 2), Ok(()));
+        assert_eq!(sessions.insert_http("c".into(), state(now), 2), Err(Full));
+        sessions.insert_conn(ConnectionId(1), state(now));
+        assert_eq!(sessions.http_count(), 2);
+        assert!(sessions.remove(&SessionKey::Http("a".into())).is_some());
+        assert!(sessions.remove(&SessionKey::Http("a".into())).is_none());
+        assert_eq!(sessions.http_count(), 1);
+    }
+
+    #[test]
+    fn a_session_is_found_only_by_its_owner() {
+        let now = Instant::now();
+        let mut sessions = Sessions::default();
+        let mut owned = state(now);
+        owned.owner = Some("alice".into());
+        sessions.insert_http("s".into(), owned, 10).unwrap();
+        assert!(sessions.owned("s", Some("alice")).is_some());
+        assert!(sessions.owned("s", Some("bob")).is_none());
+        assert!(sessions.owned("s", None).is_none());
+    }
+
+    #[test]
+    fn idle_sessions_expire_and_busy_ones_wait() {
+        let now = Instant::now();
+        let timeout = Duration::from_secs(60);
+        let mut sessions = Sessions::default();
+        sessions.insert_http("s".into(), state(now), 10).unwrap();
+        assert_eq!(sessions.expiry("s", now, timeout), Expiry::Rearm(now + timeout));
+        let key = SessionKey::Http("s".into());
+        sessions.get_mut(&key).unwrap().stream = Some(ConnectionId(3));
+        let later = now + timeout;
+        assert_eq!(
+            sessions.expiry("s", later, timeout),
+            Expiry::Rearm(later + timeout)
+        );
+        sessions.get_mut(&key).unwrap().stream = None;
+        assert_eq!(sessions.expiry("s", later, timeout), Expiry::Expired);
+        sessions.remove(&key);
+        assert_eq!(sessions.expiry("s", later, timeout), Expiry::Gone);
+    }
+}
