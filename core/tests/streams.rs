@@ -190,3 +190,34 @@ fn cors_exposes_the_session_header_and_preflight_allows_the_mcp_headers() {
             .contains("Mcp-Session-Id")
     );
 }
+
+#[test]
+fn a_call_in_flight_at_shutdown_closes_its_connection_after_its_answer() {
+    let mut world = World::new(Config::default(), feature_registry());
+    let session = world.http_session(json!({"sampling": {}}));
+    let call = world.connect(Framing::Http);
+    world.send(
+        call,
+        &post(
+            &request(1, "tools/call", json!({"name": "ask"})).to_string(),
+            Some(&session),
+        ),
+    );
+    let asked = sse_events(&world.fresh(call)).remove(0).1;
+    world.server.shutdown(world.now);
+    world.pump();
+    assert!(!world.closed.contains(&call), "the call still runs");
+    let reply = json!({"jsonrpc": "2.0", "id": asked["id"],
+        "result": {"role": "assistant", "content": {"type": "text", "text": "late"}, "model": "m"}});
+    let answer = world.connect(Framing::Http);
+    world.send(answer, &post(&reply.to_string(), Some(&session)));
+    assert_eq!(
+        sse_events(&world.fresh(call))[0].1["result"]["content"][0]["text"],
+        "late"
+    );
+    assert!(
+        world.closed.contains(&call),
+        "closed after its answer, not at the keep-alive timeout"
+    );
+    assert!(world.server.is_drained());
+}

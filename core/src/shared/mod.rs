@@ -24,57 +24,24 @@ use std::time::Instant;
 
 use crate::Framing;
 use crate::handler::{Call, CallFuture, CallId, Message, Outbox, Outcome};
-use crate::log::{Level, LogRecord};
-use crate::server::{ConnectionId, Event, Server, Transmit};
+use crate::log::Level;
+use crate::server::{ConnectionId, Server};
 use crate::time::Now;
 
+mod buffer;
+mod drain;
 mod runtime;
 mod serve;
 mod wait;
 
+pub use buffer::ReadBuffer;
 pub use runtime::{Listener, Runtime, Stream};
+
+use drain::Drain;
 pub use serve::serve;
 
 /// A task for the adapter's runtime: a tool call that did not finish when first polled.
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-
-/// Log bytes held for the log writer at most; lines past it are counted and dropped.
-const MAX_PENDING_LOGS: usize = 4 * 1024 * 1024;
-
-/// A connection's read buffer: small while the connection idles, doubled up to 64 KiB while
-/// reads fill it, so large bodies take fewer reads.
-#[derive(Debug, Clone)]
-pub struct ReadBuffer(Vec<u8>);
-
-impl ReadBuffer {
-    const MIN: usize = 8 * 1024;
-    const MAX: usize = 64 * 1024;
-
-    /// Creates a buffer of the smallest size.
-    pub fn new() -> Self {
-        Self(vec![0; Self::MIN])
-    }
-
-    /// Returns the space to read into.
-    pub fn space(&mut self) -> &mut [u8] {
-        &mut self.0
-    }
-
-    /// Returns the `read` bytes just read into [`space`](Self::space), and grows the buffer
-    /// for the next read when they filled it.
-    pub fn filled(&mut self, read: usize) -> &[u8] {
-        if read == self.0.len() && self.0.len() < Self::MAX {
-            self.0.resize(self.0.len() * 2, 0);
-        }
-        self.0.get(..read).unwrap_or_default()
-    }
-}
-
-impl Default for ReadBuffer {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 /// A [`Server`] shared by the tasks of one adapter.
 pub struct SharedServer {
@@ -111,7 +78,7 @@ impl Output {
 
 /// One connection's side of the shared state.
 #[derive(Default)]
-struct Slot {
+pub(super) struct Slot {
     /// Bytes the core transmitted and the task has not taken yet.
     out: Vec<u8>,
     /// Bytes the task took and is writing (it takes again only after writing them).
@@ -122,7 +89,7 @@ struct Slot {
 
 /// A call started by the core and not finished yet.
 #[derive(Default)]
-struct CallSlot {
+pub(super) struct CallSlot {
     cancelled: bool,
     waker: Option<Waker>,
 }
@@ -439,30 +406,7 @@ impl SharedServer {
             dropped_logs,
             max_output: self.max_output,
         };
-        loop {
-            let mut progressed = false;
-            while let Some(transmit) = server.poll_transmit() {
-                progressed = true;
-                let connection = transmit.connection;
-                if !host.transmit(transmit) {
-                    // The client is cut off: the core forgets it.
-                    server.handle_disconnect(connection, now);
-                }
-            }
-            while let Some(event) = server.poll_event() {
-                progressed = true;
-                match event {
-                    Event::Call(call) => host.run(call),
-                    Event::Cancel(call) => host.cancel(call),
-                    Event::Log(record) => host.log(record),
-                    Event::Resume(connection) => host.resume(connection),
-                    Event::Closed(connection) => host.close(connection),
-                }
-            }
-            if !progressed {
-                break;
-            }
-        }
+        host.pour(server, now);
         if logs.len() > logs_before || *dropped_logs > 0 {
             wake(log_waker);
         }
@@ -520,90 +464,7 @@ impl SharedServer {
     }
 }
 
-/// Where one drain puts the core's output: into the connections' slots.
-struct Drain<'a> {
-    own: Option<ConnectionId>,
-    slots: &'a mut HashMap<ConnectionId, Slot>,
-    calls: &'a mut HashMap<CallId, CallSlot>,
-    /// Calls to poll once the lock is released, each with whether it was cancelled since.
-    started: &'a mut Vec<(Call, bool)>,
-    logs: &'a mut Vec<u8>,
-    dropped_logs: &'a mut u64,
-    max_output: usize,
-}
-
-impl Drain<'_> {
-    /// Wakes the connection's task, unless it is the one running this drain.
-    fn notify(own: Option<ConnectionId>, connection: ConnectionId, slot: &mut Slot) {
-        if own != Some(connection) {
-            wake(&mut slot.waker);
-        }
-    }
-}
-
-impl Drain<'_> {
-    fn transmit(&mut self, transmit: Transmit) -> bool {
-        let Some(slot) = self.slots.get_mut(&transmit.connection) else {
-            return true;
-        };
-        if slot.flags.gone {
-            return false;
-        }
-        // A client that does not read its responses is cut off.
-        if slot.out.len() + slot.writing + transmit.data.len() > self.max_output {
-            slot.flags.gone = true;
-            Self::notify(self.own, transmit.connection, slot);
-            return false;
-        }
-        if slot.out.is_empty() {
-            slot.out = transmit.data;
-        } else {
-            slot.out.extend_from_slice(&transmit.data);
-        }
-        Self::notify(self.own, transmit.connection, slot);
-        true
-    }
-
-    fn run(&mut self, call: Call) {
-        self.calls.insert(call.id, CallSlot::default());
-        self.started.push((call, false));
-    }
-
-    fn cancel(&mut self, call: CallId) {
-        if let Some((_, cancelled)) = self.started.iter_mut().find(|(started, _)| started.id == call) {
-            *cancelled = true;
-        }
-        if let Some(slot) = self.calls.get_mut(&call) {
-            slot.cancelled = true;
-            wake(&mut slot.waker);
-        }
-    }
-
-    fn log(&mut self, record: LogRecord) {
-        let start = self.logs.len();
-        record.write_json_line(self.logs);
-        if self.logs.len() > MAX_PENDING_LOGS {
-            self.logs.truncate(start);
-            *self.dropped_logs += 1;
-        }
-    }
-
-    fn close(&mut self, connection: ConnectionId) {
-        if let Some(slot) = self.slots.get_mut(&connection) {
-            slot.flags.close = true;
-            Self::notify(self.own, connection, slot);
-        }
-    }
-
-    fn resume(&mut self, connection: ConnectionId) {
-        if let Some(slot) = self.slots.get_mut(&connection) {
-            slot.flags.resume = true;
-            Self::notify(self.own, connection, slot);
-        }
-    }
-}
-
-fn wake(waker: &mut Option<Waker>) {
+pub(super) fn wake(waker: &mut Option<Waker>) {
     if let Some(waker) = waker.take() {
         waker.wake();
     }
