@@ -3,7 +3,8 @@
 Each client script owns its transport: it builds the SDK `Client`, adds the checks only its
 transport has, and reports failures with what it knows about the exchange. This module holds
 everything else: reporting, tool calls that must succeed or fail, the connect checks, and the
-tool checks that every transport must pass.
+tool checks that every transport must pass. The checks of resources, prompts and completion
+live in features.py, those of the server's requests to the client in client_side.py.
 
 Each check prints one "ok ..." line on stdout when it passes and raises `CheckFailed`
 when it does not.
@@ -52,6 +53,27 @@ def describe(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
+def dump(value: Any) -> Any:
+    """The wire form (camelCase keys, no nulls) of an SDK model; other values as they are."""
+    if isinstance(value, list):
+        return [dump(v) for v in value]
+    if hasattr(value, "model_dump"):
+        return value.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return value
+
+
+def expect_equal(actual: Any, expected: Any, what: str) -> None:
+    if actual != expected:
+        fail(f"{what}: expected {describe(expected)}, got {describe(actual)}")
+
+
+def parse_json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        fail(f"{what}: text is not JSON: {text!r}")
+
+
 def text_of(result: Any, what: str) -> str:
     texts = [c for c in result.content if getattr(c, "type", None) == "text"]
     if len(texts) != 1:
@@ -74,13 +96,26 @@ async def call_err(client: Client, name: str, args: dict[str, Any]) -> MCPError:
     fail(f"tools/call {name} {describe(args)}: expected a JSON-RPC error, got result {describe(result)}")
 
 
-def new_client(transport: Any, name: str, transport_errors: list[str]) -> Client:
-    """A client on `transport` that appends every transport-level fault to `transport_errors`."""
+def new_client(
+    transport: Any,
+    name: str,
+    transport_errors: list[str],
+    *,
+    on_notification: Callable[[Any], None] | None = None,
+    **callbacks: Any,
+) -> Client:
+    """A client on `transport` that appends every transport-level fault to `transport_errors`.
+
+    Every server notification goes to `on_notification`; `callbacks` (such as
+    `sampling_callback`) go to the SDK `Client` as they are.
+    """
 
     async def on_message(message: Any) -> None:
         # Transport-level faults (e.g. a line or body that is not JSON-RPC) arrive here as exceptions.
         if isinstance(message, Exception):
             transport_errors.append(f"{type(message).__name__}: {message}")
+        elif on_notification is not None:
+            on_notification(message)
 
     return Client(
         transport,
@@ -88,6 +123,7 @@ def new_client(transport: Any, name: str, transport_errors: list[str]) -> Client
         read_timeout_seconds=REQUEST_TIMEOUT_S,
         message_handler=on_message,
         cache=None,
+        **callbacks,
     )
 
 

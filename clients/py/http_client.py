@@ -11,7 +11,7 @@ The client connects in the SDK's default mode ("auto"): it first probes
 -32601 (or an HTTP 4xx, which the transport maps to one), falls back to the
 `initialize` handshake. On leaving the client the transport ends the session
 with `DELETE`; a request that still names that session must then get 404.
-The checks shared with the stdio client live in checks.py.
+The checks shared with the stdio client live in checks.py, features.py and client_side.py.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from checks import (
     report_failure,
     run,
 )
+from client_side import ClientSide
+from features import check_features
 from mcp.client.streamable_http import streamable_http_client
 
 EXPECTED_TOOLS = ["user.create@v1", "user.get@v1", "echo", "add", "sleep", "fail", "panic"]
@@ -93,11 +95,13 @@ def recording_http_client(exchanges: list[Exchange]) -> httpx2.AsyncClient:
 
 async def run_checks(url: str, exchanges: list[Exchange], transport_errors: list[str]) -> None:
     state: dict[str, Any] = {}
+    side = ClientSide()
     async with recording_http_client(exchanges) as http:
         client = new_client(
             streamable_http_client(url, http_client=http, terminate_on_close=True),
             "rampart-py-sdk-http-check",
             transport_errors,
+            **side.options(),
         )
 
         async def while_connected(connect_s: float) -> None:
@@ -106,7 +110,9 @@ async def run_checks(url: str, exchanges: list[Exchange], transport_errors: list
             state["protocol_version"] = client.protocol_version
             init, state["session_id"] = check_session_assigned(exchanges)
             await check_tools(client, EXPECTED_TOOLS)
+            await check_features(client, side)
             check_session_carried(exchanges, init, state["session_id"])
+            check_get_stream(exchanges, state["session_id"])
             check_no_transport_errors(transport_errors)
 
         await connect_and_close(client, transport_errors, while_connected)
@@ -167,6 +173,16 @@ def check_session_carried(exchanges: list[Exchange], init: Exchange, session_id:
     if refused:
         fail("HTTP: refused requests: " + "; ".join(map(str, refused)))
     ok(f"{len(after_init)} requests after initialize all carried Mcp-Session-Id and got 2xx")
+
+
+def check_get_stream(exchanges: list[Exchange], session_id: str) -> None:
+    """Checks that the session's GET stream (where notifications/resources/updated rides) was opened."""
+    streams = [x for x in exchanges if x.method == "GET"]
+    opened = [x for x in streams if x.status == 200 and (x.content_type or "").startswith("text/event-stream")]
+    if not opened or opened[0].sent_session != session_id:
+        shown = "; ".join(map(str, streams)) or "no GET"
+        fail(f"GET stream: expected a GET with the session id answered 200 text/event-stream, got {shown}")
+    ok("the session's GET stream was opened (200 text/event-stream)")
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ exits 1.
 The client connects in the SDK's default mode ("auto"): it first probes
 `server/discover` and, when the server answers with a JSON-RPC error such as
 -32601, falls back to the `initialize` handshake. The checks shared with the
-HTTP client live in checks.py.
+HTTP client live in checks.py, features.py and client_side.py.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from checks import (
     report_failure,
     run,
 )
+from client_side import ClientSide
+from features import check_features
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
@@ -38,12 +40,14 @@ EXPECTED_TOOLS = ["user.create@v1", "user.get@v1", "echo", "add", "sleep", "fail
 
 async def run_checks(bin_path: str, extra_args: list[str], errlog: Any, transport_errors: list[str]) -> None:
     params = StdioServerParameters(command=bin_path, args=["--transport", "stdio", *extra_args])
-    client = new_client(stdio_client(params, errlog=errlog), "rampart-py-sdk-check", transport_errors)
+    side = ClientSide()
+    client = new_client(stdio_client(params, errlog=errlog), "rampart-py-sdk-check", transport_errors, **side.options())
 
     async def while_connected(connect_s: float) -> None:
         check_connect(client, connect_s)
         await check_discover_after_initialize(client)
         await check_tools(client, EXPECTED_TOOLS)
+        await check_features(client, side)
         check_no_transport_errors(transport_errors)
 
     await connect_and_close(client, transport_errors, while_connected)

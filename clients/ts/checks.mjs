@@ -7,10 +7,12 @@
 // must pass. It serves one client per process.
 //
 // Each check prints one "ok ..." line on stdout when it passes; the first failed check
-// prints "FAIL: ..." on stderr and exits 1.
+// prints "FAIL: ..." on stderr and exits 1. The checks of resources, prompts and completion
+// live in features.mjs, those of the server's requests to the client in client_side.mjs.
 
 import assert from 'node:assert/strict';
 import process from 'node:process';
+import { isDeepStrictEqual } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 
@@ -47,6 +49,19 @@ export function describe(value) {
     return JSON.stringify(value);
 }
 
+/** Fails unless `actual` deep-equals `expected` (`what` names the value). */
+export function expectEqual(actual, expected, what) {
+    if (!isDeepStrictEqual(actual, expected)) fail(`${what}: expected ${describe(expected)}, got ${describe(actual)}`);
+}
+
+export function parseJson(text, what) {
+    try {
+        return JSON.parse(text);
+    } catch {
+        fail(`${what}: text is not JSON: ${describe(text)}`);
+    }
+}
+
 /** Runs `main` under the overall deadline, then exits 0; any exception fails the run. */
 export function run(main) {
     const deadline = setTimeout(() => fail(`overall deadline of ${OVERALL_DEADLINE_MS} ms exceeded`), OVERALL_DEADLINE_MS);
@@ -62,12 +77,14 @@ export function run(main) {
 
 /**
  * Connects a client named `clientName` over `transport` (initialize + notifications/initialized)
- * and checks the negotiated version, serverInfo and the tools capability. Returns the client,
- * whose errors go to `transportErrors`, and the version.
+ * and checks the negotiated version, serverInfo and the tools capability. `prepare(client)`
+ * runs before the handshake (to declare capabilities and install request handlers). Returns
+ * the client, whose errors go to `transportErrors`, and the version.
  */
-export async function connect(transport, clientName) {
+export async function connect(transport, clientName, prepare = () => {}) {
     tapMessages(transport);
     const client = new Client({ name: clientName, version: '0.0.0' });
+    prepare(client);
     client.onerror = err => transportErrors.push(err?.message ?? String(err));
     try {
         await client.connect(transport, { timeout: REQUEST_TIMEOUT_MS });
@@ -195,10 +212,10 @@ export async function close(client) {
 }
 
 /** Calls a tool that must succeed at the JSON-RPC level; returns the CallToolResult. */
-async function callOk(client, name, args) {
+export async function callOk(client, name, args, options = {}) {
     let result;
     try {
-        result = await client.callTool({ name, arguments: args }, undefined, { timeout: REQUEST_TIMEOUT_MS });
+        result = await client.callTool({ name, arguments: args }, undefined, { timeout: REQUEST_TIMEOUT_MS, ...options });
     } catch (err) {
         fail(`tools/call ${name} ${describe(args)}: expected a result, got error: ${err?.message ?? err}`);
     }
@@ -206,28 +223,47 @@ async function callOk(client, name, args) {
 }
 
 /** Calls a tool that must fail with a JSON-RPC error; returns { code, message, data } as sent on the wire. */
-async function callErr(client, name, args) {
+function callErr(client, name, args) {
+    return requestErr('tools/call', `tools/call ${name} ${describe(args)}`, () =>
+        client.callTool({ name, arguments: args }, undefined, { timeout: REQUEST_TIMEOUT_MS }),
+    );
+}
+
+/**
+ * Awaits `send()`, a request with `method` that must fail with a JSON-RPC error (`what` names
+ * it in failures); returns { code, message, data } as sent on the wire.
+ */
+export async function requestErr(method, what, send) {
     let result;
     try {
-        result = await client.callTool({ name, arguments: args }, undefined, { timeout: REQUEST_TIMEOUT_MS });
+        result = await send();
     } catch (err) {
         if (!(err instanceof McpError)) {
-            fail(`tools/call ${name} ${describe(args)}: expected a JSON-RPC error, got non-protocol error: ${err?.stack ?? err}`);
+            fail(`${what}: expected a JSON-RPC error, got non-protocol error: ${err?.stack ?? err}`);
         }
-        const reply = lastReplyTo('tools/call');
+        const reply = lastReplyTo(method);
         if (!reply || !reply.error) {
-            fail(`tools/call ${name} ${describe(args)}: SDK raised McpError(${err.code}: ${err.message}) but no JSON-RPC error reply was received (reply: ${describe(reply)})`);
+            fail(`${what}: SDK raised McpError(${err.code}: ${err.message}) but no JSON-RPC error reply was received (reply: ${describe(reply)})`);
         }
         // The SDK rethrows the wire error as McpError("MCP error <code>: <message>"); both views must agree.
         if (err.code !== reply.error.code || err.message !== `MCP error ${reply.error.code}: ${reply.error.message}`) {
-            fail(`tools/call ${name}: McpError (${err.code}, ${err.message}) does not match wire error ${describe(reply.error)}`);
+            fail(`${what}: McpError (${err.code}, ${err.message}) does not match wire error ${describe(reply.error)}`);
         }
         return reply.error;
     }
-    fail(`tools/call ${name} ${describe(args)}: expected a JSON-RPC error, got result ${describe(result)}`);
+    fail(`${what}: expected a JSON-RPC error, got result ${describe(result)}`);
 }
 
-function textOf(result, what) {
+/** Awaits `send()`, a request (`what` names it) that must succeed; returns its result. */
+export async function requestOk(what, send) {
+    try {
+        return await send();
+    } catch (err) {
+        fail(`${what}: expected a result, got error: ${err?.message ?? err}`);
+    }
+}
+
+export function textOf(result, what) {
     if (!Array.isArray(result?.content)) fail(`${what}: result has no content array: ${describe(result)}`);
     const texts = result.content.filter(c => c.type === 'text');
     if (texts.length !== 1) fail(`${what}: expected exactly one text content item, got ${describe(result.content)}`);

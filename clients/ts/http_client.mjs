@@ -6,7 +6,7 @@
 // Prints one "ok ..." line per passed check on stdout and exits 0. Any failed
 // check prints "FAIL: ..." (plus the HTTP exchanges seen so far) on stderr and
 // exits 1. The server is not started here: the caller owns it and its logs. The checks
-// shared with the stdio client live in checks.mjs.
+// shared with the stdio client live in checks.mjs, features.mjs and client_side.mjs.
 
 import http from 'node:http';
 import process from 'node:process';
@@ -23,6 +23,8 @@ import {
     onFailure,
     run,
 } from './checks.mjs';
+import { prepareClient } from './client_side.mjs';
+import { checkFeatures } from './features.mjs';
 
 const EXPECTED_TOOLS = ['user.create@v1', 'user.get@v1', 'echo', 'add', 'sleep', 'fail', 'panic'];
 
@@ -100,7 +102,7 @@ function postOnFreshConnection(target, headers, body) {
 
 async function main() {
     const transport = new StreamableHTTPClientTransport(new URL(url), { fetch: recordingFetch });
-    const { client, protocolVersion } = await connect(transport, 'rampart-ts-sdk-http-check');
+    const { client, protocolVersion } = await connect(transport, 'rampart-ts-sdk-http-check', prepareClient);
 
     // session id: assigned on the initialize response, visible ASCII, sent back on every later request
     const sessionId = transport.sessionId;
@@ -117,6 +119,7 @@ async function main() {
     ok(`session id assigned on initialize (${sessionId.length} chars)`);
 
     await checkTools(client, EXPECTED_TOOLS);
+    await checkFeatures(client);
 
     // Every POST after initialize must have carried the session id, and none may have been refused.
     const posts = exchanges.filter(x => x.method === 'POST');
@@ -126,6 +129,15 @@ async function main() {
     const refused = exchanges.filter(x => x.error || (x.method === 'POST' && !(x.status >= 200 && x.status < 300)));
     if (refused.length > 0) fail(`HTTP: failed exchanges: ${refused.map(describeExchange).join('; ')}`);
     ok(`${afterInit.length} requests after initialize all carried Mcp-Session-Id and got 2xx`);
+
+    // The session's GET stream (where notifications/resources/updated rides) was opened.
+    const streams = exchanges.filter(x => x.method === 'GET');
+    const stream = streams.find(x => x.status === 200 && x.contentType?.startsWith('text/event-stream'));
+    if (!stream || stream.sentSession !== sessionId) {
+        const seen = streams.map(describeExchange).join('; ') || 'no GET';
+        fail(`GET stream: expected a GET with the session id answered 200 text/event-stream, got ${seen}`);
+    }
+    ok('the session\'s GET stream was opened (200 text/event-stream)');
 
     checkNoTransportErrors();
 

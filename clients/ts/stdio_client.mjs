@@ -4,7 +4,7 @@
 //
 // Prints one "ok ..." line per passed check on stdout and exits 0. Any failed
 // check prints "FAIL: ..." (plus the tail of the server's stderr) on stderr and
-// exits 1. The checks shared with the HTTP client live in checks.mjs.
+// exits 1. The checks shared with the HTTP client live in checks.mjs, features.mjs and client_side.mjs.
 
 import process from 'node:process';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -19,6 +19,8 @@ import {
     run,
     transportErrors,
 } from './checks.mjs';
+import { prepareClient } from './client_side.mjs';
+import { checkFeatures } from './features.mjs';
 
 const EXPECTED_TOOLS = ['user.create@v1', 'user.get@v1', 'echo', 'add', 'sleep', 'fail'];
 
@@ -56,8 +58,9 @@ async function main() {
         serverStderr += chunk.toString('utf8');
         if (serverStderr.length > 1_000_000) serverStderr = serverStderr.slice(-500_000);
     });
-    const { client } = await connect(transport, 'rampart-ts-sdk-check');
+    const { client } = await connect(transport, 'rampart-ts-sdk-check', prepareClient);
     await checkTools(client, EXPECTED_TOOLS);
+    await checkFeatures(client);
     // Every line the server printed must have been a valid JSON-RPC message.
     checkNoTransportErrors();
 

@@ -1,5 +1,9 @@
 //! Drives the demo server with the official MCP SDK clients (TypeScript and Python).
 //!
+//! Each client checks tools and their error codes, resources and templates, a subscription
+//! to `demo://counter`, prompts, completion, sampling and elicitation answered by the client,
+//! and progress (`clients/{ts,py}/features.*` and `client_side.*`).
+//!
 //! The client scripts live in `clients/`; their dependencies are installed by
 //! `bash scripts/test.sh` (npm packages in `clients/node_modules`, a Python
 //! virtualenv in `clients/.venv`). A missing install fails these tests: it is

@@ -1,6 +1,8 @@
 //! Drives the demo server over Streamable HTTP with the official MCP SDK clients
 //! (TypeScript `StreamableHTTPClientTransport`, Python `mcp` streamable HTTP client), on both
-//! runtimes.
+//! runtimes. Beyond what the stdio clients check (see `clients.rs`), they check the session
+//! id, that the session's GET stream (where notifications/resources/updated rides) opens,
+//! `DELETE` and the 404 that follows it.
 //!
 //! The client scripts live in `clients/`; their dependencies are installed by
 //! `bash scripts/test.sh`. A missing install fails these tests: it is never a reason to

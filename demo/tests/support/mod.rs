@@ -216,9 +216,21 @@ pub struct Outcome {
 /// Runs `program args...` in `cwd`, killing it (and anything it started: it runs in its own
 /// process group) once `deadline` has passed.
 pub fn run_with_deadline(program: &Path, args: &[&str], cwd: &Path, deadline: Duration) -> Outcome {
+    run_with_deadline_env(program, args, cwd, &[], deadline)
+}
+
+/// [`run_with_deadline`] with `env` added to the program's environment.
+pub fn run_with_deadline_env(
+    program: &Path,
+    args: &[&str],
+    cwd: &Path,
+    env: &[(&str, &str)],
+    deadline: Duration,
+) -> Outcome {
     let started = Instant::now();
     let mut child = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(cwd)
         .process_group(0)
         .stdin(Stdio::null())
