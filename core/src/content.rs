@@ -237,8 +237,8 @@ impl Content {
 
     /// Returns whether a client speaking `version` knows this kind of block (audio came
     /// with 2025-03-26, resource links with 2025-06-18).
-    pub(crate) fn known_in(&self, version: crate::ProtocolVersion) -> bool {
-        use crate::ProtocolVersion as V;
+    pub(crate) fn known_in(&self, version: crate::protocol::ProtocolVersion) -> bool {
+        use crate::protocol::ProtocolVersion as V;
         match self {
             Self::Audio { .. } => version >= V::V2025_03_26,
             Self::ResourceLink { .. } => version >= V::V2025_06_18,

@@ -78,6 +78,7 @@ mod http;
 pub mod jsonrpc;
 pub mod log;
 pub mod mcp;
+mod protocol;
 pub mod rate_limit;
 pub mod registry;
 mod server;
@@ -90,14 +91,15 @@ pub use content::{Annotations, Content, ResourceContents, Role};
 pub use error::{ErrorCode, RpcError};
 pub use framing::Framing;
 pub use handler::{
-    Call, CallFuture, CallId, CallKind, ClientError, Context, ElicitAction, ElicitResult, Elicitation,
-    HandlerError, Message, Notice, Outbox, Outcome, Output, Root,
+    Call, CallFuture, CallId, CallKind, ClientError, Completion, Context, ElicitAction, ElicitResult,
+    Elicitation, HandlerError, Message, Notice, Outbox, Outcome, Output, PromptMessage, PromptResult, Root,
+    ToolOutput,
 };
 pub use log::{Level, LogRecord, Status};
 pub use mcp::{LoggingLevel, ProtocolVersion};
 pub use registry::{
-    Completion, CompletionRequest, Prompt, PromptArgument, PromptResult, ReadRequest, RegisterError,
-    Registry, Resource, ResourceTemplate, Tool, ToolOutput, ToolRegistry,
+    CompletionRequest, Prompt, PromptArgument, ReadRequest, RegisterError, Registry, Resource,
+    ResourceTemplate, Tool, ToolRegistry,
 };
 pub use server::{
     CallError, ConnectionId, Event, InputError, ReadinessCheck, Server, Stats, Timeout, TimeoutReason,

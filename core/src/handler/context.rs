@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::CallId;
 use super::client::{self, ClientError, ClientRequest, ElicitResult, Elicitation, Reply, Root};
-use crate::mcp::LoggingLevel;
+use crate::protocol::LoggingLevel;
 
 /// A message a running handler sends before its result.
 #[derive(Debug)]

@@ -9,9 +9,13 @@
 
 mod client;
 mod context;
+mod results;
+mod tool_output;
 
 pub use client::{ClientError, ClientRequest, ElicitAction, ElicitResult, Elicitation, Reply, Root};
 pub use context::{Context, Message, Notice, Outbox};
+pub use results::{Completion, MAX_COMPLETION_VALUES, PromptMessage, PromptResult};
+pub use tool_output::ToolOutput;
 
 #[cfg(test)]
 pub(crate) use client::channel as reply_channel;
@@ -28,7 +32,6 @@ use serde_json::Value;
 
 use crate::content::ResourceContents;
 use crate::error::{ErrorCode, RpcError};
-use crate::registry::{Completion, PromptResult, ToolOutput};
 
 /// The boxed future a handler returns.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;

@@ -1,62 +1,9 @@
-//! Logging to the client: the RFC 5424 levels, `logging/setLevel`, and the filter a
-//! session applies to `notifications/message`.
+//! Logging to the client: `logging/setLevel`, and the params of `notifications/message`.
 
 use serde_json::{Value, json};
 
 use super::{Dispatch, Reply, invalid_params};
-
-/// The MCP (RFC 5424) logging levels, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-pub enum LoggingLevel {
-    /// Detailed debugging information.
-    Debug,
-    /// Normal operational messages.
-    Info,
-    /// Normal but significant events.
-    Notice,
-    /// Warning conditions.
-    Warning,
-    /// Error conditions.
-    Error,
-    /// Critical conditions.
-    Critical,
-    /// Action must be taken immediately.
-    Alert,
-    /// The system is unusable.
-    Emergency,
-}
-
-impl LoggingLevel {
-    /// Parses the protocol name of a level (`"info"`, `"warning"`, ...).
-    pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "debug" => Self::Debug,
-            "info" => Self::Info,
-            "notice" => Self::Notice,
-            "warning" => Self::Warning,
-            "error" => Self::Error,
-            "critical" => Self::Critical,
-            "alert" => Self::Alert,
-            "emergency" => Self::Emergency,
-            _ => return None,
-        })
-    }
-
-    /// Returns the protocol name of the level.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Debug => "debug",
-            Self::Info => "info",
-            Self::Notice => "notice",
-            Self::Warning => "warning",
-            Self::Error => "error",
-            Self::Critical => "critical",
-            Self::Alert => "alert",
-            Self::Emergency => "emergency",
-        }
-    }
-}
+use crate::protocol::LoggingLevel;
 
 /// `logging/setLevel`: from now on the session gets log messages at `level` and above.
 pub(super) fn set_level(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Reply {

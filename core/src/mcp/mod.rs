@@ -11,10 +11,8 @@ mod prompts;
 mod resources;
 mod session;
 mod tools;
-mod version;
 
-pub use logging::LoggingLevel;
-pub use version::ProtocolVersion;
+pub use crate::protocol::{LoggingLevel, ProtocolVersion};
 
 pub(crate) use logging::message_params as log_params;
 pub(crate) use resources::not_found as resource_not_found;

@@ -8,8 +8,9 @@ use serde_json::Value;
 use super::{Dispatch, Reply, Start, invalid_params, pagination, params_object, string_param};
 use crate::config::ValidationErrors;
 use crate::error::{ErrorCode, RpcError};
+use crate::handler::ToolOutput;
 use crate::handler::{CallKind, runtime_error};
-use crate::registry::{ToolOutput, ToolRegistry};
+use crate::registry::ToolRegistry;
 
 pub(super) fn list(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Reply {
     let tools = dispatch.registry.tools.entries();

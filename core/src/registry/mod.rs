@@ -3,15 +3,13 @@
 //! is registered here.
 
 mod completion;
-mod output;
 mod prompt;
 mod resource;
 mod tool;
 mod uri_template;
 
-pub use completion::{Completion, CompletionRequest, MAX_COMPLETION_VALUES};
-pub use output::ToolOutput;
-pub use prompt::{Prompt, PromptArgument, PromptMessage, PromptRegistry, PromptResult};
+pub use completion::CompletionRequest;
+pub use prompt::{Prompt, PromptArgument, PromptRegistry};
 pub use resource::{ReadRequest, Resource, ResourceRegistry, ResourceTemplate};
 pub use tool::{Tool, ToolRegistry};
 

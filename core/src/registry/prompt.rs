@@ -5,14 +5,12 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::completion::{Completer, CompletionRequest, completer};
 use super::{Named, RegisterError, valid_name};
-use crate::content::{Content, Role};
+use crate::handler::{Completion, PromptResult};
 use crate::handler::{Context, HandlerError, HandlerFuture, Output};
-use crate::registry::Completion;
 
 /// A prompt handler, type-erased.
 pub(crate) type PromptHandler = Arc<dyn Fn(BTreeMap<String, String>, Context) -> HandlerFuture + Send + Sync>;
@@ -55,60 +53,6 @@ impl PromptArgument {
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.title = Some(title.into());
         self
-    }
-}
-
-/// One message of a prompt: who says it and what.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PromptMessage {
-    /// The speaker.
-    pub role: Role,
-    /// What is said.
-    pub content: Content,
-}
-
-/// What a prompt handler returns: an optional description and the messages.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[must_use]
-pub struct PromptResult {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    messages: Vec<PromptMessage>,
-}
-
-impl PromptResult {
-    /// Creates an empty result.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
-    }
-
-    /// Appends a message from the user.
-    pub fn user(mut self, content: Content) -> Self {
-        self.messages.push(PromptMessage {
-            role: Role::User,
-            content,
-        });
-        self
-    }
-
-    /// Appends a message from the assistant.
-    pub fn assistant(mut self, content: Content) -> Self {
-        self.messages.push(PromptMessage {
-            role: Role::Assistant,
-            content,
-        });
-        self
-    }
-
-    /// Returns the messages.
-    pub fn messages(&self) -> &[PromptMessage] {
-        &self.messages
     }
 }
 

@@ -12,8 +12,8 @@ use super::completion::{Completer, CompletionRequest, completer};
 use super::uri_template::UriTemplate;
 use super::{Named, RegisterError};
 use crate::content::{Annotations, Body, ResourceContents};
+use crate::handler::Completion;
 use crate::handler::{Context, HandlerError, HandlerFuture, Output};
-use crate::registry::Completion;
 
 /// A resource read handler, type-erased.
 pub(crate) type ReadHandler = Arc<dyn Fn(ReadRequest, Context) -> HandlerFuture + Send + Sync>;

@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{Named, RegisterError, valid_name};
+use crate::handler::ToolOutput;
 use crate::handler::{Context, HandlerError, HandlerFuture, Output};
-use crate::mcp::ProtocolVersion;
-use crate::registry::ToolOutput;
+use crate::protocol::ProtocolVersion;
 use crate::validate::{ArgsValidator, OutputValidator};
 
 /// A tool's handler, type-erased.

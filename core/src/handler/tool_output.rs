@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::content::{Content, ResourceContents};
-use crate::mcp::ProtocolVersion;
+use crate::protocol::ProtocolVersion;
 
 /// A tool's result: content blocks, optional `structuredContent`, and `isError`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
