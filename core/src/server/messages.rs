@@ -34,7 +34,7 @@ impl Server {
                 if wanted {
                     let params = mcp::log_params(level, logger, data);
                     let bytes = jsonrpc::write_notification("notifications/message", Some(&params));
-                    self.send_call_message(call, bytes, now);
+                    self.send_call_message(call, bytes);
                 }
             }
             Message::Progress {
@@ -48,7 +48,7 @@ impl Server {
                 self.rearm_heartbeat(call, armed, next);
                 if let Some(params) = params {
                     let bytes = jsonrpc::write_notification("notifications/progress", Some(&params));
-                    self.send_call_message(call, bytes, now);
+                    self.send_call_message(call, bytes);
                 }
             }
             Message::Heartbeat { every } => {
@@ -56,7 +56,7 @@ impl Server {
                 let next = running.progress.set_heartbeat(every, now.instant);
                 self.rearm_heartbeat(call, armed, next);
             }
-            Message::Notice(notice) => self.broadcast(&notice, now),
+            Message::Notice(notice) => self.broadcast(&notice),
             Message::Request { request, reply } => self.ask_client(call, request, reply, now),
         }
         Ok(())
@@ -73,7 +73,7 @@ impl Server {
         }
         if let Some(params) = params {
             let bytes = jsonrpc::write_notification("notifications/progress", Some(&params));
-            self.send_call_message(call, bytes, now);
+            self.send_call_message(call, bytes);
         }
     }
 
@@ -92,7 +92,7 @@ impl Server {
     /// Sends a handler's request to its client, or tells the handler why it cannot.
     fn ask_client(&mut self, call: CallId, request: ClientRequest, reply: Reply, now: Now) {
         match self.open_client_request(call, &request, reply, now) {
-            Ok(bytes) => self.send_call_message(call, bytes, now),
+            Ok(bytes) => self.send_call_message(call, bytes),
             Err((reply, error)) => reply.send(Err(error)),
         }
     }
@@ -145,7 +145,7 @@ impl Server {
     }
 
     /// Sends a message on the stream of a call's request.
-    fn send_call_message(&mut self, call: CallId, bytes: Vec<u8>, now: Now) {
+    fn send_call_message(&mut self, call: CallId, bytes: Vec<u8>) {
         let Some(running) = self.calls.get(call) else {
             return;
         };
@@ -153,7 +153,7 @@ impl Server {
         let session = running.session.clone();
         match self.connections.get(&connection).map(|conn| &conn.kind) {
             Some(Kind::Ndjson(_)) => self.send_line(connection, bytes),
-            Some(Kind::Http(_)) => self.http_stream_message(connection, &session, call, bytes, now),
+            Some(Kind::Http(_)) => self.http_stream_message(connection, &session, call, bytes),
             None => {}
         }
     }

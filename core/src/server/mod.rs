@@ -289,7 +289,7 @@ impl Server {
     /// Announces a change to the clients that care (subscribers of a resource, or every
     /// session for a changed list).
     pub fn notify(&mut self, notice: Notice, now: Now) {
-        self.broadcast(&notice, now);
+        self.broadcast(&notice);
         self.settle(now);
     }
 

@@ -4,15 +4,15 @@
 
 use serde_json::json;
 
+use super::Server;
 use super::connections::Kind;
 use super::sessions::SessionKey;
-use super::{Now, Server};
 use crate::handler::Notice;
 use crate::jsonrpc;
 
 impl Server {
     /// Sends `notice` to every session that should hear of it.
-    pub(super) fn broadcast(&mut self, notice: &Notice, now: Now) {
+    pub(super) fn broadcast(&mut self, notice: &Notice) {
         let (method, params, keys) = match notice {
             Notice::ResourceUpdated(uri) => (
                 "notifications/resources/updated",
@@ -25,7 +25,7 @@ impl Server {
         };
         let bytes = jsonrpc::write_notification(method, params.as_ref());
         for key in keys {
-            self.send_session_message(&key, bytes.clone(), now);
+            self.send_session_message(&key, bytes.clone());
         }
     }
 
@@ -34,7 +34,7 @@ impl Server {
     }
 
     /// Sends a message that belongs to no request to a session.
-    fn send_session_message(&mut self, key: &SessionKey, bytes: Vec<u8>, now: Now) {
+    fn send_session_message(&mut self, key: &SessionKey, bytes: Vec<u8>) {
         match key {
             SessionKey::Conn(connection) => {
                 // A stateless HTTP request's session has no channel of its own.
@@ -42,7 +42,7 @@ impl Server {
                     self.send_line(*connection, bytes);
                 }
             }
-            SessionKey::Http(id) => self.standalone_message(id, &bytes, now),
+            SessionKey::Http(id) => self.standalone_message(id, &bytes),
         }
     }
 }

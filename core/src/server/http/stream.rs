@@ -111,7 +111,7 @@ impl Server {
 
     /// Sends a message that belongs to no request on the session's standalone stream, and
     /// keeps it for replay (or for the next stream, while none is open).
-    pub(in crate::server) fn standalone_message(&mut self, session: &str, message: &[u8], _now: Now) {
+    pub(in crate::server) fn standalone_message(&mut self, session: &str, message: &[u8]) {
         let Some(state) = self.sessions.get_mut(&SessionKey::Http(session.to_owned())) else {
             return;
         };
@@ -134,7 +134,6 @@ impl Server {
         session: &SessionKey,
         call: CallId,
         message: Vec<u8>,
-        _now: Now,
     ) {
         let mut out = Vec::new();
         let Some(sse) = self.start_sse(connection, session, call, &mut out) else {
