@@ -229,3 +229,43 @@ fn stateless_requests_cannot_reach_the_client() {
         "the client cannot be asked: the request has no session to carry it"
     );
 }
+
+#[test]
+fn a_url_elicitation_needs_the_url_capability_and_can_be_completed() {
+    use rampart_core::{Elicitation, Registry, Tool, ToolOutput};
+    let registry = Registry::new()
+        .tool(Tool::new(
+            "login",
+            json!({"type": "object"}),
+            |_, ctx| async move {
+                let url = Elicitation::url("Sign in", "https://example.com/login", "e-1");
+                match ctx.elicit(url).await {
+                    Ok(answer) => {
+                        ctx.elicitation_complete("e-1");
+                        Ok(ToolOutput::text(format!("{:?}", answer.action)))
+                    }
+                    Err(err) => Ok(ToolOutput::error(err.to_string())),
+                }
+            },
+        ))
+        .unwrap();
+    let mut world = World::new(Config::default(), registry);
+    let form_only = world.stdio_session(json!({"elicitation": {}}));
+    world.line(form_only, request(1, "tools/call", json!({"name": "login"})));
+    assert_eq!(
+        world.lines(form_only)[0]["result"]["content"][0]["text"],
+        "the client does not support elicitation.url"
+    );
+    let conn = world.stdio_session(json!({"elicitation": {"url": {}}}));
+    world.line(conn, request(1, "tools/call", json!({"name": "login"})));
+    let asked = world.lines(conn).remove(0);
+    assert_eq!(
+        asked["params"],
+        json!({"mode": "url", "message": "Sign in", "url": "https://example.com/login", "elicitationId": "e-1"})
+    );
+    world.line(conn, answer(&asked["id"], json!({"action": "accept"})));
+    let lines = world.lines(conn);
+    assert_eq!(lines[0]["method"], "notifications/elicitation/complete");
+    assert_eq!(lines[0]["params"]["elicitationId"], "e-1");
+    assert_eq!(lines[1]["result"]["content"][0]["text"], "Accept");
+}

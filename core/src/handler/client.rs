@@ -22,6 +22,15 @@ pub enum ClientRequest {
 }
 
 impl ClientRequest {
+    /// Returns the name of the capability the request needs (`sampling.tools`, ...).
+    pub(crate) fn capability_name(&self) -> &'static str {
+        match self.capability() {
+            ("sampling", Some(_)) => "sampling.tools",
+            ("elicitation", Some("url")) => "elicitation.url",
+            (name, _) => name,
+        }
+    }
+
     /// Returns the JSON-RPC method of the request.
     pub fn method(&self) -> &'static str {
         match self {
@@ -34,6 +43,10 @@ impl ClientRequest {
     /// Returns the client capability the request needs, as a path into `capabilities`.
     pub(crate) fn capability(&self) -> (&'static str, Option<&'static str>) {
         match self {
+            // Tools in a sampling request need `sampling.tools` (2025-11-25).
+            Self::Sampling(params) if params.get("tools").is_some() || params.get("toolChoice").is_some() => {
+                ("sampling", Some("tools"))
+            }
             Self::Sampling(_) => ("sampling", None),
             Self::Elicitation(Elicitation::Form { .. }) => ("elicitation", Some("form")),
             Self::Elicitation(Elicitation::Url { .. }) => ("elicitation", Some("url")),

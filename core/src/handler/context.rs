@@ -43,6 +43,12 @@ pub enum Message {
     },
     /// A change other sessions may need to hear of.
     Notice(Notice),
+    /// The out-of-band interaction of a URL elicitation finished:
+    /// `notifications/elicitation/complete` to the client that was asked.
+    ElicitationComplete {
+        /// The elicitation's id, as sent with the request.
+        id: String,
+    },
     /// A request to the client; its answer goes to `reply`.
     Request {
         /// What to ask.
@@ -147,6 +153,11 @@ impl Context {
     /// Announces a change: a resource's new contents, or a changed list.
     pub fn notify(&self, notice: Notice) {
         self.send(Message::Notice(notice));
+    }
+
+    /// Tells the client that the URL elicitation `id` was completed out of band.
+    pub fn elicitation_complete(&self, id: impl Into<String>) {
+        self.send(Message::ElicitationComplete { id: id.into() });
     }
 
     /// Asks the client's model for a completion (`sampling/createMessage`), with the request's

@@ -129,6 +129,13 @@ mod tests {
         assert!(session.client_supports(&url));
         assert!(session.client_supports(&ClientRequest::Roots));
         assert!(session.client_supports(&ClientRequest::Sampling(json!({}))));
+        let with_tools = ClientRequest::Sampling(json!({"tools": []}));
+        assert!(
+            !session.client_supports(&with_tools),
+            "tools in sampling need sampling.tools"
+        );
+        session.initialized(ProtocolVersion::LATEST, json!({"sampling": {"tools": {}}}));
+        assert!(session.client_supports(&with_tools));
     }
 
     #[test]

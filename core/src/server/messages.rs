@@ -57,6 +57,11 @@ impl Server {
                 self.rearm_heartbeat(call, armed, next);
             }
             Message::Notice(notice) => self.broadcast(&notice),
+            Message::ElicitationComplete { id } => {
+                let params = serde_json::json!({ "elicitationId": id });
+                let bytes = jsonrpc::write_notification("notifications/elicitation/complete", Some(&params));
+                self.send_call_message(call, bytes);
+            }
             Message::Request { request, reply } => self.ask_client(call, request, reply, now),
         }
         Ok(())
@@ -116,7 +121,7 @@ impl Server {
             return Err((reply, ClientError::Unreachable));
         };
         if !session.mcp.client_supports(request) {
-            return Err((reply, ClientError::NotSupported(request.capability().0)));
+            return Err((reply, ClientError::NotSupported(request.capability_name())));
         }
         if self.outgoing.count_for(call) >= self.config.max_client_requests {
             return Err((reply, ClientError::Overloaded));
