@@ -12,25 +12,32 @@ use crate::handler::{CallId, CallKind};
 use crate::jsonrpc::Id;
 use crate::mcp::ProtocolVersion;
 
+/// What the server knows of one request, gathered once when it arrives and kept while its
+/// handler runs.
+pub(crate) struct RequestContext {
+    /// The connection that carried it, where its answer goes.
+    pub(crate) connection: ConnectionId,
+    /// The session it belongs to.
+    pub(crate) session: SessionKey,
+    /// Its JSON-RPC id.
+    pub(crate) id: Id,
+    /// The id tying its log lines together.
+    pub(crate) log_id: String,
+    /// The revision the client speaks, which shapes the answer.
+    pub(crate) version: ProtocolVersion,
+    /// Who made it, when authentication is on.
+    pub(crate) principal: Option<String>,
+}
+
 /// One running handler.
 pub(crate) struct Running {
-    /// The connection whose request it answers.
-    pub(crate) connection: ConnectionId,
-    /// The session the request belongs to.
-    pub(crate) session: SessionKey,
-    /// The request's JSON-RPC id.
-    pub(crate) request: Id,
-    /// The id tying the request's log lines together.
-    pub(crate) log_id: String,
+    /// The request it answers.
+    pub(crate) request: RequestContext,
     pub(crate) kind: CallKind,
     /// The tool or prompt name, or the resource URI.
     pub(crate) name: String,
     pub(crate) started: Instant,
     pub(crate) deadline: Instant,
-    /// The revision the client speaks, which shapes the result.
-    pub(crate) version: ProtocolVersion,
-    /// Who made the request, when authentication is on.
-    pub(crate) principal: Option<String>,
     pub(crate) progress: Progress,
 }
 
@@ -73,7 +80,7 @@ impl Calls {
     pub(crate) fn of_connection(&self, connection: ConnectionId) -> Vec<CallId> {
         self.running
             .iter()
-            .filter(|(_, running)| running.connection == connection)
+            .filter(|(_, running)| running.request.connection == connection)
             .map(|(id, _)| *id)
             .collect()
     }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::calls::{Progress, Running};
+use super::calls::{Progress, RequestContext, Running};
 use super::outgoing::Refused;
 use super::record::Finished;
 use super::sessions::SessionKey;
@@ -134,18 +134,20 @@ impl Server {
         self.calls.insert(
             call,
             Running {
-                connection,
-                session: key.clone(),
-                request: request.id,
-                // Moved, not copied: the call's record is made when it finishes, and the
-                // caller drops this one.
-                log_id: std::mem::take(&mut finished.request_id),
+                request: RequestContext {
+                    connection,
+                    session: key.clone(),
+                    id: request.id,
+                    // Moved, not copied: the call's record is made when it finishes, and the
+                    // caller drops this one.
+                    log_id: std::mem::take(&mut finished.request_id),
+                    version,
+                    principal,
+                },
                 kind,
                 name: name.clone(),
                 started: now.instant,
                 deadline,
-                version,
-                principal,
                 progress: Progress::new(progress),
             },
         );

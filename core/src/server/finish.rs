@@ -24,7 +24,7 @@ impl Server {
         let (bytes, error) = match self.result_bytes(&running, outcome) {
             Ok(bytes) => (bytes, None),
             Err(error) => (
-                jsonrpc::write_error(Some(&running.request), &error, self.config.debug),
+                jsonrpc::write_error(Some(&running.request.id), &error, self.config.debug),
                 Some(error),
             ),
         };
@@ -34,11 +34,14 @@ impl Server {
 
     /// Writes a handler's outcome as the response to its request.
     fn result_bytes(&self, running: &Running, outcome: Outcome) -> Result<Vec<u8>, RpcError> {
-        let id = &running.request;
+        let id = &running.request.id;
         match (running.kind, outcome.map_err(HandlerError::into_rpc)?) {
             (CallKind::Tool, Output::Tool(output)) => {
                 mcp::check_output(&self.registry.tools, &running.name, &output)?;
-                Ok(jsonrpc::write_result(id, &output.for_version(running.version)))
+                Ok(jsonrpc::write_result(
+                    id,
+                    &output.for_version(running.request.version),
+                ))
             }
             (CallKind::ResourceRead, Output::Resource(mut contents)) => {
                 if contents.is_empty() {
@@ -77,14 +80,14 @@ impl Server {
             format!("Tool timed out after {} ms", limit.as_millis()),
         );
         self.events.push_back(Event::Cancel(call));
-        let bytes = jsonrpc::write_error(Some(&running.request), &error, self.config.debug);
+        let bytes = jsonrpc::write_error(Some(&running.request.id), &error, self.config.debug);
         self.finish_call(running, bytes, Some(&error), now);
     }
 
     /// Sends a finished call's response on its connection and logs it.
     fn finish_call(&mut self, running: Running, bytes: Vec<u8>, error: Option<&RpcError>, now: Now) {
-        let connection = running.connection;
-        let mut finished = Finished::new(connection, running.log_id, running.started);
+        let connection = running.request.connection;
+        let mut finished = Finished::new(connection, running.request.log_id, running.started);
         finished.method = Some(running.name);
         finished.outcome = error.cloned().map_or(Ok(Status::Ok), Err);
         match self.connections.get(&connection).map(|conn| &conn.kind) {
@@ -94,7 +97,7 @@ impl Server {
                 self.drain_lines(connection, now);
             }
             Some(Kind::Http(_)) => {
-                self.http_call_finished(connection, &running.session, bytes, finished, now)
+                self.http_call_finished(connection, &running.request.session, bytes, finished, now)
             }
             None => self.log_finished(now, finished),
         }
@@ -106,13 +109,21 @@ impl Server {
             return;
         };
         self.events.push_back(Event::Cancel(call));
-        let mut finished = Finished::new(running.connection, running.log_id, running.started);
+        let mut finished = Finished::new(
+            running.request.connection,
+            running.request.log_id,
+            running.started,
+        );
         finished.method = Some(running.name);
         finished.outcome = Ok(Status::Cancelled);
         self.log_finished(now, finished);
-        if let Some(Kind::Http(_)) = self.connections.get(&running.connection).map(|conn| &conn.kind) {
+        if let Some(Kind::Http(_)) = self
+            .connections
+            .get(&running.request.connection)
+            .map(|conn| &conn.kind)
+        {
             // The HTTP request that carried the call is answered with 202 and no result.
-            self.http_call_cancelled(running.connection, now);
+            self.http_call_cancelled(running.request.connection, now);
         }
     }
 
@@ -127,10 +138,10 @@ impl Server {
         for (id, pending) in self.outgoing.take_call(call) {
             self.timers.disarm(pending.deadline, Timer::ClientRequest(id));
         }
-        if let Some(session) = self.sessions.get_mut(&running.session) {
-            session.in_flight.remove(&running.request);
+        if let Some(session) = self.sessions.get_mut(&running.request.session) {
+            session.in_flight.remove(&running.request.id);
         }
-        self.touched.push(running.connection);
+        self.touched.push(running.request.connection);
         Some(running)
     }
 
@@ -142,7 +153,7 @@ impl Server {
         for call in self.calls.of_connection(connection) {
             if let Some(running) = self.take_call(call) {
                 self.events.push_back(Event::Cancel(call));
-                let mut finished = Finished::new(connection, running.log_id, running.started);
+                let mut finished = Finished::new(connection, running.request.log_id, running.started);
                 finished.method = Some(running.name);
                 finished.outcome = Ok(Status::Cancelled);
                 self.log_finished(now, finished);

@@ -29,7 +29,7 @@ impl Server {
             Message::Log { level, logger, data } => {
                 let wanted = self
                     .sessions
-                    .get(&running.session)
+                    .get(&running.request.session)
                     .is_some_and(|session| session.mcp.wants_log(level));
                 if wanted {
                     let params = mcp::log_params(level, logger, data);
@@ -112,12 +112,15 @@ impl Server {
         let Some(running) = self.calls.get(call) else {
             return Err((reply, ClientError::Abandoned));
         };
-        let reachable = match (&running.session, self.connections.get(&running.connection)) {
+        let reachable = match (
+            &running.request.session,
+            self.connections.get(&running.request.connection),
+        ) {
             (SessionKey::Http(_), _) => true,
             (SessionKey::Conn(_), Some(conn)) => matches!(conn.kind, Kind::Ndjson(_)),
             (SessionKey::Conn(_), None) => false,
         };
-        let Some(session) = self.sessions.get(&running.session).filter(|_| reachable) else {
+        let Some(session) = self.sessions.get(&running.request.session).filter(|_| reachable) else {
             return Err((reply, ClientError::Unreachable));
         };
         if !session.mcp.client_supports(request) {
@@ -126,12 +129,12 @@ impl Server {
         if self.outgoing.count_for(call) >= self.config.max_client_requests {
             return Err((reply, ClientError::Overloaded));
         }
-        let modes = running.version >= ProtocolVersion::V2025_11_25;
+        let modes = running.request.version >= ProtocolVersion::V2025_11_25;
         let deadline = (now.instant + self.config.client_request_timeout).min(running.deadline);
         let pending = Pending {
             call,
-            session: running.session.clone(),
-            principal: running.principal.clone(),
+            session: running.request.session.clone(),
+            principal: running.request.principal.clone(),
             reply,
             deadline,
         };
@@ -154,8 +157,8 @@ impl Server {
         let Some(running) = self.calls.get(call) else {
             return;
         };
-        let connection = running.connection;
-        let session = running.session.clone();
+        let connection = running.request.connection;
+        let session = running.request.session.clone();
         match self.connections.get(&connection).map(|conn| &conn.kind) {
             Some(Kind::Ndjson(_)) => self.send_line(connection, bytes),
             Some(Kind::Http(_)) => self.http_stream_message(connection, &session, call, bytes),
