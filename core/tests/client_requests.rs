@@ -128,8 +128,14 @@ fn errors_from_the_client_and_silence_reach_the_handler() {
     world.line(conn, request(1, "tools/call", json!({"name": "ask"})));
     assert_eq!(world.lines(conn).len(), 1);
     world.advance(Duration::from_secs(5));
+    let lines = world.lines(conn);
     assert_eq!(
-        world.lines(conn)[0]["result"]["content"][0]["text"],
+        lines[0]["method"], "notifications/cancelled",
+        "the client is told to drop it"
+    );
+    assert_eq!(lines[0]["params"]["reason"], "no answer in time");
+    assert_eq!(
+        lines[1]["result"]["content"][0]["text"],
         "the client did not answer in time"
     );
     assert_eq!(world.server.stats().client_requests, 0);
@@ -199,9 +205,25 @@ fn a_call_that_ends_abandons_its_requests() {
         ),
     );
     assert_eq!(world.server.stats().client_requests, 1);
+    // The call's deadline passes first on another connection: the client is told to drop
+    // the request it was asked, before the call's answer.
+    let slow = world.connect(Framing::Http);
+    world.send(
+        slow,
+        &post(
+            &request(2, "tools/call", json!({"name": "ask"})).to_string(),
+            Some(&session),
+        ),
+    );
+    let asked = sse_events(&world.fresh(slow)).remove(0).1;
+    world.advance(Duration::from_secs(30));
+    let events = sse_events(&world.fresh(slow));
+    assert_eq!(events[0].1["method"], "notifications/cancelled");
+    assert_eq!(events[0].1["params"]["requestId"], asked["id"]);
+    assert_eq!(events[1].1["error"]["code"], -32004);
     // The client leaves: the call is cancelled, its request to the client forgotten.
     world.disconnect(call);
-    assert_eq!(world.cancelled.len(), 1);
+    assert_eq!(world.cancelled.len(), 2, "the timed-out call and this one");
     assert_eq!(world.server.stats().client_requests, 0);
     assert_eq!(world.running(), 0);
 }

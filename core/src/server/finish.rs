@@ -127,16 +127,18 @@ impl Server {
         }
     }
 
-    /// Removes a call from every table, with its requests to the client (their handlers
-    /// learn they were abandoned); `None` if it is not running.
+    /// Removes a call from every table, with its requests to the client: the client is told
+    /// to drop them, and their handlers learn they were abandoned. `None` if it is not running.
     pub(super) fn take_call(&mut self, call: CallId) -> Option<Running> {
+        self.calls.get(call)?;
+        for (id, pending) in self.outgoing.take_call(call) {
+            self.timers.disarm(pending.deadline, Timer::ClientRequest(id));
+            self.withdraw_client_request(call, id, "the request it served has ended");
+        }
         let running = self.calls.remove(call)?;
         self.timers.disarm(running.deadline, Timer::Call(call));
         if let Some(at) = running.progress.next_beat {
             self.timers.disarm(at, Timer::Heartbeat(call));
-        }
-        for (id, pending) in self.outgoing.take_call(call) {
-            self.timers.disarm(pending.deadline, Timer::ClientRequest(id));
         }
         if let Some(session) = self.sessions.get_mut(&running.request.session) {
             session.in_flight.remove(&running.request.id);

@@ -148,8 +148,16 @@ impl Server {
     /// A request to the client went unanswered past its deadline.
     pub(super) fn client_request_timed_out(&mut self, id: u64) {
         if let Some(pending) = self.outgoing.take(id) {
+            self.withdraw_client_request(pending.call, id, "no answer in time");
             pending.reply.send(Err(ClientError::Timeout));
         }
+    }
+
+    /// Tells the client that the server no longer waits for its answer to request `id`.
+    pub(super) fn withdraw_client_request(&mut self, call: CallId, id: u64, reason: &str) {
+        let params = serde_json::json!({"requestId": id, "reason": reason});
+        let bytes = jsonrpc::write_notification("notifications/cancelled", Some(&params));
+        self.send_call_message(call, bytes);
     }
 
     /// Sends a message on the stream of a call's request.
