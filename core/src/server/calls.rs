@@ -126,12 +126,12 @@ impl Progress {
     }
 
     /// Turns the heartbeat on; returns when the first beat is due, if the client asked for
-    /// progress at all.
+    /// progress at all (a period past the clock's range is never due).
     pub(crate) fn set_heartbeat(&mut self, every: Duration, now: Instant) -> Option<Instant> {
         self.token.as_ref()?;
         let every = every.max(Duration::from_millis(100));
         self.heartbeat = Some(every);
-        self.next_beat = Some(now + every);
+        self.next_beat = now.checked_add(every);
         self.next_beat
     }
 
@@ -147,7 +147,7 @@ impl Progress {
             0.0
         };
         if self.total.is_some_and(|total| next > total) {
-            self.next_beat = self.heartbeat.map(|every| now + every);
+            self.next_beat = self.heartbeat.and_then(|every| now.checked_add(every));
             return None;
         }
         Some(self.send(next, now))
@@ -155,7 +155,7 @@ impl Progress {
 
     fn send(&mut self, progress: f64, now: Instant) -> Value {
         self.last = Some(progress);
-        self.next_beat = self.heartbeat.map(|every| now + every);
+        self.next_beat = self.heartbeat.and_then(|every| now.checked_add(every));
         let mut params = json!({"progressToken": self.token, "progress": progress});
         if let Some(total) = self.total {
             params["total"] = json!(total);
@@ -208,5 +208,14 @@ mod tests {
         counting.report(1.0, None, None, now).unwrap();
         counting.beat(now + every).unwrap();
         assert!(counting.report(2.0, None, None, now + every).is_some());
+    }
+
+    #[test]
+    fn a_heartbeat_past_the_clock_range_is_never_due() {
+        let now = Instant::now();
+        let mut progress = Progress::new(Some(json!("h")));
+        assert_eq!(progress.set_heartbeat(Duration::MAX, now), None);
+        assert!(progress.report(1.0, None, None, now).is_some());
+        assert_eq!(progress.next_beat, None);
     }
 }
