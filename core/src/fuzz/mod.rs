@@ -5,6 +5,8 @@
 
 mod dictionary;
 mod ops;
+mod peer;
+mod registry;
 mod shared;
 mod wire;
 
@@ -13,12 +15,9 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::json;
+use crate::{Call, Config, Event, Framing, HandlerError, Now, Outbox, Outcome, Server, Stats};
 
-use crate::{
-    Call, Config, Event, Framing, HandlerError, Now, Outbox, Outcome, Server, Stats, Tool, ToolOutput,
-    ToolRegistry,
-};
+use registry::fuzz_registry;
 
 pub use ops::ops;
 pub use shared::shared;
@@ -84,7 +83,7 @@ pub fn split(data: &[u8], base: Instant) {
 /// every deadline pass. Returns every byte written to the connection.
 fn run(framing: Framing, data: &[u8], cuts: &[usize], base: Instant) -> Vec<u8> {
     let mut now = start(base);
-    let mut server = Server::new(fuzz_config(), fuzz_tools(), [0; 32], now);
+    let mut server = Server::new(fuzz_config(), fuzz_registry(), [0; 32], now);
     let conn = server.accept("127.0.0.1", framing, now);
     let mut wire = Vec::new();
     let mut start = 0;
@@ -178,6 +177,10 @@ fn check_stats(stats: Stats, config: &Config) {
         stats.running_calls <= stats.connections * config.max_calls_per_connection.max(1),
         "more calls running than connections may hold: {stats:?}"
     );
+    assert!(
+        stats.client_requests <= stats.running_calls * config.max_client_requests,
+        "more requests to clients waiting than running calls may make: {stats:?}"
+    );
 }
 
 /// The virtual clock's first moment: the caller's instant, and a fixed wall clock.
@@ -205,34 +208,11 @@ fn fuzz_config() -> Config {
         max_stream_queue: 4,
         rate_limit: 40,
         rate_limit_max_clients: 3,
+        max_client_requests: 2,
+        client_request_timeout: Duration::from_secs(4),
+        max_subscriptions: 3,
         ..Config::default()
     }
-}
-
-fn fuzz_tools() -> ToolRegistry {
-    let mut tools = ToolRegistry::new();
-    let defs = [
-        (
-            "user.create@v1",
-            json!({"type": "object", "properties": {"email": {"type": "string", "format": "email"}}, "required": ["email"]}),
-        ),
-        (
-            "echo",
-            json!({"type": "object", "properties": {"text": {"type": "string"}}}),
-        ),
-    ];
-    for (name, schema) in defs {
-        let _ = tools.register(Tool::new(name, schema, |args, _| async move {
-            Ok(ToolOutput::structured(args))
-        }));
-    }
-    let _ = tools.register(Tool::new("fail", json!({"type": "object"}), |_, _| async {
-        Err(HandlerError::failed("fails"))
-    }));
-    let _ = tools.register(Tool::new("never", json!({"type": "object"}), |_, _| {
-        std::future::pending()
-    }));
-    tools
 }
 
 /// Reads operations and their arguments off a fuzz input.

@@ -51,6 +51,85 @@ pub(super) fn check_http(bytes: &[u8]) -> HttpOutput {
     }
 }
 
+/// One HTTP response at the start of a connection's output, as far as it has arrived.
+#[derive(Debug)]
+pub(super) struct Response {
+    pub(super) status: u16,
+    /// The body so far, without chunked framing.
+    pub(super) body: Vec<u8>,
+    /// Whether the body is an SSE stream.
+    pub(super) sse: bool,
+    /// How many bytes of the output the response takes, once it is whole.
+    pub(super) len: Option<usize>,
+}
+
+/// Reads the response at the start of `bytes`, which `check_http` passed; `None` while its
+/// head is not whole.
+pub(super) fn read_response(bytes: &[u8]) -> Option<Response> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut headers);
+    let Ok(httparse::Status::Complete(head)) = response.parse(bytes) else {
+        return None;
+    };
+    let status = response.code.unwrap_or_default();
+    let sse = response
+        .headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("content-type") && h.value.starts_with(b"text/event-stream"));
+    let rest = &bytes[head..];
+    let (body, len) = match body_framing(status, response.headers, bytes) {
+        Framing::Empty => (Vec::new(), Some(0)),
+        Framing::Length(len) => (
+            rest[..len.min(rest.len())].to_vec(),
+            (len <= rest.len()).then_some(len),
+        ),
+        Framing::Chunked => {
+            let mut body = Vec::new();
+            let len = dechunk(rest, &mut body);
+            (body, len)
+        }
+        Framing::Close => (rest.to_vec(), None),
+    };
+    Some(Response {
+        status,
+        body,
+        sse,
+        len: len.map(|len| head + len),
+    })
+}
+
+/// One whole SSE event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SseEvent {
+    pub(super) id: Option<String>,
+    pub(super) data: String,
+}
+
+/// Returns the whole events of an SSE body (each ends with a blank line).
+pub(super) fn sse_events(body: &[u8]) -> Vec<SseEvent> {
+    let text = String::from_utf8_lossy(body);
+    let Some(end) = text.rfind("\n\n") else {
+        return Vec::new();
+    };
+    text[..end]
+        .split("\n\n")
+        .map(|block| {
+            let mut event = SseEvent {
+                id: None,
+                data: String::new(),
+            };
+            for line in block.lines() {
+                if let Some(id) = line.strip_prefix("id: ") {
+                    event.id = Some(id.to_owned());
+                } else if let Some(data) = line.strip_prefix("data: ") {
+                    event.data.push_str(data);
+                }
+            }
+            event
+        })
+        .collect()
+}
+
 /// Checks that `line` (without its newline) is one JSON-RPC 2.0 message; returns it.
 pub(super) fn check_line(line: &[u8]) -> Value {
     let message: Value = serde_json::from_slice(line)
@@ -139,6 +218,29 @@ fn chunked_len(bytes: &[u8]) -> Option<usize> {
             b"\r\n",
             "chunk data ends with CRLF"
         );
+        at += size + 2;
+        if size == 0 {
+            return Some(at);
+        }
+    }
+}
+
+/// Appends the data of the chunks at the start of `bytes` to `body`; returns the length of
+/// the chunked body once it is whole.
+fn dechunk(bytes: &[u8], body: &mut Vec<u8>) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let Ok(httparse::Status::Complete((start, size))) = httparse::parse_chunk_size(&bytes[at..]) else {
+            return None;
+        };
+        at += start;
+        let size = usize::try_from(size).ok()?;
+        let data = &bytes[at..];
+        if data.len() < size + 2 {
+            body.extend_from_slice(&data[..data.len().min(size)]);
+            return None;
+        }
+        body.extend_from_slice(&data[..size]);
         at += size + 2;
         if size == 0 {
             return Some(at);

@@ -1,0 +1,207 @@
+//! What the fuzz targets serve: every kind of handler the core runs (tools, resource reads
+//! from a fixed URI and from a template, prompts, completions), handlers that finish at once,
+//! fail or never end, and handlers that ask the client (sampling, elicitation, roots), talk
+//! while they run (log, progress, heartbeats) or announce changes.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::{
+    ClientError, Completion, Content, Context, Elicitation, HandlerError, LoggingLevel, Notice, Prompt,
+    PromptArgument, PromptResult, ReadRequest, Registry, Resource, ResourceContents, ResourceTemplate, Tool,
+    ToolOutput,
+};
+
+/// The URIs the registry serves, and one it does not.
+pub(super) const URIS: [&str; 8] = [
+    "fuzz://a",
+    "fuzz://b",
+    "fuzz://ask",
+    "fuzz://items/1",
+    "fuzz://items/missing",
+    "fuzz://items/fail",
+    "fuzz://items/slow",
+    "fuzz://nowhere",
+];
+
+/// Returns the registry every target serves.
+pub(super) fn fuzz_registry() -> Registry {
+    let mut registry = Registry::new();
+    for tool in tools() {
+        registry.tools.register(tool).expect("a new tool");
+    }
+    let resources = [
+        Resource::text("fuzz://a", "a", "alpha"),
+        Resource::blob("fuzz://b", "b", "AQID", "application/octet-stream"),
+        // A read that asks the client for its roots first.
+        Resource::new(
+            "fuzz://ask",
+            "ask",
+            |request: ReadRequest, ctx: Context| async move {
+                let roots = ctx.roots().await.map_err(HandlerError::from)?;
+                let uris: Vec<String> = roots.into_iter().map(|root| root.uri).collect();
+                Ok(vec![ResourceContents::text(request.uri, uris.join(","))])
+            },
+        ),
+    ];
+    for resource in resources {
+        registry.resources.register(resource).expect("a new resource");
+    }
+    registry
+        .resources
+        .register_template(items())
+        .expect("a new template");
+    for prompt in prompts() {
+        registry.prompts.register(prompt).expect("a new prompt");
+    }
+    registry
+}
+
+fn tools() -> Vec<Tool> {
+    let object = || json!({"type": "object"});
+    let email = json!({"type": "object", "properties": {"email": {"type": "string", "format": "email"}},
+                       "required": ["email"]});
+    let text = json!({"type": "object", "properties": {"text": {"type": "string"}}});
+    vec![
+        Tool::new("user.create@v1", email, |args, _| async move {
+            Ok(ToolOutput::structured(args))
+        }),
+        Tool::new(
+            "echo",
+            text,
+            |args, _| async move { Ok(ToolOutput::structured(args)) },
+        ),
+        Tool::new("fail", object(), |_, _| async {
+            Err(HandlerError::failed("fails"))
+        }),
+        Tool::new("never", object(), |_, _| std::future::pending()),
+        // Asks for `times` samplings at once (at most 3), so that the cap on a call's
+        // requests to the client is reachable.
+        Tool::new("ask", object(), |args, ctx| async move {
+            let times = args["times"].as_u64().unwrap_or(1).clamp(1, 3);
+            let asks = (0..times).map(|_| {
+                let ctx = ctx.clone();
+                Box::pin(async move { ctx.sample(sampling()).await }) as Asking<Value>
+            });
+            let answers = join(asks.collect()).await;
+            Ok(summary(answers.into_iter().map(|answer| answer.map(|_| ()))))
+        }),
+        Tool::new("form", object(), |_, ctx| async move {
+            let schema = json!({"type": "object", "properties": {"name": {"type": "string"}}});
+            let answer = ctx.elicit(Elicitation::form("Name?", schema)).await;
+            Ok(summary([answer.map(|_| ())]))
+        }),
+        Tool::new("link", object(), |_, ctx| async move {
+            let elicitation = Elicitation::url("Sign in", "https://example.invalid/login", "e1");
+            Ok(summary([ctx.elicit(elicitation).await.map(|_| ())]))
+        }),
+        Tool::new("roots", object(), |_, ctx| async move {
+            Ok(summary([ctx.roots().await.map(|_| ())]))
+        }),
+        Tool::new("touch", object(), |args, ctx| async move {
+            let notice = match args["what"].as_str().unwrap_or_default() {
+                "resources" => Notice::ResourcesChanged,
+                "tools" => Notice::ToolsChanged,
+                "prompts" => Notice::PromptsChanged,
+                _ => Notice::ResourceUpdated(args["uri"].as_str().unwrap_or("fuzz://a").to_owned()),
+            };
+            ctx.notify(notice);
+            Ok(ToolOutput::text("touched"))
+        }),
+        // Talks, asks for heartbeats every `every` ms, and never ends.
+        Tool::new("beat", object(), |args, ctx| async move {
+            let every = args["every"].as_u64().unwrap_or(500);
+            ctx.log(LoggingLevel::Info, json!({"beat": every}));
+            ctx.progress(1.0, Some(4.0), Some("started".to_owned()));
+            ctx.heartbeat(Duration::from_millis(every));
+            std::future::pending::<()>().await;
+            Ok(ToolOutput::text("never"))
+        }),
+    ]
+}
+
+/// A template whose reads find an item, nothing, a failure, or never end; its variable
+/// completes.
+fn items() -> ResourceTemplate {
+    ResourceTemplate::new(
+        "fuzz://items/{id}",
+        "item",
+        |request: ReadRequest, _| async move {
+            let id = request.variables.get("id").cloned().unwrap_or_default();
+            match id.as_str() {
+                "missing" => Ok(vec![]),
+                "fail" => Err(HandlerError::failed("no such item")),
+                "slow" => std::future::pending().await,
+                _ => Ok(vec![ResourceContents::text(request.uri, format!("item {id}"))]),
+            }
+        },
+    )
+    .mime_type("text/plain")
+    .complete(|request, _| async move { Ok(Completion::matching(["1", "12", "2"], &request.value)) })
+}
+
+fn prompts() -> [Prompt; 2] {
+    let greet = Prompt::new("greet", |args, _| async move {
+        let name = args.get("name").cloned().unwrap_or_default();
+        Ok(PromptResult::new()
+            .description("a greeting")
+            .user(Content::text(format!("Hello {name}"))))
+    })
+    .argument(PromptArgument::required("name"))
+    .argument(PromptArgument::new("mood"))
+    // More values than one answer carries.
+    .complete(|request, _| async move {
+        Ok(Completion::new((0..150).map(|n| format!("{}{n}", request.value))))
+    });
+    // A prompt that asks the user before it answers.
+    let confirm = Prompt::new("confirm", |_, ctx: Context| async move {
+        let schema = json!({"type": "object", "properties": {"ok": {"type": "boolean"}}});
+        let answer = ctx
+            .elicit(Elicitation::form("Sure?", schema))
+            .await
+            .map_err(HandlerError::from)?;
+        Ok(PromptResult::new().user(Content::text(format!("{:?}", answer.action))))
+    });
+    [greet, confirm]
+}
+
+/// The params of a sampling request.
+fn sampling() -> Value {
+    json!({"messages": [{"role": "user", "content": {"type": "text", "text": "hi"}}], "maxTokens": 10})
+}
+
+/// A tool result that tells how each request to the client went.
+fn summary(answers: impl IntoIterator<Item = Result<(), ClientError>>) -> ToolOutput {
+    let text: Vec<String> = answers
+        .into_iter()
+        .map(|answer| answer.map_or_else(|err| err.to_string(), |()| "ok".to_owned()))
+        .collect();
+    ToolOutput::text(text.join("; "))
+}
+
+type Asking<T> = Pin<Box<dyn Future<Output = Result<T, ClientError>> + Send>>;
+
+/// Waits for every future, polling each until it is done; returns their outputs in order.
+async fn join<T>(mut futures: Vec<Asking<T>>) -> Vec<Result<T, ClientError>> {
+    let mut done: Vec<Option<Result<T, ClientError>>> = futures.iter().map(|_| None).collect();
+    poll_fn(|cx| {
+        for (future, slot) in futures.iter_mut().zip(done.iter_mut()) {
+            if slot.is_none()
+                && let Poll::Ready(output) = future.as_mut().poll(cx)
+            {
+                *slot = Some(output);
+            }
+        }
+        if done.iter().all(Option::is_some) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    done.into_iter().flatten().collect()
+}
