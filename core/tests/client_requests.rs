@@ -291,3 +291,38 @@ fn a_url_elicitation_needs_the_url_capability_and_can_be_completed() {
     assert_eq!(lines[0]["params"]["elicitationId"], "e-1");
     assert_eq!(lines[1]["result"]["content"][0]["text"], "Accept");
 }
+
+#[test]
+fn at_the_call_cap_answers_still_reach_the_waiting_handlers() {
+    let config = Config {
+        max_calls_per_connection: 2,
+        ..Config::default()
+    };
+    let mut world = World::new(config, feature_registry());
+    let conn = world.stdio_session(capable());
+    let roots = json!({"roots": [{"uri": "file:///r"}]});
+    world.line(conn, request(1, "tools/call", json!({"name": "roots"})));
+    world.line(conn, request(2, "tools/call", json!({"name": "roots"})));
+    // A third request waits for a call to end; reading goes on, so that answers get through.
+    world.line(conn, request(3, "ping", json!({})));
+    let asked = world.lines(conn);
+    assert_eq!(asked.len(), 2, "two requests to the client: {asked:?}");
+    assert!(world.server.wants_input(conn));
+    world.line(conn, answer(&asked[0]["id"], roots.clone()));
+    let lines = world.lines(conn);
+    assert_eq!(lines[0]["id"], 1);
+    assert_eq!(lines[0]["result"]["content"][0]["text"], "file:///r");
+    assert_eq!(
+        lines[1]["id"], 3,
+        "the held request is answered once a call ended"
+    );
+    world.line(conn, answer(&asked[1]["id"], roots));
+    assert_eq!(world.lines(conn)[0]["id"], 2);
+
+    // Held requests have a bound of their own: past it, reading pauses.
+    for id in 10..14 {
+        world.line(conn, request(id, "tools/call", json!({"name": "roots"})));
+    }
+    assert_eq!(world.lines(conn).len(), 2, "two calls run, two requests wait");
+    assert!(!world.server.wants_input(conn));
+}

@@ -4,18 +4,16 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
-use super::ConnectionId;
 use super::http::HttpConn;
-use super::sessions::{SessionKey, Sessions};
+use super::ndjson::NdjsonConn;
 use crate::auth::Principal;
 use crate::config::Config;
 use crate::framing::Framing;
-use crate::framing::ndjson::LineFramer;
 use crate::rate_limit::ClientKey;
 
 /// The framing's own state.
 pub(super) enum Kind {
-    Ndjson(LineFramer),
+    Ndjson(NdjsonConn),
     Http(Box<HttpConn>),
 }
 
@@ -42,7 +40,7 @@ impl Connection {
     pub(super) fn new(client: String, framing: Framing, config: &Config, now: Instant) -> Self {
         let peer = client.parse::<IpAddr>().ok();
         let kind = match framing {
-            Framing::Ndjson => Kind::Ndjson(LineFramer::new(config.max_line_bytes)),
+            Framing::Ndjson => Kind::Ndjson(NdjsonConn::new(config.max_line_bytes)),
             Framing::Http => Kind::Http(Box::new(HttpConn::new(config, now))),
         };
         Self {
@@ -70,20 +68,15 @@ impl Connection {
     }
 
     /// Returns whether the connection takes input now (see `Server::wants_input`).
-    pub(super) fn wants_input(&self, id: ConnectionId, sessions: &Sessions, config: &Config) -> bool {
-        !self.eof && self.parked.is_none() && self.takes_input(id, sessions, config)
+    pub(super) fn wants_input(&self, config: &Config) -> bool {
+        !self.eof && self.parked.is_none() && self.takes_input(config)
     }
 
-    /// Returns whether its framing would take a chunk now: calls below their cap, room in
-    /// the buffer.
-    pub(super) fn takes_input(&self, id: ConnectionId, sessions: &Sessions, config: &Config) -> bool {
+    /// Returns whether its framing would take a chunk now: nothing held back, room in the
+    /// buffer.
+    pub(super) fn takes_input(&self, config: &Config) -> bool {
         match &self.kind {
-            Kind::Ndjson(framer) => {
-                let running = sessions
-                    .get(&SessionKey::Conn(id))
-                    .map_or(0, |session| session.in_flight.len());
-                running < config.max_calls_per_connection && framer.buffered() <= config.max_line_bytes
-            }
+            Kind::Ndjson(ndjson) => ndjson.takes_input(config),
             Kind::Http(http) => http.wants_input(config),
         }
     }

@@ -172,7 +172,7 @@ impl Server {
     pub fn wants_input(&self, connection: ConnectionId) -> bool {
         self.connections
             .get(&connection)
-            .is_some_and(|conn| conn.wants_input(connection, &self.sessions, &self.config))
+            .is_some_and(|conn| conn.wants_input(&self.config))
     }
 
     // ---- handle_* (input) ----

@@ -9,9 +9,40 @@ use super::sessions::{SessionKey, SessionState};
 use super::{ConnectionId, Server};
 use crate::error::{ErrorCode, RpcError};
 use crate::framing::ndjson::Line;
-use crate::jsonrpc::{self, ParseFailure};
+use std::collections::VecDeque;
+
+use crate::config::Config;
+use crate::framing::ndjson::LineFramer;
+use crate::jsonrpc::{self, Message, ParseFailure};
 use crate::mcp::Session;
 use crate::time::Now;
+
+/// The NDJSON side of one connection.
+pub(super) struct NdjsonConn {
+    pub(super) framer: LineFramer,
+    /// Requests read while the connection's calls were at their cap, oldest first, with
+    /// their log ids and sizes.
+    held: VecDeque<(Message, String, usize)>,
+    held_bytes: usize,
+}
+
+impl NdjsonConn {
+    pub(super) fn new(max_line_bytes: usize) -> Self {
+        Self {
+            framer: LineFramer::new(max_line_bytes),
+            held: VecDeque::new(),
+            held_bytes: 0,
+        }
+    }
+
+    /// Returns whether it takes a chunk now: room for more held requests (as many as calls
+    /// may run, in as many bytes as one line may have) and room in the buffer.
+    pub(super) fn takes_input(&self, config: &Config) -> bool {
+        self.held.len() < config.max_calls_per_connection
+            && self.held_bytes <= config.max_line_bytes
+            && self.framer.buffered() <= config.max_line_bytes
+    }
+}
 
 impl Server {
     /// Opens the session of a new NDJSON connection.
@@ -22,14 +53,17 @@ impl Server {
     }
 
     pub(super) fn ndjson_input(&mut self, connection: ConnectionId, data: &[u8], now: Now) {
-        if let Some(Kind::Ndjson(framer)) = self.connections.get_mut(&connection).map(|conn| &mut conn.kind) {
-            framer.push(data);
+        if let Some(Kind::Ndjson(ndjson)) = self.connections.get_mut(&connection).map(|conn| &mut conn.kind) {
+            ndjson.framer.push(data);
         }
         self.drain_lines(connection, now);
     }
 
-    /// Handles every complete line while the connection is not paused; at end of input,
-    /// the unterminated tail too, and closes the connection once nothing is pending.
+    /// Handles every complete line; at end of input, the unterminated tail too, and closes
+    /// the connection once nothing is pending. While its calls are at their cap, responses and
+    /// notifications still go through (a handler may be waiting for the client's answer), and
+    /// new requests are held, in order, until calls end; reading pauses only when the held
+    /// requests reach their own bound.
     pub(super) fn drain_lines(&mut self, connection: ConnectionId, now: Now) {
         let key = SessionKey::Conn(connection);
         loop {
@@ -37,27 +71,34 @@ impl Server {
                 .sessions
                 .get(&key)
                 .map_or(0, |session| session.in_flight.len());
+            let at_cap = running >= self.config.max_calls_per_connection;
             let Some(conn) = self.connections.get_mut(&connection) else {
                 return;
             };
-            let Kind::Ndjson(framer) = &mut conn.kind else {
+            let Kind::Ndjson(ndjson) = &mut conn.kind else {
                 return;
             };
-            if running >= self.config.max_calls_per_connection {
-                return;
+            if !at_cap && let Some((message, request_id, size)) = ndjson.held.pop_front() {
+                ndjson.held_bytes -= size;
+                self.answer_line(connection, &key, message, &request_id, now);
+                continue;
             }
-            let line = match framer.next_line() {
+            let line = match ndjson.framer.next_line() {
                 Some(line) => line,
-                None if conn.eof && conn.parked.is_none() => match framer.finish() {
+                None if conn.eof && conn.parked.is_none() => match ndjson.framer.finish() {
                     Some(line) => line,
                     None => {
-                        if running == 0 {
+                        if running == 0 && ndjson.held.is_empty() {
                             self.close(connection, now);
                         }
                         return;
                     }
                 },
                 None => return,
+            };
+            let size = match &line {
+                Line::Message(range) => range.len(),
+                Line::TooLong => 0,
             };
             let parsed = match line {
                 Line::TooLong => Err(ParseFailure {
@@ -70,34 +111,51 @@ impl Server {
                         ),
                     ),
                 }),
-                Line::Message(range) => jsonrpc::parse_message(framer.bytes(range)),
+                Line::Message(range) => jsonrpc::parse_message(ndjson.framer.bytes(range)),
             };
             let request_id = self.new_request_id();
-            let message = match parsed {
-                Ok(message) => message,
+            match parsed {
+                Ok(message @ Message::Request(_)) if at_cap => {
+                    if let Some(Kind::Ndjson(ndjson)) =
+                        self.connections.get_mut(&connection).map(|conn| &mut conn.kind)
+                    {
+                        ndjson.held.push_back((message, request_id, size));
+                        ndjson.held_bytes += size;
+                    }
+                }
+                Ok(message) => self.answer_line(connection, &key, message, &request_id, now),
                 Err(failure) => {
                     let bytes = jsonrpc::write_error(failure.id.as_ref(), &failure.error, self.config.debug);
                     self.send_line(connection, bytes);
                     let mut finished = Finished::new(connection, request_id, now.instant);
                     finished.outcome = Err(failure.error);
                     self.log_finished(now, finished);
-                    continue;
                 }
-            };
-            let (answer, mut finished, error) =
-                self.dispatch_message(connection, &key, message, &request_id, now);
-            match answer {
-                Answer::Respond(bytes) => {
-                    self.send_line(connection, bytes);
-                    if let Some(error) = error {
-                        finished.outcome = Err(error);
-                    }
-                    self.log_finished(now, finished);
-                }
-                Answer::Nothing | Answer::Unrouted => self.log_finished(now, finished),
-                // Logged when the call finishes.
-                Answer::Started(_) => {}
             }
+        }
+    }
+
+    /// Answers one message read from the connection.
+    fn answer_line(
+        &mut self,
+        connection: ConnectionId,
+        key: &SessionKey,
+        message: Message,
+        request_id: &str,
+        now: Now,
+    ) {
+        let (answer, mut finished, error) = self.dispatch_message(connection, key, message, request_id, now);
+        match answer {
+            Answer::Respond(bytes) => {
+                self.send_line(connection, bytes);
+                if let Some(error) = error {
+                    finished.outcome = Err(error);
+                }
+                self.log_finished(now, finished);
+            }
+            Answer::Nothing | Answer::Unrouted => self.log_finished(now, finished),
+            // Logged when the call finishes.
+            Answer::Started(_) => {}
         }
     }
 }

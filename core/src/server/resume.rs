@@ -25,7 +25,7 @@ impl Server {
                 }
                 continue;
             }
-            if !conn.takes_input(connection, &self.sessions, &self.config) {
+            if !conn.takes_input(&self.config) {
                 continue;
             }
             let Some(chunk) = self
