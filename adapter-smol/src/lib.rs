@@ -58,6 +58,10 @@ impl Runtime for Smol {
         Timer::at(at).await;
     }
 
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        smol::future::yield_now()
+    }
+
     fn now() -> Now {
         Now::new(Instant::now(), SystemTime::now())
     }

@@ -49,6 +49,10 @@ impl Runtime for Tokio {
         tokio::time::sleep_until(at.into())
     }
 
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        tokio::task::yield_now()
+    }
+
     fn now() -> Now {
         Now::new(Instant::now(), SystemTime::now())
     }

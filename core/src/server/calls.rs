@@ -38,7 +38,15 @@ pub(crate) struct Running {
     pub(crate) name: String,
     pub(crate) started: Instant,
     pub(crate) deadline: Instant,
-    pub(crate) progress: Progress,
+    /// Its progress reports, when the client asked for them with a progress token.
+    pub(crate) progress: Option<Box<Progress>>,
+}
+
+impl Running {
+    /// Returns when its next heartbeat is due, if one is armed.
+    pub(crate) fn next_beat(&self) -> Option<Instant> {
+        self.progress.as_ref().and_then(|progress| progress.next_beat)
+    }
 }
 
 /// The calls running now.
@@ -100,11 +108,14 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    pub(crate) fn new(token: Option<Value>) -> Self {
-        Self {
-            token,
-            ..Self::default()
-        }
+    /// Starts the progress of a request that carried `token`; none without one.
+    pub(crate) fn new(token: Option<Value>) -> Option<Box<Self>> {
+        token.map(|token| {
+            Box::new(Self {
+                token: Some(token),
+                ..Self::default()
+            })
+        })
     }
 
     /// Takes a handler's report; returns the notification params to send, if any. A value
@@ -174,9 +185,8 @@ mod tests {
     #[test]
     fn progress_needs_a_token_and_only_increases() {
         let now = Instant::now();
-        let mut silent = Progress::new(None);
-        assert_eq!(silent.report(1.0, None, None, now), None);
-        let mut progress = Progress::new(Some(json!("t")));
+        assert!(Progress::new(None).is_none(), "no token, no progress");
+        let mut progress = *Progress::new(Some(json!("t"))).unwrap();
         let first = progress.report(1.0, Some(10.0), Some("one".into()), now).unwrap();
         assert_eq!(
             first,
@@ -192,7 +202,7 @@ mod tests {
     fn heartbeats_keep_increasing_and_stay_below_the_total() {
         let now = Instant::now();
         let every = Duration::from_secs(10);
-        let mut progress = Progress::new(Some(json!(7)));
+        let mut progress = *Progress::new(Some(json!(7))).unwrap();
         assert_eq!(progress.set_heartbeat(every, now), Some(now + every));
         let beat = progress.beat(now + every).unwrap();
         assert_eq!(beat["progress"], json!(0.0));
@@ -203,7 +213,7 @@ mod tests {
         assert_eq!(progress.beat(now + every * 3), None, "never past the total");
         assert_eq!(progress.next_beat, Some(now + every * 4));
         // A handler's own next value still counts after heartbeats.
-        let mut counting = Progress::new(Some(json!("c")));
+        let mut counting = *Progress::new(Some(json!("c"))).unwrap();
         counting.set_heartbeat(every, now);
         counting.report(1.0, None, None, now).unwrap();
         counting.beat(now + every).unwrap();
@@ -213,7 +223,7 @@ mod tests {
     #[test]
     fn a_heartbeat_past_the_clock_range_is_never_due() {
         let now = Instant::now();
-        let mut progress = Progress::new(Some(json!("h")));
+        let mut progress = *Progress::new(Some(json!("h"))).unwrap();
         assert_eq!(progress.set_heartbeat(Duration::MAX, now), None);
         assert!(progress.report(1.0, None, None, now).is_some());
         assert_eq!(progress.next_beat, None);

@@ -137,7 +137,7 @@ impl Server {
         }
         let running = self.calls.remove(call)?;
         self.timers.disarm(running.deadline, Timer::Call(call));
-        if let Some(at) = running.progress.next_beat {
+        if let Some(at) = running.next_beat() {
             self.timers.disarm(at, Timer::Heartbeat(call));
         }
         if let Some(session) = self.sessions.get_mut(&running.request.session) {

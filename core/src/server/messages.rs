@@ -42,9 +42,12 @@ impl Server {
                 total,
                 message,
             } => {
-                let armed = running.progress.next_beat;
-                let params = running.progress.report(progress, total, message, now.instant);
-                let next = running.progress.next_beat;
+                let armed = running.next_beat();
+                let params = running
+                    .progress
+                    .as_mut()
+                    .and_then(|state| state.report(progress, total, message, now.instant));
+                let next = running.next_beat();
                 self.rearm_heartbeat(call, armed, next);
                 if let Some(params) = params {
                     let bytes = jsonrpc::write_notification("notifications/progress", Some(&params));
@@ -52,8 +55,11 @@ impl Server {
                 }
             }
             Message::Heartbeat { every } => {
-                let armed = running.progress.next_beat;
-                let next = running.progress.set_heartbeat(every, now.instant);
+                let armed = running.next_beat();
+                let next = running
+                    .progress
+                    .as_mut()
+                    .and_then(|state| state.set_heartbeat(every, now.instant));
                 self.rearm_heartbeat(call, armed, next);
             }
             Message::Notice(notice) => self.broadcast(&notice),
@@ -72,8 +78,11 @@ impl Server {
         let Some(running) = self.calls.get_mut(call) else {
             return;
         };
-        let params = running.progress.beat(now.instant);
-        if let Some(at) = running.progress.next_beat {
+        let params = running
+            .progress
+            .as_mut()
+            .and_then(|state| state.beat(now.instant));
+        if let Some(at) = running.next_beat() {
             self.timers.arm(at, Timer::Heartbeat(call));
         }
         if let Some(params) = params {

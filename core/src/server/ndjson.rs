@@ -4,7 +4,6 @@
 use super::connections::Kind;
 use super::dispatch::Answer;
 use super::record::Finished;
-use super::replay::Replay;
 use super::sessions::{SessionKey, SessionState};
 use super::{ConnectionId, Server};
 use crate::error::{ErrorCode, RpcError};
@@ -47,8 +46,8 @@ impl NdjsonConn {
 impl Server {
     /// Opens the session of a new NDJSON connection.
     pub(super) fn open_ndjson(&mut self, connection: ConnectionId, now: Now) {
-        // Nothing is replayed on a pipe: the buffer keeps nothing.
-        let state = SessionState::new(Session::new(), now.instant, Replay::new(0, 0));
+        // Nothing is replayed on a pipe.
+        let state = SessionState::new(Session::new(), now.instant, None);
         self.sessions.insert_conn(connection, state);
     }
 

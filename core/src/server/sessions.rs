@@ -29,8 +29,8 @@ pub(crate) struct SessionState {
     pub(crate) last_active: Instant,
     /// The connection carrying its `GET` stream, if one is open.
     pub(crate) stream: Option<ConnectionId>,
-    /// Messages for its `GET` stream, kept for replay on reconnect.
-    pub(crate) replay: Replay,
+    /// Messages of its SSE streams, kept for replay on reconnect (HTTP sessions only).
+    pub(crate) replay: Option<Box<Replay>>,
     /// When its expiry timer is armed, so that ending the session can disarm it.
     pub(crate) expiry: Option<Instant>,
     /// The principal that opened it, when authentication is on.
@@ -38,7 +38,7 @@ pub(crate) struct SessionState {
 }
 
 impl SessionState {
-    pub(crate) fn new(mcp: Session, now: Instant, replay: Replay) -> Self {
+    pub(crate) fn new(mcp: Session, now: Instant, replay: Option<Box<Replay>>) -> Self {
         Self {
             mcp,
             in_flight: BTreeMap::new(),
@@ -161,7 +161,7 @@ mod tests {
     use super::*;
 
     fn state(now: Instant) -> SessionState {
-        SessionState::new(Session::new(), now, Replay::new(8, 1024))
+        SessionState::new(Session::new(), now, None)
     }
 
     #[test]

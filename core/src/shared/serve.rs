@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::runtime::{Listener, Runtime, Stream};
-use super::wait::{Signal, race, yield_once};
+use super::wait::{Signal, race};
 use super::{ReadBuffer, SharedServer};
 use crate::server::{ConnectionId, Server};
 
@@ -34,7 +34,11 @@ pub async fn serve<R: Runtime, L: Listener>(
     let shared = SharedServer::new(server, R::now, move |task| spawner.spawn(task));
     let stop = Arc::new(Stop::default());
     runtime.spawn(drive_timers::<R>(Arc::clone(&shared), Arc::clone(&stop)));
-    runtime.spawn(write_logs(Arc::clone(&shared), log.clone(), Arc::clone(&stop)));
+    runtime.spawn(write_logs::<R>(
+        Arc::clone(&shared),
+        log.clone(),
+        Arc::clone(&stop),
+    ));
     let mut shutdown = pin!(shutdown);
     loop {
         let stopping = pin!(async {
@@ -183,7 +187,7 @@ async fn drive_timers<R: Runtime>(shared: Arc<SharedServer>, stop: Arc<Stop>) {
 /// Hands log lines to `log` in batches: after each batch it yields, so the lines of the
 /// requests served meanwhile go out in the next single batch. Once told to stop, it ends
 /// after the batch waiting, if any.
-async fn write_logs(shared: Arc<SharedServer>, log: impl Fn(&[u8]), stop: Arc<Stop>) {
+async fn write_logs<R: Runtime>(shared: Arc<SharedServer>, log: impl Fn(&[u8]), stop: Arc<Stop>) {
     let mut lines = Vec::new();
     let mut stopped = pin!(stop.logs.raised());
     loop {
@@ -203,7 +207,7 @@ async fn write_logs(shared: Arc<SharedServer>, log: impl Fn(&[u8]), stop: Arc<St
         }
         log(&lines);
         lines.clear();
-        yield_once().await;
+        R::yield_now().await;
     }
     stop.logs_stopped.raise();
 }

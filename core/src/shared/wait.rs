@@ -18,20 +18,6 @@ pub(super) fn race<T>(
     })
 }
 
-/// Returns to the runtime once, asking to be polled again, so that the tasks already woken
-/// run first.
-pub(super) fn yield_once() -> impl Future<Output = ()> {
-    let mut yielded = false;
-    poll_fn(move |cx| {
-        if yielded {
-            return Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    })
-}
-
 /// A flag one task raises and one other task waits for.
 #[derive(Debug, Default)]
 pub(super) struct Signal(Mutex<(bool, Option<Waker>)>);
@@ -102,16 +88,6 @@ mod tests {
         let first = pin!(std::future::pending());
         let second = pin!(async { 2 });
         assert_eq!(poll(pin!(race(first, second)), &count), Poll::Ready(2));
-    }
-
-    #[test]
-    fn yield_once_wakes_itself_once_then_finishes() {
-        let count = Arc::new(Count::default());
-        let mut future = pin!(yield_once());
-        assert_eq!(poll(future.as_mut(), &count), Poll::Pending);
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
-        assert_eq!(poll(future.as_mut(), &count), Poll::Ready(()));
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
     }
 
     #[test]

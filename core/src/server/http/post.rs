@@ -144,7 +144,7 @@ impl Server {
                 } else {
                     Session::assumed(ctx.version)
                 };
-                let state = SessionState::new(session, now.instant, Replay::new(0, 0));
+                let state = SessionState::new(session, now.instant, None);
                 self.sessions.insert_conn(connection, state);
             }
             return Ok(key);
@@ -152,7 +152,7 @@ impl Server {
         if initialize {
             let id = self.new_session_id();
             let replay = Replay::new(self.config.max_stream_queue, self.config.max_replay_bytes);
-            let mut state = SessionState::new(Session::new(), now.instant, replay);
+            let mut state = SessionState::new(Session::new(), now.instant, Some(Box::new(replay)));
             state.owner = ctx.principal.clone();
             // One expiry timer per session; when it fires it re-arms from the last use.
             let expiry = now.instant + self.config.session_idle_timeout;

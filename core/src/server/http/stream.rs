@@ -51,25 +51,29 @@ impl Server {
         let Some(session) = self.sessions.owned(&id, ctx.principal.as_deref()) else {
             return Some(simple_error(404, "Session not found"));
         };
+        // An HTTP session always has its replay buffer.
+        let Some(replay) = session.replay.as_deref_mut() else {
+            return Some(simple_error(404, "Session not found"));
+        };
         let resume = head
             .header("last-event-id")
             .and_then(EventId::parse)
-            .filter(|last| session.replay.knows(last.stream));
+            .filter(|last| replay.knows(last.stream));
         let stream = resume.map_or(STANDALONE, |last| last.stream);
         let previous = session.stream.filter(|_| stream == STANDALONE);
         if previous.is_some() && resume.is_none() {
             return Some(simple_error(409, "Conflict: the session already has a stream"));
         }
         let events: Vec<(EventId, Vec<u8>)> = match resume {
-            Some(last) => session.replay.after(last.stream, Some(last.seq)),
-            None => session.replay.undelivered(),
+            Some(last) => replay.after(last.stream, Some(last.seq)),
+            None => replay.undelivered(),
         }
         .into_iter()
         .map(|(id, message)| (id, message.to_vec()))
         .collect();
         if stream == STANDALONE {
             if let Some(seq) = events.last().map(|(id, _)| id.seq) {
-                session.replay.mark_delivered(seq);
+                replay.mark_delivered(seq);
             }
             session.stream = Some(connection);
         }
@@ -115,11 +119,14 @@ impl Server {
         let Some(state) = self.sessions.get_mut(&SessionKey::Http(session.to_owned())) else {
             return;
         };
-        let id = state.replay.push(STANDALONE, message);
+        let Some(replay) = state.replay.as_deref_mut() else {
+            return;
+        };
+        let id = replay.push(STANDALONE, message);
         let Some(connection) = state.stream else {
             return;
         };
-        state.replay.mark_delivered(id.seq);
+        replay.mark_delivered(id.seq);
         let sse = match self.http_mut(connection).map(|http| &http.exchange) {
             Some(Exchange::Stream { sse, .. }) => *sse,
             _ => return,
@@ -169,13 +176,11 @@ impl Server {
             .get(session)
             .and_then(|state| state.mcp.version())
             .unwrap_or(ctx.version);
-        let stream = match session {
-            SessionKey::Http(_) => self
-                .sessions
-                .get_mut(session)
-                .map(|state| state.replay.open_stream()),
-            SessionKey::Conn(_) => None,
-        };
+        let stream = self
+            .sessions
+            .get_mut(session)
+            .and_then(|state| state.replay.as_deref_mut())
+            .map(|replay| replay.open_stream());
         let sse = Sse {
             chunked: ctx.minor >= 1,
             stream,
@@ -185,10 +190,13 @@ impl Server {
         out.extend_from_slice(&head.streaming("text/event-stream", sse.chunked));
         if version >= ProtocolVersion::V2025_11_25
             && let Some(stream) = stream
-            && let Some(state) = self.sessions.get_mut(session)
+            && let Some(replay) = self
+                .sessions
+                .get_mut(session)
+                .and_then(|state| state.replay.as_deref_mut())
         {
             // The priming event: a client whose stream breaks can resume from here.
-            let id = state.replay.mark(stream);
+            let id = replay.mark(stream);
             out.extend_from_slice(&response::chunk(
                 &response::sse_priming(&id.to_text(), RETRY_MS),
                 sse.chunked,
@@ -205,8 +213,8 @@ impl Server {
     /// Keeps a message of a session's stream for replay; returns its event id.
     fn keep(&mut self, session: &SessionKey, sse: Sse, message: &[u8]) -> Option<EventId> {
         let stream = sse.stream?;
-        let state = self.sessions.get_mut(session)?;
-        Some(state.replay.push(stream, message))
+        let replay = self.sessions.get_mut(session)?.replay.as_deref_mut()?;
+        Some(replay.push(stream, message))
     }
 
     /// Sends the response of the call a connection was waiting on.
