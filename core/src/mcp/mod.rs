@@ -1,6 +1,6 @@
 //! MCP on top of JSON-RPC: protocol revisions, the method table, and one file per feature
 //! (lifecycle, logging, tools, resources, prompts, completion). Each method's handler sees
-//! the request's [`Dispatch`] and answers now or starts a user handler.
+//! the request's `Dispatch` and answers now or starts a user handler.
 
 mod capabilities;
 mod completion;
