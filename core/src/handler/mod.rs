@@ -10,6 +10,8 @@
 mod client;
 mod context;
 mod results;
+#[cfg(test)]
+mod tests;
 mod tool_output;
 
 pub use client::{ClientError, ClientRequest, ElicitAction, ElicitResult, Elicitation, Reply, Root};

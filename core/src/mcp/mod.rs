@@ -10,6 +10,8 @@ mod pagination;
 mod prompts;
 mod resources;
 mod session;
+#[cfg(test)]
+mod tests;
 mod tools;
 
 pub use crate::protocol::{LoggingLevel, ProtocolVersion};

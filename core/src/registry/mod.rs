@@ -5,6 +5,8 @@
 mod completion;
 mod prompt;
 mod resource;
+#[cfg(test)]
+mod tests;
 mod tool;
 mod uri_template;
 

@@ -19,6 +19,8 @@ mod record;
 mod replay;
 mod resume;
 mod sessions;
+#[cfg(test)]
+mod tests;
 mod timers;
 
 pub use output::{CallError, ConnectionId, Event, InputError, Stats, Timeout, TimeoutReason, Transmit};
