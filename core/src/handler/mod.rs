@@ -26,6 +26,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
@@ -179,6 +180,22 @@ impl From<ClientError> for HandlerError {
     fn from(err: ClientError) -> Self {
         Self::failed(err.to_string())
     }
+}
+
+/// A user's handler, type-erased: its input, its context, a boxed future of its outcome.
+pub(crate) type Erased<I> = Arc<dyn Fn(I, Context) -> HandlerFuture + Send + Sync>;
+
+/// Erases a user's handler, whose success turns into the matching [`Output`].
+pub(crate) fn erase<I, T, F, Fut>(handler: F) -> Erased<I>
+where
+    F: Fn(I, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, HandlerError>> + Send + 'static,
+    T: Into<Output>,
+{
+    Arc::new(move |input, ctx| {
+        let future = handler(input, ctx);
+        Box::pin(async move { future.await.map(Into::into) })
+    })
 }
 
 /// The E_RUNTIME error with `detail` for debugging.

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::handler::{Completion, Context, HandlerError, HandlerFuture, Output};
+use crate::handler::{Completion, Context, Erased, HandlerError, Output, erase};
 
 /// A completion handler, type-erased.
-pub(crate) type Completer = Arc<dyn Fn(CompletionRequest, Context) -> HandlerFuture + Send + Sync>;
+pub(crate) type Completer = Erased<CompletionRequest>;
 
 /// Wraps a user's completion function into a type-erased handler.
 pub(crate) fn completer<F, Fut>(handler: F) -> Completer
@@ -15,10 +15,7 @@ where
     F: Fn(CompletionRequest, Context) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Completion, HandlerError>> + Send + 'static,
 {
-    Arc::new(move |request, ctx| {
-        let future = handler(request, ctx);
-        Box::pin(async move { future.await.map(Output::Completion) })
-    })
+    erase(handler)
 }
 
 /// The completer of a prompt or template without one: nothing to suggest.

@@ -3,17 +3,16 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use super::completion::{Completer, CompletionRequest, completer};
 use super::{Named, RegisterError, valid_name};
-use crate::handler::{Completion, PromptResult};
-use crate::handler::{Context, HandlerError, HandlerFuture, Output};
+use crate::handler::{Completion, Erased, PromptResult, erase};
+use crate::handler::{Context, HandlerError};
 
 /// A prompt handler, type-erased.
-pub(crate) type PromptHandler = Arc<dyn Fn(BTreeMap<String, String>, Context) -> HandlerFuture + Send + Sync>;
+pub(crate) type PromptHandler = Erased<BTreeMap<String, String>>;
 
 /// One argument a prompt takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,10 +77,7 @@ impl Prompt {
             title: None,
             description: None,
             arguments: Vec::new(),
-            handler: Arc::new(move |args, ctx| {
-                let future = handler(args, ctx);
-                Box::pin(async move { future.await.map(Output::Prompt) })
-            }),
+            handler: erase(handler),
             completer: None,
         }
     }

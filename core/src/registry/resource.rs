@@ -13,10 +13,10 @@ use super::uri_template::UriTemplate;
 use super::{Named, RegisterError};
 use crate::content::{Annotations, Body, ResourceContents};
 use crate::handler::Completion;
-use crate::handler::{Context, HandlerError, HandlerFuture, Output};
+use crate::handler::{Context, Erased, HandlerError, erase};
 
 /// A resource read handler, type-erased.
-pub(crate) type ReadHandler = Arc<dyn Fn(ReadRequest, Context) -> HandlerFuture + Send + Sync>;
+pub(crate) type ReadHandler = Erased<ReadRequest>;
 
 /// What a read handler is asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,10 +66,7 @@ where
     F: Fn(ReadRequest, Context) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Vec<ResourceContents>, HandlerError>> + Send + 'static,
 {
-    Arc::new(move |request, ctx| {
-        let future = handler(request, ctx);
-        Box::pin(async move { future.await.map(Output::Resource) })
-    })
+    erase(handler)
 }
 
 /// Sets the listing fields shared by resources and templates.

@@ -3,19 +3,18 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::{Named, RegisterError, valid_name};
 use crate::handler::ToolOutput;
-use crate::handler::{Context, HandlerError, HandlerFuture, Output};
+use crate::handler::{Context, Erased, HandlerError, erase};
 use crate::protocol::ProtocolVersion;
 use crate::validate::{ArgsValidator, OutputValidator};
 
 /// A tool's handler, type-erased.
-pub(crate) type ToolHandler = Arc<dyn Fn(Value, Context) -> HandlerFuture + Send + Sync>;
+pub(crate) type ToolHandler = Erased<Value>;
 
 /// A tool: its name, schemas, annotations, deadline and handler.
 pub struct Tool {
@@ -48,10 +47,7 @@ impl Tool {
             annotations: None,
             timeout: None,
             scope: None,
-            handler: Arc::new(move |args, ctx| {
-                let future = handler(args, ctx);
-                Box::pin(async move { future.await.map(Output::Tool) })
-            }),
+            handler: erase(handler),
         }
     }
 
