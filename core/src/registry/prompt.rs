@@ -8,8 +8,7 @@ use serde_json::{Value, json};
 
 use super::completion::{Completer, CompletionRequest, completer};
 use super::{Named, RegisterError, valid_name};
-use crate::handler::{Completion, Erased, PromptResult, erase};
-use crate::handler::{Context, HandlerError};
+use crate::handler::{Completion, Context, Erased, HandlerError, PromptResult, erase};
 
 /// A prompt handler, type-erased.
 pub(crate) type PromptHandler = Erased<BTreeMap<String, String>>;

@@ -12,8 +12,7 @@ use super::completion::{Completer, CompletionRequest, completer};
 use super::uri_template::UriTemplate;
 use super::{Named, RegisterError};
 use crate::content::{Annotations, Body, ResourceContents};
-use crate::handler::Completion;
-use crate::handler::{Context, Erased, HandlerError, erase};
+use crate::handler::{Completion, Context, Erased, HandlerError, erase};
 
 /// A resource read handler, type-erased.
 pub(crate) type ReadHandler = Erased<ReadRequest>;
