@@ -17,7 +17,7 @@ pub use tool::{Tool, ToolRegistry};
 
 pub(crate) use completion::{Completer, no_completion};
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::validate::SchemaError;
 
@@ -124,7 +124,7 @@ impl<T> Default for Named<T> {
     fn default() -> Self {
         Self {
             items: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
         }
     }
 }

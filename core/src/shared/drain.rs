@@ -1,7 +1,7 @@
 //! One drain of the shared server: the core's output poured into the connections' slots,
 //! the calls to start, and the pending log lines.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::{CallSlot, Slot, wake};
 use crate::handler::{Call, CallId};

@@ -15,7 +15,7 @@
 //! connections' tasks, the timer and log tasks, and the shutdown. An adapter implements
 //! [`Runtime`], [`Listener`] and [`Stream`] with its runtime's calls and hands them to it.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -133,8 +133,8 @@ impl SharedServer {
         Arc::new(Self {
             state: Mutex::new(State {
                 server,
-                slots: HashMap::new(),
-                calls: HashMap::new(),
+                slots: HashMap::default(),
+                calls: HashMap::default(),
                 logs: Vec::new(),
                 dropped_logs: 0,
                 log_waker: None,
