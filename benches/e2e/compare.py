@@ -5,6 +5,7 @@ Called by run.sh after the build; every knob comes from the environment (see run
 """
 
 import datetime
+import json
 import os
 import platform
 import re
@@ -36,9 +37,23 @@ DEMO = os.environ["DEMO_BIN"]
 RMCP = os.environ["RMCP_BIN"]
 HYPER = os.environ["HYPER_BIN"]
 VERSIONS = os.environ.get("VERSIONS", "")
+MODERN = os.environ.get("MODERN", "1") not in ("0", "", "false", "no")
+SKIP_STDIO = os.environ.get("SKIP_STDIO", "0") not in ("0", "", "false", "no")
 
 BODY = ('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo",'
         '"arguments":{"text":"' + TEXT + '"}}}')
+
+# The same call as a MCP 2026-07-28 ("modern") request: no session, the SEP-2243 standard
+# headers and the per-request `_meta`. echo_modern.lua sends exactly this.
+MODERN_BODY = ('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo",'
+               '"arguments":{"text":"' + TEXT + '"},"_meta":{'
+               '"io.modelcontextprotocol/protocolVersion":"2026-07-28",'
+               '"io.modelcontextprotocol/clientCapabilities":{}}}}')
+MODERN_HEADERS = {"Content-Type": "application/json",
+                  "Accept": "application/json, text/event-stream",
+                  "MCP-Protocol-Version": "2026-07-28",
+                  "Mcp-Method": "tools/call",
+                  "Mcp-Name": "echo"}
 
 HTTP_SERVERS = [
     # name, command, extra environment
@@ -48,6 +63,16 @@ HTTP_SERVERS = [
      {"STATELESS": "true", "RATE_LIMIT": "0"}),
     ("rmcp", [RMCP, "--transport", "http"], {}),
     ("hyper (ceiling)", [HYPER], {}),
+]
+# The 2026-07-28 rounds: separate processes (own ports, own peak RSS), measured in the
+# same interleaved rounds as the servers above. rmcp 3.11 speaks 2026-07-28; `--modern`
+# sets it up as rmcp documents for a 2026-07-28-only stateless server (see rmcp-echo).
+MODERN_SERVERS = [
+    ("rampart tokio", [DEMO, "--transport", "http", "--runtime", "tokio"],
+     {"STATELESS": "true", "RATE_LIMIT": "0"}),
+    ("rampart smol", [DEMO, "--transport", "http", "--runtime", "smol"],
+     {"STATELESS": "true", "RATE_LIMIT": "0"}),
+    ("rmcp stateless", [RMCP, "--transport", "http", "--modern"], {}),
 ]
 STDIO_SERVERS = [
     ("rampart", [DEMO, "--transport", "stdio"]),
@@ -108,9 +133,66 @@ def wait_ready(port, deadline=15.0):
     raise SystemExit(f"server on port {port} did not come up")
 
 
-def run_wrk(port, duration):
+def modern_answer_problem(content_type, body):
+    """Why `body` is not a correct 2026-07-28 answer to the echo call, or None."""
+    text = body
+    if content_type.startswith("text/event-stream"):
+        data = [line[5:].strip() for line in body.splitlines() if line.startswith("data:")]
+        data = [d for d in data if d]
+        if not data:
+            return "an event stream without data"
+        text = data[-1]
+    try:
+        msg = json.loads(text)
+    except ValueError:
+        return "not JSON"
+    if msg.get("jsonrpc") != "2.0" or msg.get("id") != 1:
+        return "not the JSON-RPC response to id 1"
+    if "error" in msg:
+        return f"a JSON-RPC error: {json.dumps(msg['error'])}"
+    result = msg.get("result")
+    if not isinstance(result, dict):
+        return "no result"
+    if result.get("isError") is True:
+        return "a tool error (isError: true)"
+    if result.get("resultType") != "complete":
+        return "no `resultType: \"complete\"` (required in a 2026-07-28 result)"
+    if result.get("content") != [{"type": "text", "text": TEXT}]:
+        return "content is not the echoed text"
+    return None
+
+
+def wait_ready_modern(port, deadline=15.0):
+    """Waits for the port, then sends one 2026-07-28 request; exits unless it is answered
+    with status 200 and a correct result (the same request wrk sends in the rounds)."""
+    end = time.time() + deadline
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            if time.time() > end:
+                raise SystemExit(f"server on port {port} did not come up")
+            time.sleep(0.05)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/mcp", data=MODERN_BODY.encode(),
+                                 method="POST", headers=MODERN_HEADERS)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            status, ctype, body = resp.status, resp.headers.get("Content-Type", ""), \
+                resp.read().decode()
+    except urllib.error.HTTPError as e:
+        status, ctype, body = e.code, e.headers.get("Content-Type", ""), e.read().decode()
+    problem = None if status == 200 else f"HTTP status {status}"
+    problem = problem or modern_answer_problem(ctype, body)
+    if problem:
+        raise SystemExit(f"port {port}: the 2026-07-28 echo call was not answered correctly "
+                         f"({problem}): {body[:400]}")
+    return body.strip()
+
+
+def run_wrk(port, duration, script="echo.lua"):
     cmd = ["taskset", "-c", LOAD_CPU, "wrk", f"-t{THREADS}", f"-c{CONNECTIONS}",
-           f"-d{duration}", "--latency", "-s", os.path.join(HERE, "echo.lua"),
+           f"-d{duration}", "--latency", "-s", os.path.join(HERE, script),
            f"http://127.0.0.1:{port}/mcp"]
     env = dict(os.environ, ECHO_TEXT=TEXT)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
@@ -129,35 +211,46 @@ def run_wrk(port, duration):
 
 
 def http_comparison():
+    targets = [(name, cmd, extra, "legacy") for name, cmd, extra in HTTP_SERVERS]
+    if MODERN:
+        targets += [(name, cmd, extra, "modern") for name, cmd, extra in MODERN_SERVERS]
     servers = []
-    for i, (name, cmd, extra) in enumerate(HTTP_SERVERS):
+    for i, (name, cmd, extra, kind) in enumerate(targets):
         port = BASE_PORT + i
         env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), **extra)
         proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, *cmd], env=env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        servers.append({"name": name, "port": port, "proc": proc, "rounds": []})
+        servers.append({"name": name, "label": name + (" [2026-07-28]" if kind == "modern"
+                                                       else ""),
+                        "kind": kind, "port": port, "proc": proc, "rounds": [],
+                        "script": "echo_modern.lua" if kind == "modern" else "echo.lua"})
     try:
         for s in servers:
-            s["sample"] = wait_ready(s["port"])
+            if s["kind"] == "modern":
+                s["sample"] = wait_ready_modern(s["port"])
+                log(f"  {s['label']} answers the 2026-07-28 call: {s['sample'][:200]}")
+            else:
+                s["sample"] = wait_ready(s["port"])
         for s in servers:
-            log(f"  warm-up {s['name']} ({WARMUP})")
-            run_wrk(s["port"], WARMUP)
+            log(f"  warm-up {s['label']} ({WARMUP})")
+            check_wrk(s, run_wrk(s["port"], WARMUP, s["script"]), "warm-up")
         # Rounds interleave the servers, so drift on the machine spreads over all of them.
         for r in range(ROUNDS):
             for s in servers:
                 pid = s["proc"].pid
                 cpu0, t0 = cpu_seconds(pid), time.perf_counter()
-                res = run_wrk(s["port"], DURATION)
+                res = run_wrk(s["port"], DURATION, s["script"])
                 wall = time.perf_counter() - t0
                 res["server_cpu"] = (cpu_seconds(pid) - cpu0) / wall
                 res["wrk_cpu"] = res["wrk_cpu_s"] / wall
                 res["rps"] = res["requests"] / (res["duration_us"] / 1e6)
                 s["rounds"].append(res)
-                log(f"  round {r + 1}/{ROUNDS} {s['name']}: {res['rps']:.0f} req/s, "
+                log(f"  round {r + 1}/{ROUNDS} {s['label']}: {res['rps']:.0f} req/s, "
                     f"p50 {res['p50_us']} us, p99 {res['p99_us']} us, "
-                    f"mismatches {res['mismatches']}, server CPU {res['server_cpu']:.0%}, "
-                    f"wrk CPU {res['wrk_cpu']:.0%}")
+                    f"mismatches {res['mismatches']}, non-2xx {res['status_errors']}, "
+                    f"server CPU {res['server_cpu']:.0%}, wrk CPU {res['wrk_cpu']:.0%}")
+                check_wrk(s, res, f"round {r + 1}")
         for s in servers:
             s["hwm_kb"] = status_kb(s["proc"].pid, "VmHWM")
             s["threads"] = status_kb(s["proc"].pid, "Threads")
@@ -172,6 +265,15 @@ def http_comparison():
                 s["proc"].kill()
                 s["proc"].wait()
     return servers
+
+
+def check_wrk(server, res, what):
+    """2026-07-28 rounds stop at the first bad response: a wrong answer is not measured."""
+    if server["kind"] == "modern" and (res["mismatches"] or res["status_errors"]):
+        raise SystemExit(
+            f"{server['label']} {what}: {res['mismatches']} of {res['checked']} responses "
+            f"were not a correct 2026-07-28 result ({res['status_errors']} non-2xx); first: "
+            f"{res['first_mismatch']}")
 
 
 def stdio_comparison():
@@ -218,24 +320,14 @@ def verdict(ok):
     return "meets" if ok else "**short**"
 
 
-def main():
-    start = datetime.datetime.now(datetime.timezone.utc)
-    fuzz_before = fuzzers_running()
-    load_before = load_average()
-    log(f"HTTP: {len(HTTP_SERVERS)} servers on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}, "
-        f"-t{THREADS} -c{CONNECTIONS}, warm-up {WARMUP}, {ROUNDS} x {DURATION}")
-    http = http_comparison()
-    log(f"stdio: {N} pipelined calls, {STDIO_ROUNDS} rounds after a warm-up")
-    stdio = stdio_comparison()
-    fuzz_after = fuzzers_running()
-
-    # ---- HTTP table
+def http_rows(servers):
+    """Per-server medians and sums over the rounds, and the markdown table of them."""
     rows = {}
     lines = []
     lines.append("| server | req/s (median) | req/s (min–max) | p50 | p99 | peak RSS | "
                  "server CPU | wrk CPU | responses checked | mismatches | socket errors |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for s in http:
+    for s in servers:
         rs = s["rounds"]
         row = {
             "rps": med([r["rps"] for r in rs]),
@@ -255,7 +347,31 @@ def main():
             f"{row['p50'] / 1000:.3f} ms | {row['p99'] / 1000:.3f} ms | {mib(row['hwm'])} | "
             f"{med([r['server_cpu'] for r in rs]):.0%} | {med([r['wrk_cpu'] for r in rs]):.0%} | "
             f"{row['checked']:,} | {row['mismatches']} | {row['errors']} |")
-    http_table = "\n".join(lines)
+    return rows, "\n".join(lines)
+
+
+def main():
+    start = datetime.datetime.now(datetime.timezone.utc)
+    fuzz_before = fuzzers_running()
+    load_before = load_average()
+    n_http = len(HTTP_SERVERS) + (len(MODERN_SERVERS) if MODERN else 0)
+    log(f"HTTP: {n_http} servers on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}, "
+        f"-t{THREADS} -c{CONNECTIONS}, warm-up {WARMUP}, {ROUNDS} x {DURATION}"
+        f"{'' if MODERN else ' (2026-07-28 rounds off: MODERN=0)'}")
+    measured = http_comparison()
+    http = [s for s in measured if s["kind"] == "legacy"]
+    modern = [s for s in measured if s["kind"] == "modern"]
+    if SKIP_STDIO:
+        log("stdio: skipped (SKIP_STDIO=1)")
+        stdio = []
+    else:
+        log(f"stdio: {N} pipelined calls, {STDIO_ROUNDS} rounds after a warm-up")
+        stdio = stdio_comparison()
+    fuzz_after = fuzzers_running()
+
+    # ---- HTTP tables
+    rows, http_table = http_rows(http)
+    mrows, modern_table = http_rows(modern)
 
     rmcp, ceiling = rows["rmcp"], rows["hyper (ceiling)"]
     ratio_lines = ["| | rampart tokio | rampart smol | bar |", "|---|---:|---:|---|"]
@@ -306,18 +422,42 @@ def main():
             f"{row['responses']:,} / {N:,} | {row['good']:,} | {mib(row['hwm'])} | "
             f"{' / '.join(mib(x) for x in rss)} | {cpu:.0%} |")
     stdio_table = "\n".join(slines)
-    sr = srows["rampart"]["cps"] / srows["rmcp"]["cps"]
-    stdio_ratio = f"rampart / rmcp calls/s: **{sr:.2f}x** (bar ≥ 2x)"
-    bars.append(f"- stdio: {sr:.2f}x rmcp's calls/s — {verdict(sr >= 2)}; memory "
-                f"{'flat' if srows['rampart']['flat'] else 'not flat'} "
-                f"(peak {mib(srows['rampart']['hwm'])}) — {verdict(srows['rampart']['flat'])}; "
-                f"responses {srows['rampart']['responses']:,} of {N:,} — "
-                f"{verdict(srows['rampart']['responses'] == N and srows['rampart']['good'] == N)}.")
+    if stdio:
+        sr = srows["rampart"]["cps"] / srows["rmcp"]["cps"]
+        stdio_ratio = f"rampart / rmcp calls/s: **{sr:.2f}x** (bar ≥ 2x)"
+        bars.append(
+            f"- stdio: {sr:.2f}x rmcp's calls/s — {verdict(sr >= 2)}; memory "
+            f"{'flat' if srows['rampart']['flat'] else 'not flat'} "
+            f"(peak {mib(srows['rampart']['hwm'])}) — {verdict(srows['rampart']['flat'])}; "
+            f"responses {srows['rampart']['responses']:,} of {N:,} — "
+            f"{verdict(srows['rampart']['responses'] == N and srows['rampart']['good'] == N)}.")
+
+    # ---- 2026-07-28 ratios
+    if modern:
+        mrmcp = mrows["rmcp stateless"]
+        mlines = ["| | rampart tokio | rampart smol |", "|---|---:|---:|"]
+        mcells = {name: (mrows[name]["rps"] / mrmcp["rps"], mrows[name]["p99"] / mrmcp["p99"],
+                         mrows[name]["rps"] / rows[name]["rps"])
+                  for name in ("rampart tokio", "rampart smol")}
+        mt, ms = mcells["rampart tokio"], mcells["rampart smol"]
+        mlines.append(f"| throughput: rampart 2026-07-28 / rmcp stateless 2026-07-28 | "
+                      f"**{mt[0]:.2f}x** | **{ms[0]:.2f}x** |")
+        mlines.append(f"| p99: rampart / rmcp stateless | {mt[1]:.2f}x | {ms[1]:.2f}x |")
+        mlines.append(f"| throughput: 2026-07-28 / the same server's legacy-era figure above | "
+                      f"{mt[2]:.2f}x | {ms[2]:.2f}x |")
+        modern_ratio_table = "\n".join(mlines) + (
+            f"\n\nrmcp stateless: 2026-07-28 / its legacy-era figure above: "
+            f"{mrmcp['rps'] / rows['rmcp']['rps']:.2f}x.")
+        for name, (vs_rmcp, p99, _) in mcells.items():
+            bars.append(f"- HTTP 2026-07-28 {name}: throughput {vs_rmcp:.2f}x rmcp stateless; "
+                        f"p99 {p99:.2f}x rmcp's.")
+        samples = "\n".join(f"- {s['name']}: `{s['sample'][:300]}`" for s in modern)
     problems = []
-    for name, row in rows.items():
-        if row["mismatches"] or row["status_errors"]:
-            problems.append(f"- {name}: {row['mismatches']} responses without the echoed text "
-                            f"({row['status_errors']} non-2xx)")
+    for label, table_rows in (("", rows), ("2026-07-28 ", mrows)):
+        for name, row in table_rows.items():
+            if row["mismatches"] or row["status_errors"]:
+                problems.append(f"- {label}{name}: {row['mismatches']} responses not correct "
+                                f"({row['status_errors']} non-2xx)")
     for name, row in srows.items():
         if row["responses"] != N or row["good"] != N:
             problems.append(f"- stdio {name}: {row['responses']} responses, {row['good']} "
@@ -343,13 +483,13 @@ def main():
 load average before the run {load_before}; {quiet}.
 
 Command: `bash benches/e2e/run.sh` with DURATION={DURATION} WARMUP={WARMUP} CONNECTIONS={CONNECTIONS}
-THREADS={THREADS} ROUNDS={ROUNDS} N={N} STDIO_ROUNDS={STDIO_ROUNDS}. Every server runs pinned to
+THREADS={THREADS} ROUNDS={ROUNDS} N={N} STDIO_ROUNDS={STDIO_ROUNDS} MODERN={int(MODERN)} SKIP_STDIO={int(SKIP_STDIO)}. Every server runs pinned to
 CPU {SERVER_CPU} (`taskset -c {SERVER_CPU}`), the load generator to CPU {LOAD_CPU}. Server stderr goes
 to /dev/null.
 
 {VERSIONS}
 
-## HTTP: `POST /mcp` tools/call `echo`, stateless, JSON response
+## HTTP: `POST /mcp` tools/call `echo`, stateless, JSON response (`MCP-Protocol-Version: 2025-11-25`)
 
 wrk -t{THREADS} -c{CONNECTIONS}, each server warmed up for {WARMUP}, then {ROUNDS} rounds of {DURATION}
 with the servers interleaved; req/s, p50 and p99 are medians over the rounds. Every response
@@ -367,7 +507,35 @@ the end of all rounds. Server and wrk CPU are the share of one core each used wh
 {ratio_table}
 
 {errors_note}
+"""
+    if modern:
+        report += f"""
+## HTTP, MCP 2026-07-28: the same `echo` tools/call as a stateless 2026-07-28 request
 
+One `POST /mcp`, no session, with `MCP-Protocol-Version: 2026-07-28`, `Mcp-Method: tools/call`,
+`Mcp-Name: echo` and `_meta` carrying `io.modelcontextprotocol/protocolVersion` and
+`io.modelcontextprotocol/clientCapabilities` (`echo_modern.lua`). Separate server processes
+from the table above, measured in the same interleaved rounds with the same wrk settings.
+Before any load each server must answer that request with status 200 and a correct result
+(`resultType: "complete"`, the echoed text, no error); during the rounds every response is
+checked the same way (`echo_modern.lua`), and the run stops at the first one that is not.
+
+- rampart: the same `rampart-demo` commands and environment as above
+- rmcp stateless: `rmcp-echo --transport http --modern`: the configuration above plus
+  `stateless_protocol_metadata_required=true` and `supported_protocol_versions` = only
+  `2026-07-28` (rmcp 3.11 speaks 2026-07-28; it serves these requests through its
+  per-request path whatever `legacy_session_mode` says)
+
+{modern_table}
+
+{modern_ratio_table}
+
+The answers to the check request:
+
+{samples}
+"""
+    if stdio:
+        report += f"""
 ## stdio: {N:,} pipelined `tools/call` lines after `initialize`
 
 `stdio_flood.py` writes the calls as fast as the pipe takes them and reads until all {N:,}
@@ -378,7 +546,8 @@ all of the responses are in (shown for the round with the median calls/s).
 {stdio_table}
 
 {stdio_ratio}
-
+"""
+    report += f"""
 ## Against the bar
 
 {chr(10).join(bars)}
@@ -389,6 +558,9 @@ all of the responses are in (shown for the round with the median calls/s).
         f.write(report)
     print(report)
     log(f"written to {OUT}")
+    if problems:
+        log("CORRECTNESS PROBLEMS:\n" + "\n".join(problems))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end comparison of the `echo` tool served by rampart (tokio and smol), by the
 # official Rust SDK (rmcp) and by a bare hyper server (the HTTP ceiling), over HTTP under
-# wrk; and by rampart and rmcp over stdio under a pipelined flood. Builds everything in
-# release, prints the tables and writes them to benches/e2e/results-latest.md.
+# wrk; the same call as a stateless MCP 2026-07-28 request (echo_modern.lua) to rampart
+# (tokio and smol) and to rmcp's stateless mode (`rmcp-echo --modern`), in the same
+# interleaved rounds; and by rampart and rmcp over stdio under a pipelined flood. Builds
+# everything in release, prints the tables and writes them to benches/e2e/results-latest.md.
+# Exits non-zero if a server answers wrongly: the 2026-07-28 servers are checked with one
+# request before any load and stop the run at the first bad response under load.
 #
 # Knobs (environment):
 #   DURATION=10s      wrk duration of each measured round
@@ -14,7 +18,9 @@
 #   STDIO_ROUNDS=3    stdio rounds (after one warm-up round)
 #   SERVER_CPU=0      CPU the servers are pinned to
 #   LOAD_CPU=1        CPU wrk and the stdio driver are pinned to
-#   BASE_PORT=23480   first of four consecutive ports
+#   MODERN=1          0: leave out the 2026-07-28 HTTP rounds
+#   SKIP_STDIO=0      1: leave out the stdio comparison
+#   BASE_PORT=23480   first of seven consecutive ports (four with MODERN=0)
 #   ECHO_TEXT=...     the text echoed
 #   OUT=...           report path (default benches/e2e/results-latest.md)
 set -euo pipefail

@@ -78,6 +78,20 @@ pub struct Config {
     pub write_stall_timeout: Duration,
     /// Whether sessions are off: no `Mcp-Session-Id`, every request stands alone.
     pub stateless: bool,
+    /// Whether a legacy-era `POST` without a session, revision header or 2026 `_meta`
+    /// (plain JSON-RPC from a script) is refused with 400 instead of being served
+    /// statelessly under 2025-03-26 rules (`REQUIRE_SESSIONS`).
+    pub require_sessions: bool,
+    /// The key that seals 2026-07-28 `requestState` (`REQUEST_STATE_KEY`, at least 32
+    /// bytes); replicas that continue each other's exchanges share it. Without one, the
+    /// server draws a key of its own from its seed.
+    pub request_state_key: Option<crate::mcp::StateKey>,
+    /// How long a `requestState` stays valid (`REQUEST_STATE_TTL_SECS`).
+    pub request_state_ttl: Duration,
+    /// The largest `requestState` the server writes; answers that would not fit are refused.
+    pub max_request_state_bytes: usize,
+    /// `subscriptions/listen` streams open at once on one stdio connection.
+    pub max_listens_per_connection: usize,
     /// Sessions held at once; `initialize` beyond it gets 503.
     pub max_sessions: usize,
     /// Time a session may stay unused before it expires.
@@ -156,6 +170,11 @@ impl Default for Config {
             max_output_bytes: 8 * 1024 * 1024,
             write_stall_timeout: Duration::from_secs(30),
             stateless: false,
+            require_sessions: false,
+            request_state_key: None,
+            request_state_ttl: Duration::from_secs(600),
+            max_request_state_bytes: 256 * 1024,
+            max_listens_per_connection: 16,
             max_sessions: 10_000,
             session_idle_timeout: Duration::from_secs(30 * 60),
             enable_get_stream: true,
@@ -190,7 +209,8 @@ impl Config {
     /// Applies the settings found among `vars` (as from `std::env::vars()`) to this config.
     ///
     /// Understood: `DEBUG`, `TOOL_TIMEOUT_MS`, `VALIDATION_ERRORS`, `MAX_LINE_BYTES`, `HOST`,
-    /// `PORT`, `ALLOWED_ORIGINS`, `ALLOWED_HOSTS`, `STATELESS`, `MAX_SESSIONS`, `RATE_LIMIT`,
+    /// `PORT`, `ALLOWED_ORIGINS`, `ALLOWED_HOSTS`, `STATELESS`, `REQUIRE_SESSIONS`,
+    /// `REQUEST_STATE_KEY`, `REQUEST_STATE_TTL_SECS`, `MAX_SESSIONS`, `RATE_LIMIT`,
     /// `RATE_LIMIT_MAX_CLIENTS`, `TRUSTED_PROXIES`, `RATE_LIMIT_EXEMPT`, `TOOL_RATE_LIMITS`. Other variables
     /// are ignored; a malformed value is an error naming the variable. Without
     /// `ALLOWED_HOSTS`, a loopback `HOST` admits only loopback names and any other admits all.
@@ -246,6 +266,22 @@ impl Config {
                     };
                 }
                 "STATELESS" => self.stateless = parse_bool(value).ok_or_else(|| bad("true or false"))?,
+                "REQUIRE_SESSIONS" => {
+                    self.require_sessions = parse_bool(value).ok_or_else(|| bad("true or false"))?;
+                }
+                "REQUEST_STATE_KEY" => {
+                    // The value is a secret: a bad one is reported without it.
+                    let key = crate::mcp::StateKey::new(value.as_bytes()).ok_or_else(|| ConfigError {
+                        name: name.into(),
+                        value: format!("{} bytes", value.len()),
+                        expected: "a secret of at least 32 bytes",
+                    })?;
+                    self.request_state_key = Some(key);
+                }
+                "REQUEST_STATE_TTL_SECS" => {
+                    let secs = parse_positive(value).ok_or_else(|| bad("a positive number of seconds"))?;
+                    self.request_state_ttl = Duration::from_secs(secs);
+                }
                 "RATE_LIMIT" => {
                     self.rate_limit = value
                         .parse()

@@ -34,6 +34,12 @@ pub enum ErrorCode {
     Validation,
     /// No resource or template serves the URI (MCP's own code, up to 2025-11-25).
     ResourceNotFound,
+    /// A 2026-07-28 request's headers disagree with its body, or lack one it needs.
+    HeaderMismatch,
+    /// A 2026-07-28 request did not declare a client capability its handler needs.
+    MissingCapability,
+    /// A 2026-07-28 request names a protocol revision the server does not speak.
+    UnsupportedVersion,
 }
 
 impl ErrorCode {
@@ -54,6 +60,9 @@ impl ErrorCode {
             Self::RateLimit => -32006,
             Self::Validation => -32007,
             Self::ResourceNotFound => -32002,
+            Self::HeaderMismatch => -32020,
+            Self::MissingCapability => -32021,
+            Self::UnsupportedVersion => -32022,
         }
     }
 
@@ -74,43 +83,74 @@ impl ErrorCode {
             Self::RateLimit => "E_RATE_LIMIT",
             Self::Validation => "E_VALIDATION",
             Self::ResourceNotFound => "RESOURCE_NOT_FOUND",
+            Self::HeaderMismatch => "HEADER_MISMATCH",
+            Self::MissingCapability => "MISSING_CAPABILITY",
+            Self::UnsupportedVersion => "UNSUPPORTED_VERSION",
         }
     }
 }
 
-/// A JSON-RPC error object: a code, a message for the client, and detail kept for `DEBUG`.
+/// A JSON-RPC error object: a code, a message for the client, and its `data`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RpcError {
     /// The code from the table.
     pub code: ErrorCode,
+    /// When `data` is sent.
+    pub disclosure: Disclosure,
     /// The message sent to the client; never carries internals.
     pub message: String,
-    /// Detail sent as `error.data` only when debugging is on.
-    pub debug_data: Option<Value>,
+    /// What goes in `error.data`, if anything.
+    pub data: Option<Value>,
+}
+
+/// When an error's `data` is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Disclosure {
+    /// Only when debugging is on: debug detail, which may name internals.
+    #[default]
+    Debug,
+    /// Always: data the protocol defines for the error, such as the versions a server
+    /// supports.
+    Always,
 }
 
 impl RpcError {
-    /// Creates an error with a client-facing message and no debug detail.
+    /// Creates an error with a client-facing message and no data.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
+            disclosure: Disclosure::Debug,
             message: message.into(),
-            debug_data: None,
+            data: None,
         }
     }
 
-    /// Attaches detail that is sent as `error.data` only when debugging is on.
-    pub fn with_debug(mut self, data: impl Into<Value>) -> Self {
-        self.debug_data = Some(data.into());
+    /// Attaches the `error.data` the protocol defines for this error, sent always.
+    pub fn with_data(mut self, data: impl Into<Value>) -> Self {
+        self.data = Some(data.into());
+        self.disclosure = Disclosure::Always;
         self
     }
 
-    /// Returns the error object as sent on the wire, with `data` only when `debug` is set.
+    /// Attaches detail that is sent as `error.data` only when debugging is on (unless the
+    /// error carries protocol data, which wins).
+    pub fn with_debug(mut self, data: impl Into<Value>) -> Self {
+        if self.disclosure == Disclosure::Debug {
+            self.data = Some(data.into());
+        }
+        self
+    }
+
+    /// Returns the error object as sent on the wire: protocol `data` always, debug detail
+    /// only when `debug` is set.
     pub fn to_json(&self, debug: bool) -> Value {
         let mut obj = serde_json::Map::new();
         obj.insert("code".into(), self.code.code().into());
         obj.insert("message".into(), self.message.clone().into());
-        if debug && let Some(data) = &self.debug_data {
+        if let Some(data) = &self.data
+            && (debug || self.disclosure == Disclosure::Always)
+        {
             obj.insert("data".into(), data.clone());
         }
         Value::Object(obj)

@@ -72,6 +72,17 @@ impl Id {
         }
     }
 
+    /// Returns the id as a JSON value (a string or an integer).
+    pub fn to_value(&self) -> Value {
+        match &self.key {
+            IdKey::Str(text) => Value::String(text.clone()),
+            IdKey::Int(value) => i64::try_from(*value).map_or_else(
+                |_| u64::try_from(*value).map_or(Value::Null, Value::from),
+                Value::from,
+            ),
+        }
+    }
+
     /// Returns the id's JSON text exactly as received.
     pub fn as_json(&self) -> &str {
         self.raw.get()

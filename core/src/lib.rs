@@ -88,18 +88,18 @@ pub mod validate;
 
 pub use config::{AuthConfig, Config, ConfigError, Hosts, Origins, ValidationErrors};
 pub use content::{Annotations, Content, ResourceContents, Role};
-pub use error::{ErrorCode, RpcError};
+pub use error::{Disclosure, ErrorCode, RpcError};
 pub use framing::Framing;
 pub use handler::{
     Call, CallFuture, CallId, CallKind, ClientError, Completion, Context, ElicitAction, ElicitResult,
-    Elicitation, HandlerError, Message, Notice, Outbox, Outcome, Output, PromptMessage, PromptResult, Root,
-    ToolOutput,
+    Elicitation, HandlerError, Message, Notice, Outbox, Outcome, Output, PromptMessage, PromptResult,
+    Question, Root, ToolOutput,
 };
 pub use log::{Level, LogRecord, Status};
-pub use mcp::{LoggingLevel, ProtocolVersion};
+pub use mcp::{LoggingLevel, ProtocolVersion, StateKey};
 pub use registry::{
-    CompletionRequest, Prompt, PromptArgument, ReadRequest, RegisterError, Registry, Resource,
-    ResourceTemplate, Tool, ToolRegistry,
+    CacheHint, CachePolicy, CacheScope, CompletionRequest, Prompt, PromptArgument, ReadRequest,
+    RegisterError, Registry, Resource, ResourceTemplate, Tool, ToolRegistry,
 };
 pub use server::{
     CallError, ConnectionId, Event, InputError, ReadinessCheck, Server, Stats, Timeout, TimeoutReason,

@@ -13,23 +13,45 @@ pub enum ProtocolVersion {
     V2025_06_18,
     /// 2025-11-25.
     V2025_11_25,
+    /// 2026-07-28: stateless, with no `initialize` and no sessions.
+    V2026_07_28,
 }
 
 impl ProtocolVersion {
     /// Every supported revision, oldest first.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
+        Self::V2024_11_05,
+        Self::V2025_03_26,
+        Self::V2025_06_18,
+        Self::V2025_11_25,
+        Self::V2026_07_28,
+    ];
+
+    /// The revisions with an `initialize` handshake and sessions (the legacy era), oldest
+    /// first.
+    pub const LEGACY: [Self; 4] = [
         Self::V2024_11_05,
         Self::V2025_03_26,
         Self::V2025_06_18,
         Self::V2025_11_25,
     ];
 
-    /// The newest supported revision, offered when a client asks for one we do not know.
-    pub const LATEST: Self = Self::V2025_11_25;
+    /// The newest supported revision.
+    pub const LATEST: Self = Self::V2026_07_28;
+
+    /// The newest revision with sessions, offered by `initialize` when a client asks for one
+    /// it does not know.
+    pub const LATEST_LEGACY: Self = Self::V2025_11_25;
 
     /// Parses a revision date string.
     pub fn parse(version: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.as_str() == version)
+    }
+
+    /// Returns whether the revision is stateless (2026-07-28 on): no `initialize`, no
+    /// sessions, metadata on every request.
+    pub const fn is_modern(self) -> bool {
+        matches!(self, Self::V2026_07_28)
     }
 
     /// Returns the revision date string.
@@ -39,13 +61,17 @@ impl ProtocolVersion {
             Self::V2025_03_26 => "2025-03-26",
             Self::V2025_06_18 => "2025-06-18",
             Self::V2025_11_25 => "2025-11-25",
+            Self::V2026_07_28 => "2026-07-28",
         }
     }
 
-    /// Picks the revision to answer `initialize` with: the requested one when supported,
-    /// otherwise the latest.
+    /// Picks the revision to answer `initialize` with: the requested one when it has
+    /// sessions, otherwise the newest that does.
     pub fn negotiate(requested: &str) -> Self {
-        Self::parse(requested).unwrap_or(Self::LATEST)
+        Self::LEGACY
+            .into_iter()
+            .find(|v| v.as_str() == requested)
+            .unwrap_or(Self::LATEST_LEGACY)
     }
 }
 

@@ -81,7 +81,11 @@ fn health_and_ready() {
 fn a_session_is_made_by_initialize_and_required_after() {
     let mut h = harness();
     let session = initialize(&mut h);
-    let missing = h.exchange(&post(r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#, None));
+    // A client that names a revision with sessions must send its session.
+    let missing = h.exchange(&with_version(
+        &post(r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#, None),
+        "2025-11-25",
+    ));
     assert_eq!(missing.status, 400);
     assert_eq!(missing.json()["error"]["code"], -32600);
     let unknown = h.exchange(&post(
@@ -464,7 +468,7 @@ fn conversation() -> Vec<u8> {
     bytes.extend(get("/health"));
     bytes.extend(b"OPTIONS /mcp HTTP/1.1\r\nHost: localhost\r\nOrigin: http://x\r\n\r\n");
     bytes.extend(post("{bad", None));
-    bytes.extend(b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\n{\"js\r\n24\r\nonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}\r\n0\r\nX-Trailer: 1\r\n\r\n");
+    bytes.extend(b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\n{\"js\r\n24\r\nonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}\r\n0\r\nX-Trailer: 1\r\n\r\n");
     bytes.extend(get("/ready"));
     bytes
 }
@@ -635,17 +639,49 @@ fn a_stream_opened_behind_a_full_buffer_still_reads() {
 }
 
 #[test]
-fn a_probe_before_initialize_learns_the_method_is_not_served() {
+fn a_probe_before_initialize_is_answered_by_the_2026_revision() {
     let mut h = harness();
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{}}"#;
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
     let request = format!(
-        "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: server/discover\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     let response = h.exchange(request.as_bytes());
     assert_eq!(response.status, 200);
-    assert_eq!(response.json()["error"]["code"], -32601);
-    assert_eq!(response.json()["id"], 1);
-    // The client falls back to initialize, which still works on the same connection.
+    assert_eq!(response.header("mcp-session-id"), None);
+    let result = &response.json()["result"];
+    assert_eq!(result["supportedVersions"][4], "2026-07-28");
+    assert_eq!(result["resultType"], "complete");
+    // A client that prefers sessions still has them, on the same connection.
     initialize(&mut h);
+}
+
+#[test]
+fn plain_json_rpc_is_served_without_a_session_unless_sessions_are_required() {
+    let call = r#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#;
+    let mut h = harness();
+    let plain = h.exchange(&post(call, None));
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("mcp-session-id"), None);
+    assert!(plain.json()["result"]["tools"].is_array());
+    assert_eq!(h.server.stats().sessions, 0, "nothing is kept for it");
+    let config = Config {
+        require_sessions: true,
+        ..Config::default()
+    };
+    let mut strict = HttpHarness::new(config, test_tools());
+    let refused = strict.exchange(&post(call, None));
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["error"]["code"], -32600);
+}
+
+/// Adds an `MCP-Protocol-Version` header to a request.
+fn with_version(request: &[u8], version: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(request);
+    text.replacen(
+        "\r\n\r\n",
+        &format!("\r\nMCP-Protocol-Version: {version}\r\n\r\n"),
+        1,
+    )
+    .into_bytes()
 }

@@ -56,7 +56,7 @@ fn only_ping_and_initialize_work_before_initialize() {
                 .contains("not initialized")
         );
     }
-    // Clients of the 2026 revision probe with server/discover; they get a clean error.
+    // A probe without 2026 metadata is a legacy request: the method is not one of theirs.
     let discover = h.request(r#"{"jsonrpc":"2.0","id":3,"method":"server/discover","params":{}}"#);
     assert_eq!(error_code(&discover), -32601);
     let unknown = h.request(r#"{"jsonrpc":"2.0","id":4,"method":"resources/list"}"#);

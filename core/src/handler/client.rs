@@ -207,6 +207,11 @@ pub enum ClientError {
     /// The client's answer could not be read.
     #[error("the client's answer is malformed: {0}")]
     Malformed(String),
+    /// The client (2026-07-28) answers in a later round: the server returns
+    /// `input_required` with this question, and the handler runs again with the answer. A
+    /// handler usually passes this on with `?`.
+    #[error("the client's answer comes with its next request")]
+    InputRequired,
 }
 
 /// Where the answer to one client request goes; held by the core until the client answers.

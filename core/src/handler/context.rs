@@ -53,6 +53,9 @@ pub enum Message {
     Request {
         /// What to ask.
         request: ClientRequest,
+        /// The key of the question in a 2026-07-28 `input_required` result, when the
+        /// handler chose one.
+        key: Option<String>,
         /// Where the answer goes.
         reply: Reply,
     },
@@ -162,29 +165,72 @@ impl Context {
 
     /// Asks the client's model for a completion (`sampling/createMessage`), with the request's
     /// `params` as MCP defines them; returns the client's result.
+    ///
+    /// A 2026-07-28 client answers in its next request: until then this returns
+    /// [`ClientError::InputRequired`], which the handler passes on with `?`. Questions
+    /// asked together (with `join!`) go out in one round.
     pub async fn sample(&self, params: Value) -> Result<Value, ClientError> {
-        self.ask(ClientRequest::Sampling(params)).await
+        self.input_key(None).sample(params).await
     }
 
-    /// Asks the user for input through the client (`elicitation/create`), in form or URL mode.
+    /// Asks the user for input through the client (`elicitation/create`), in form or URL
+    /// mode (answered like [`sample`](Self::sample)).
     pub async fn elicit(&self, elicitation: Elicitation) -> Result<ElicitResult, ClientError> {
-        let result = self.ask(ClientRequest::Elicitation(elicitation)).await?;
-        ElicitResult::from_json(result)
+        self.input_key(None).elicit(elicitation).await
     }
 
-    /// Asks the client for its roots (`roots/list`).
+    /// Asks the client for its roots (`roots/list`, answered like [`sample`](Self::sample)).
     pub async fn roots(&self) -> Result<Vec<Root>, ClientError> {
-        let result = self.ask(ClientRequest::Roots).await?;
-        Root::list_from_json(result)
+        self.input_key(None).roots().await
     }
 
-    async fn ask(&self, request: ClientRequest) -> Result<Value, ClientError> {
-        let (reply, answer) = client::channel();
-        self.send(Message::Request { request, reply });
-        answer.await
+    /// Names the next question `key` in a 2026-07-28 `input_required` result (the client
+    /// answers under that key); other revisions ignore the name.
+    pub fn input(&self, key: impl Into<String>) -> Question<'_> {
+        self.input_key(Some(key.into()))
+    }
+
+    fn input_key(&self, key: Option<String>) -> Question<'_> {
+        Question { context: self, key }
     }
 
     fn send(&self, message: Message) {
         (self.outbox.0)(self.call, message);
+    }
+}
+
+/// A question to the client under a key the handler chose (see [`Context::input`]).
+#[derive(Debug)]
+pub struct Question<'a> {
+    context: &'a Context,
+    key: Option<String>,
+}
+
+impl Question<'_> {
+    /// Asks for a completion (`sampling/createMessage`), as [`Context::sample`] does.
+    pub async fn sample(self, params: Value) -> Result<Value, ClientError> {
+        self.ask(ClientRequest::Sampling(params)).await
+    }
+
+    /// Asks the user for input (`elicitation/create`), as [`Context::elicit`] does.
+    pub async fn elicit(self, elicitation: Elicitation) -> Result<ElicitResult, ClientError> {
+        let result = self.ask(ClientRequest::Elicitation(elicitation)).await?;
+        ElicitResult::from_json(result)
+    }
+
+    /// Asks for the client's roots (`roots/list`), as [`Context::roots`] does.
+    pub async fn roots(self) -> Result<Vec<Root>, ClientError> {
+        let result = self.ask(ClientRequest::Roots).await?;
+        Root::list_from_json(result)
+    }
+
+    async fn ask(self, request: ClientRequest) -> Result<Value, ClientError> {
+        let (reply, answer) = client::channel();
+        self.context.send(Message::Request {
+            request,
+            key: self.key,
+            reply,
+        });
+        answer.await
     }
 }

@@ -15,7 +15,7 @@ mod tests;
 mod tool_output;
 
 pub use client::{ClientError, ClientRequest, ElicitAction, ElicitResult, Elicitation, Reply, Root};
-pub use context::{Context, Message, Notice, Outbox};
+pub use context::{Context, Message, Notice, Outbox, Question};
 pub use results::{Completion, MAX_COMPLETION_VALUES, PromptMessage, PromptResult};
 pub use tool_output::ToolOutput;
 

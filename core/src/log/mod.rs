@@ -60,6 +60,12 @@ pub struct LogRecord {
     /// The HTTP method and path (`POST /mcp`), for HTTP requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<String>,
+    /// The W3C `traceparent` the request carried in `_meta`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    /// The W3C `tracestate` the request carried in `_meta`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracestate: Option<String>,
 }
 
 /// How a request ended.
@@ -129,9 +135,15 @@ impl LogRecord {
             out.extend_from_slice(b",\"http_status\":");
             out.extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
         }
-        if let Some(http) = &self.http {
-            out.extend_from_slice(b",\"http\":");
-            write_str(out, http);
+        for (name, value) in [
+            (&b",\"http\":"[..], &self.http),
+            (b",\"traceparent\":", &self.traceparent),
+            (b",\"tracestate\":", &self.tracestate),
+        ] {
+            if let Some(value) = value {
+                out.extend_from_slice(name);
+                write_str(out, value);
+            }
         }
         out.extend_from_slice(b"}\n");
     }

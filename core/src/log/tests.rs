@@ -19,6 +19,8 @@ fn record(text: &str) -> LogRecord {
         session: Some("s".into()),
         http_status: Some(400),
         http: Some("POST /mcp".into()),
+        traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
+        tracestate: Some(text.to_owned()),
     }
 }
 
@@ -52,6 +54,8 @@ fn the_line_is_what_serde_writes() {
         session: None,
         http_status: None,
         http: None,
+        traceparent: None,
+        tracestate: None,
         status: Status::Ok,
         level: Level::Info,
         ..record("x")

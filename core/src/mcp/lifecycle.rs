@@ -10,6 +10,20 @@ pub(super) fn initialize(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> 
     Reply::Now(negotiate(dispatch, params))
 }
 
+/// `server/discover` (2026-07-28): the revisions served, the capabilities, and the
+/// instructions, without a session.
+pub(super) fn discover(dispatch: &mut Dispatch<'_>, _: Option<Value>) -> Reply {
+    let supported: Vec<&str> = ProtocolVersion::ALL.iter().map(|v| v.as_str()).collect();
+    let mut result = json!({
+        "supportedVersions": supported,
+        "capabilities": super::capabilities(dispatch.registry),
+    });
+    if let Some(instructions) = &dispatch.config.instructions {
+        result["instructions"] = json!(instructions);
+    }
+    Reply::Now(Ok(result))
+}
+
 /// `ping`: an empty result, at any point of the lifecycle.
 pub(super) fn ping(_: &mut Dispatch<'_>, _: Option<Value>) -> Reply {
     Reply::Now(Ok(json!({})))

@@ -6,6 +6,7 @@ mod capabilities;
 mod completion;
 mod lifecycle;
 mod logging;
+pub(crate) mod modern;
 mod pagination;
 mod prompts;
 mod resources;
@@ -15,6 +16,7 @@ mod tests;
 mod tools;
 
 pub use crate::protocol::{LoggingLevel, ProtocolVersion};
+pub use modern::StateKey;
 
 pub(crate) use logging::message_params as log_params;
 pub(crate) use resources::not_found as resource_not_found;
@@ -46,6 +48,8 @@ pub(crate) enum Reply {
     Now(Result<Value, RpcError>),
     /// Run a user handler; answer when it completes.
     Run(Start),
+    /// Open a `subscriptions/listen` stream with this filter.
+    Listen(modern::Filter),
 }
 
 /// A user handler to start for a request, with what the server needs to run it.
@@ -80,11 +84,20 @@ struct Method {
     name: &'static str,
     /// The first revision that has the method.
     since: ProtocolVersion,
+    /// The first revision that no longer has it.
+    until: Option<ProtocolVersion>,
     /// Whether the session must have been initialized.
     needs_session: bool,
     /// Whether the server serves it with what is registered.
     served: fn(&Registry) -> bool,
     handler: fn(&mut Dispatch<'_>, Option<Value>) -> Reply,
+}
+
+impl Method {
+    /// Returns whether a client of `version` has the method.
+    fn serves(&self, version: ProtocolVersion) -> bool {
+        self.since <= version && self.until.is_none_or(|until| version < until)
+    }
 }
 
 fn always(_: &Registry) -> bool {
@@ -108,12 +121,14 @@ fn has_completions(registry: &Registry) -> bool {
 }
 
 use ProtocolVersion::V2024_11_05 as FIRST;
+use ProtocolVersion::V2026_07_28 as MODERN;
 
 /// Every request method the server answers.
 const METHODS: &[Method] = &[
     Method {
         name: "initialize",
         since: FIRST,
+        until: Some(MODERN),
         needs_session: false,
         served: always,
         handler: lifecycle::initialize,
@@ -121,6 +136,7 @@ const METHODS: &[Method] = &[
     Method {
         name: "ping",
         since: FIRST,
+        until: Some(MODERN),
         needs_session: false,
         served: always,
         handler: lifecycle::ping,
@@ -128,6 +144,7 @@ const METHODS: &[Method] = &[
     Method {
         name: "logging/setLevel",
         since: FIRST,
+        until: Some(MODERN),
         needs_session: true,
         served: always,
         handler: logging::set_level,
@@ -135,6 +152,7 @@ const METHODS: &[Method] = &[
     Method {
         name: "tools/list",
         since: FIRST,
+        until: None,
         needs_session: true,
         served: has_tools,
         handler: tools::list,
@@ -142,6 +160,7 @@ const METHODS: &[Method] = &[
     Method {
         name: "tools/call",
         since: FIRST,
+        until: None,
         needs_session: true,
         served: has_tools,
         handler: tools::call,
@@ -149,6 +168,7 @@ const METHODS: &[Method] = &[
     Method {
         name: "resources/list",
         since: FIRST,
+        until: None,
         needs_session: true,
         served: has_resources,
         handler: resources::list,
@@ -156,6 +176,7 @@ const METHODS: &[Method] = &[
     Method {
         name: "resources/templates/list",
         since: FIRST,
+        until: None,
         needs_session: true,
         served: has_resources,
         handler: resources::templates,
@@ -163,6 +184,7 @@ const METHODS: &[Method] = &[
     Method {
         name: "resources/read",
         since: FIRST,
+        until: None,
         needs_session: true,
         served: has_resources,
         handler: resources::read,
@@ -170,6 +192,7 @@ const METHODS: &[Method] = &[
     Method {
         name: "resources/subscribe",
         since: FIRST,
+        until: Some(MODERN),
         needs_session: true,
         served: has_resources,
         handler: resources::subscribe,
@@ -177,6 +200,7 @@ const METHODS: &[Method] = &[
     Method {
         name: "resources/unsubscribe",
         since: FIRST,
+        until: Some(MODERN),
         needs_session: true,
         served: has_resources,
         handler: resources::unsubscribe,
@@ -184,6 +208,7 @@ const METHODS: &[Method] = &[
     Method {
         name: "prompts/list",
         since: FIRST,
+        until: None,
         needs_session: true,
         served: has_prompts,
         handler: prompts::list,
@@ -191,24 +216,43 @@ const METHODS: &[Method] = &[
     Method {
         name: "prompts/get",
         since: FIRST,
+        until: None,
         needs_session: true,
         served: has_prompts,
         handler: prompts::get,
     },
     Method {
+        name: "server/discover",
+        since: MODERN,
+        until: None,
+        needs_session: true,
+        served: always,
+        handler: lifecycle::discover,
+    },
+    Method {
+        name: "subscriptions/listen",
+        since: MODERN,
+        until: None,
+        needs_session: true,
+        served: always,
+        handler: listen,
+    },
+    Method {
         name: "completion/complete",
         since: FIRST,
+        until: None,
         needs_session: true,
         served: has_completions,
         handler: completion::complete,
     },
 ];
 
-/// Returns whether the server serves `method` at all, with what is registered.
-pub(crate) fn is_served(registry: &Registry, method: &str) -> bool {
+/// Returns whether the server serves `method` to a client of `version`, with what is
+/// registered.
+pub(crate) fn is_served(registry: &Registry, method: &str, version: ProtocolVersion) -> bool {
     METHODS
         .iter()
-        .any(|entry| entry.name == method && (entry.served)(registry))
+        .any(|entry| entry.name == method && (entry.served)(registry) && entry.serves(version))
 }
 
 /// Answers one request: finds its method, checks the session's state, and runs it.
@@ -219,18 +263,31 @@ pub(crate) fn dispatch(dispatch: &mut Dispatch<'_>, method: &str, params: Option
     else {
         return Reply::Now(Err(method_not_found(method)));
     };
-    if entry.needs_session {
-        let Some(version) = dispatch.session.version() else {
-            return Reply::Now(Err(RpcError::new(
-                ErrorCode::InvalidRequest,
-                "Server not initialized: send initialize first",
-            )));
-        };
-        if version < entry.since {
-            return Reply::Now(Err(method_not_found(method)));
-        }
+    let version = dispatch.session.version();
+    // Before `initialize`, the methods of the legacy revisions are known.
+    if !entry.serves(version.unwrap_or(ProtocolVersion::LATEST_LEGACY)) {
+        return Reply::Now(Err(method_not_found(method)));
+    }
+    if version.is_none() && entry.needs_session {
+        return Reply::Now(Err(RpcError::new(
+            ErrorCode::InvalidRequest,
+            "Server not initialized: send initialize first",
+        )));
     }
     (entry.handler)(dispatch, params)
+}
+
+/// `subscriptions/listen`: the notifications the client opted in to, among what is served.
+fn listen(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Reply {
+    let registry = dispatch.registry;
+    match modern::Filter::read(params.as_ref()) {
+        Ok(filter) => Reply::Listen(filter.honoured(
+            has_tools(registry),
+            has_prompts(registry),
+            has_resources(registry),
+        )),
+        Err(error) => Reply::Now(Err(error)),
+    }
 }
 
 /// Returns the capabilities the server declares: what is registered, and logging.

@@ -43,6 +43,14 @@ impl Session {
         }
     }
 
+    /// Creates the session-less state a 2026-07-28 request is dispatched with.
+    pub(crate) fn modern() -> Self {
+        Self {
+            version: Some(ProtocolVersion::LATEST),
+            ..Self::new()
+        }
+    }
+
     /// The negotiated version, once `initialize` has succeeded.
     pub(crate) fn version(&self) -> Option<ProtocolVersion> {
         self.version
@@ -77,15 +85,7 @@ impl Session {
     /// Returns whether the client declared what `request` needs.
     pub(crate) fn client_supports(&self, request: &ClientRequest) -> bool {
         let (capability, mode) = request.capability();
-        let Some(declared) = self.client_capabilities.get(capability).filter(|c| c.is_object()) else {
-            return false;
-        };
-        match mode {
-            None => true,
-            // `elicitation: {}` is form mode alone; modes are named from 2025-11-25 on.
-            Some("form") => declared.get("form").is_some() || declared.get("url").is_none(),
-            Some(mode) => declared.get(mode).is_some(),
-        }
+        super::modern::declares(&self.client_capabilities, capability, mode)
     }
 
     /// Subscribes to `uri`; false when the session already holds `cap` subscriptions.

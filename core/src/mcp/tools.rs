@@ -17,7 +17,7 @@ pub(super) fn list(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Reply 
     let version = dispatch
         .session
         .version()
-        .unwrap_or(super::ProtocolVersion::LATEST);
+        .unwrap_or(super::ProtocolVersion::LATEST_LEGACY);
     let result = pagination::page("tools", tools.len(), dispatch.config.page_size, params.as_ref()).map(
         |(range, next)| {
             let page = tools

@@ -2,6 +2,7 @@
 //! completions attached to prompts and templates. The server's capabilities follow from what
 //! is registered here.
 
+mod cache;
 mod completion;
 mod prompt;
 mod resource;
@@ -10,6 +11,7 @@ mod tests;
 mod tool;
 mod uri_template;
 
+pub use cache::{CacheHint, CachePolicy, CacheScope};
 pub use completion::CompletionRequest;
 pub use prompt::{Prompt, PromptArgument, PromptRegistry};
 pub use resource::{ReadRequest, Resource, ResourceRegistry, ResourceTemplate};
@@ -30,6 +32,8 @@ pub struct Registry {
     pub resources: ResourceRegistry,
     /// The prompts.
     pub prompts: PromptRegistry,
+    /// The caching hints of lists, reads and discovery (2026-07-28 results).
+    pub cache: CachePolicy,
 }
 
 impl Registry {

@@ -148,6 +148,8 @@ pub(crate) struct Entry {
     pub(crate) tool: Tool,
     pub(crate) input: ArgsValidator,
     pub(crate) output: Option<OutputValidator>,
+    /// Arguments a 2026-07-28 request repeats in a header: (property, `x-mcp-header` name).
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 /// The server's tools, in registration order.
@@ -191,6 +193,7 @@ impl ToolRegistry {
         }
         let input =
             ArgsValidator::compile(&tool.input_schema).map_err(|source| schema_error(&tool.name, source))?;
+        let headers = header_params(&tool.input_schema).map_err(|source| schema_error(&tool.name, source))?;
         let output = match &tool.output_schema {
             Some(schema) => {
                 Some(OutputValidator::compile(schema).map_err(|source| schema_error(&tool.name, source))?)
@@ -200,8 +203,15 @@ impl ToolRegistry {
         if let Some(namespace) = namespace_of(&tool.name) {
             self.namespaces.insert(namespace.to_owned());
         }
-        self.entries
-            .insert(tool.name.clone(), Entry { tool, input, output })
+        self.entries.insert(
+            tool.name.clone(),
+            Entry {
+                tool,
+                input,
+                output,
+                headers,
+            },
+        )
     }
 
     /// Adds a tool and returns the registry, for chaining; fails like [`register`](Self::register).
@@ -245,6 +255,46 @@ impl ToolRegistry {
     pub(crate) fn entries(&self) -> &[Entry] {
         self.entries.all()
     }
+}
+
+/// Reads the `x-mcp-header` annotations of an input schema's properties: each names a
+/// header token, unique in the tool regardless of case, on a string, integer or boolean.
+fn header_params(schema: &Value) -> Result<Vec<(String, String)>, crate::validate::SchemaError> {
+    let bad = |reason: String| crate::validate::SchemaError { reason };
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return Ok(headers);
+    };
+    for (property, definition) in properties {
+        let Some(header) = definition.get("x-mcp-header") else {
+            continue;
+        };
+        let token = header
+            .as_str()
+            .filter(|h| {
+                !h.is_empty()
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            })
+            .ok_or_else(|| {
+                bad(format!(
+                    "property {property:?}: x-mcp-header must be a header name token"
+                ))
+            })?;
+        if !matches!(
+            definition.get("type").and_then(Value::as_str),
+            Some("string" | "integer" | "boolean")
+        ) {
+            return Err(bad(format!(
+                "property {property:?}: x-mcp-header is only allowed on string, integer or boolean properties"
+            )));
+        }
+        if headers.iter().any(|(_, other)| other.eq_ignore_ascii_case(token)) {
+            return Err(bad(format!("x-mcp-header {token:?} is used twice")));
+        }
+        headers.push((property.clone(), token.to_owned()));
+    }
+    Ok(headers)
 }
 
 /// The namespace of a `ns.verb@vN` name: the part before the first dot.

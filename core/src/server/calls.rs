@@ -11,6 +11,7 @@ use super::sessions::SessionKey;
 use crate::handler::{CallId, CallKind};
 use crate::jsonrpc::Id;
 use crate::mcp::ProtocolVersion;
+use crate::mcp::modern::{Input, RequestMeta};
 
 /// What the server knows of one request, gathered once when it arrives and kept while its
 /// handler runs.
@@ -27,6 +28,16 @@ pub(crate) struct RequestContext {
     pub(crate) version: ProtocolVersion,
     /// Who made it, when authentication is on.
     pub(crate) principal: Option<String>,
+    /// What a 2026-07-28 request carries for its handler; `None` in the legacy era.
+    pub(crate) modern: Option<Box<Modern>>,
+}
+
+/// A 2026-07-28 request's own metadata and the client's answers to its questions.
+pub(crate) struct Modern {
+    /// Its `_meta`: capabilities, logging level, trace context.
+    pub(crate) meta: RequestMeta,
+    /// The answers it carries, and the questions its handler asks.
+    pub(crate) input: Input,
 }
 
 /// One running handler.

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::calls::{Progress, RequestContext, Running};
+use super::calls::{Modern, Progress, RequestContext, Running};
 use super::outgoing::Refused;
 use super::record::Finished;
 use super::sessions::SessionKey;
@@ -15,7 +15,8 @@ use crate::error::{ErrorCode, RpcError};
 use crate::handler::{Call, CallId, CallKind, ClientError};
 use crate::jsonrpc::{self, Id, Notification, Request, Response};
 use crate::log::Status;
-use crate::mcp::{self, Dispatch, ProtocolVersion, Reply, Start};
+use crate::mcp::modern::{Input, RequestMeta, Sealing};
+use crate::mcp::{self, Dispatch, ProtocolVersion, Reply, Session, Start};
 use crate::time::Now;
 
 /// How the dispatcher answered one JSON-RPC message.
@@ -28,6 +29,8 @@ pub(super) enum Answer {
     Nothing,
     /// A response no request of this session and principal waits for.
     Unrouted,
+    /// A `subscriptions/listen` request: open its stream with this filter.
+    Listen(Id, mcp::modern::Filter),
 }
 
 impl Server {
@@ -38,12 +41,13 @@ impl Server {
         key: &SessionKey,
         message: jsonrpc::Message,
         request_id: &str,
+        modern: Option<RequestMeta>,
         now: Now,
     ) -> (Answer, Finished, Option<RpcError>) {
         let mut finished = Finished::new(connection, request_id.to_owned(), now.instant);
         match message {
             jsonrpc::Message::Request(request) => {
-                self.dispatch_request(connection, key, request, finished, now)
+                self.dispatch_request(connection, key, request, finished, modern, now)
             }
             jsonrpc::Message::Notification(notification) => {
                 self.handle_notification(key, &notification, now);
@@ -72,59 +76,94 @@ impl Server {
         &mut self,
         connection: ConnectionId,
         key: &SessionKey,
-        mut request: Request,
+        request: Request,
         mut finished: Finished,
+        modern: Option<RequestMeta>,
         now: Now,
     ) -> (Answer, Finished, Option<RpcError>) {
         finished.method = Some(mcp::log_method(&request.method, request.params.as_ref()));
-        let respond_error = |error: RpcError, debug: bool, id: &Id| {
-            let bytes = jsonrpc::write_error(Some(id), &error, debug);
-            (Answer::Respond(bytes), Some(error))
-        };
+        if let Some(meta) = &modern {
+            finished.trace = meta.trace.clone();
+        }
+        let is_modern = modern.is_some();
+        match self.start_request(connection, key, request, &mut finished, modern, now) {
+            Ok(answer) => (answer, finished, None),
+            Err((id, error)) => {
+                let error = if is_modern {
+                    mcp::modern::error(error)
+                } else {
+                    error
+                };
+                let bytes = jsonrpc::write_error(Some(&id), &error, self.config.debug);
+                (Answer::Respond(bytes), finished, Some(error))
+            }
+        }
+    }
+
+    /// Runs a request's method: answers now, opens a stream, or starts a handler. An error
+    /// comes back with the request's id.
+    fn start_request(
+        &mut self,
+        connection: ConnectionId,
+        key: &SessionKey,
+        mut request: Request,
+        finished: &mut Finished,
+        modern: Option<RequestMeta>,
+        now: Now,
+    ) -> Result<Answer, (Id, RpcError)> {
         let Some(session) = self.sessions.get_mut(key) else {
             let error = RpcError::new(ErrorCode::InvalidRequest, "Session not found");
-            let (answer, error) = respond_error(error, self.config.debug, &request.id);
-            return (answer, finished, error);
+            return Err((request.id, error));
         };
         if session.in_flight.contains_key(&request.id) {
             let error = RpcError::new(
                 ErrorCode::InvalidRequest,
                 "Invalid Request: id is already in use by a running request",
             );
-            let (answer, error) = respond_error(error, self.config.debug, &request.id);
-            return (answer, finished, error);
-        }
-        let progress = mcp::progress_token(request.params.as_ref());
-        let mut dispatch = Dispatch {
-            registry: &self.registry,
-            config: &self.config,
-            session: &mut session.mcp,
-        };
-        let reply = mcp::dispatch(&mut dispatch, &request.method, request.params.take());
-        let version = session.mcp.version().unwrap_or(ProtocolVersion::LATEST);
-        let start = match reply {
-            Reply::Now(Ok(value)) => {
-                return (
-                    Answer::Respond(jsonrpc::write_result(&request.id, &value)),
-                    finished,
-                    None,
-                );
-            }
-            Reply::Now(Err(error)) => {
-                let (answer, error) = respond_error(error, self.config.debug, &request.id);
-                return (answer, finished, error);
-            }
-            Reply::Run(start) => start,
-        };
-        if let Err(error) = self.admit(connection, &start, now) {
-            let (answer, error) = respond_error(error, self.config.debug, &request.id);
-            return (answer, finished, error);
+            return Err((request.id, error));
         }
         let principal = self
             .connections
             .get(&connection)
             .and_then(|conn| conn.principal_name())
             .map(str::to_owned);
+        let modern = match modern {
+            None => None,
+            Some(meta) => match self.read_input(&request, principal.as_deref(), now) {
+                Ok(input) => Some(Box::new(Modern { meta, input })),
+                Err(error) => return Err((request.id, error)),
+            },
+        };
+        let progress = mcp::progress_token(request.params.as_ref());
+        // A 2026-07-28 request carries everything it needs: it never touches session state.
+        let mut stateless = Session::modern();
+        let (session, version) = match (&modern, self.sessions.get_mut(key)) {
+            (None, Some(session)) => {
+                let version = session.mcp.version().unwrap_or(ProtocolVersion::LATEST_LEGACY);
+                (&mut session.mcp, version)
+            }
+            _ => (&mut stateless, ProtocolVersion::LATEST),
+        };
+        let mut dispatch = Dispatch {
+            registry: &self.registry,
+            config: &self.config,
+            session,
+        };
+        let start = match mcp::dispatch(&mut dispatch, &request.method, request.params.take()) {
+            Reply::Now(Ok(mut value)) => {
+                if modern.is_some() {
+                    let cache = self.registry.cache.for_method(&request.method);
+                    mcp::modern::finish(&mut value, cache, &self.config);
+                }
+                return Ok(Answer::Respond(jsonrpc::write_result(&request.id, &value)));
+            }
+            Reply::Now(Err(error)) => return Err((request.id, error)),
+            Reply::Listen(filter) => return Ok(Answer::Listen(request.id, filter)),
+            Reply::Run(start) => start,
+        };
+        if let Err(error) = self.admit(connection, &start, now) {
+            return Err((request.id, error));
+        }
         let call = self.calls.next_id();
         let deadline = now.instant + start.timeout.unwrap_or(self.config.tool_timeout);
         if let Some(session) = self.sessions.get_mut(key) {
@@ -143,6 +182,7 @@ impl Server {
                     log_id: std::mem::take(&mut finished.request_id),
                     version,
                     principal,
+                    modern,
                 },
                 kind,
                 name: name.clone(),
@@ -154,7 +194,32 @@ impl Server {
         self.timers.arm(deadline, Timer::Call(call));
         self.events
             .push_back(Event::Call(Call::new(call, kind, name, deadline, run)));
-        (Answer::Started(call), finished, None)
+        Ok(Answer::Started(call))
+    }
+
+    /// Reads the answers and sealed state a 2026-07-28 retry carries (for the methods that
+    /// may ask the client something).
+    fn read_input(&self, request: &Request, principal: Option<&str>, now: Now) -> Result<Input, RpcError> {
+        let Some(subject) = mcp::modern::subject(&request.method, request.params.as_ref()) else {
+            return Ok(Input::default());
+        };
+        Input::read(
+            request.params.as_ref(),
+            &request.method,
+            &subject,
+            &self.sealing(principal, now),
+        )
+    }
+
+    /// What opening and sealing `requestState` needs, for a request of `principal`.
+    pub(super) fn sealing<'a>(&'a self, principal: Option<&'a str>, now: Now) -> Sealing<'a> {
+        Sealing {
+            key: &self.state_key,
+            principal,
+            now: now.wall,
+            ttl: self.config.request_state_ttl,
+            max_bytes: self.config.max_request_state_bytes,
+        }
     }
 
     /// Checks what a tool call needs beyond its arguments: the tool's own rate limit and
@@ -199,8 +264,14 @@ impl Server {
                     .as_ref()
                     .and_then(|p| p.get("requestId"))
                     .and_then(id_from_value);
-                if let Some(call) = target.and_then(|id| session.in_flight.get(&id).copied()) {
+                let Some(id) = target else {
+                    return;
+                };
+                if let Some(call) = session.in_flight.get(&id).copied() {
                     self.cancel(call, now);
+                } else {
+                    // A 2026-07-28 subscription on a pipe ends the same way.
+                    session.listens.retain(|listen| listen.id != id);
                 }
             }
             _ => {}

@@ -2,6 +2,8 @@
 //! client, or orphaned when their connection closes. Each ends once; whatever comes after
 //! (a late outcome, a second cancel) is refused or ignored.
 
+use serde::Serialize;
+
 use super::calls::Running;
 use super::connections::Kind;
 use super::record::Finished;
@@ -13,6 +15,7 @@ use crate::handler::{CallId, CallKind, HandlerError, Outcome, Output, ReadResult
 use crate::jsonrpc;
 use crate::log::Status;
 use crate::mcp;
+use crate::mcp::modern;
 use crate::time::Now;
 
 impl Server {
@@ -21,27 +24,47 @@ impl Server {
         let Some(running) = self.take_call(call) else {
             return Err(CallError::NotRunning(call));
         };
-        let (bytes, error) = match self.result_bytes(&running, outcome) {
+        let (bytes, error) = match self.response(&running, outcome, now) {
             Ok(bytes) => (bytes, None),
-            Err(error) => (
-                jsonrpc::write_error(Some(&running.request.id), &error, self.config.debug),
-                Some(error),
-            ),
+            Err(error) => {
+                let error = match running.request.modern {
+                    Some(_) => modern::error(error),
+                    None => error,
+                };
+                let bytes = jsonrpc::write_error(Some(&running.request.id), &error, self.config.debug);
+                (bytes, Some(error))
+            }
         };
         self.finish_call(running, bytes, error.as_ref(), now);
         Ok(())
     }
 
+    /// Writes the response to a finished call's request. A 2026-07-28 handler that asked the
+    /// client something still unanswered gets `input_required`, whatever it returned; one
+    /// that failed for want of a capability the request did not declare gets -32021.
+    fn response(&self, running: &Running, outcome: Outcome, now: Now) -> Result<Vec<u8>, RpcError> {
+        if let Some(modern) = &running.request.modern {
+            let sealing = self.sealing(running.request.principal.as_deref(), now);
+            if let Some(required) = modern.input.required(&sealing) {
+                let mut result = required?;
+                modern::finish(&mut result, None, &self.config);
+                return Ok(jsonrpc::write_result(&running.request.id, &result));
+            }
+            if outcome.is_err()
+                && let Some(capability) = modern.input.missing()
+            {
+                return Err(modern::missing_capability(capability));
+            }
+        }
+        self.result_bytes(running, outcome)
+    }
+
     /// Writes a handler's outcome as the response to its request.
     fn result_bytes(&self, running: &Running, outcome: Outcome) -> Result<Vec<u8>, RpcError> {
-        let id = &running.request.id;
         match (running.kind, outcome.map_err(HandlerError::into_rpc)?) {
             (CallKind::Tool, Output::Tool(output)) => {
                 mcp::check_output(&self.registry.tools, &running.name, &output)?;
-                Ok(jsonrpc::write_result(
-                    id,
-                    &output.for_version(running.request.version),
-                ))
+                self.write_result(running, &output.for_version(running.request.version))
             }
             (CallKind::ResourceRead, Output::Resource(mut contents)) => {
                 if contents.is_empty() {
@@ -56,17 +79,29 @@ impl Server {
                 {
                     item.mime_type = listed.map(str::to_owned);
                 }
-                Ok(jsonrpc::write_result(id, &ReadResult { contents: &contents }))
+                self.write_result(running, &ReadResult { contents: &contents })
             }
-            (CallKind::PromptGet, Output::Prompt(result)) => Ok(jsonrpc::write_result(id, &result)),
-            (CallKind::Completion, Output::Completion(completion)) => Ok(jsonrpc::write_result(
-                id,
-                &serde_json::json!({ "completion": completion }),
-            )),
+            (CallKind::PromptGet, Output::Prompt(result)) => self.write_result(running, &result),
+            (CallKind::Completion, Output::Completion(completion)) => {
+                self.write_result(running, &serde_json::json!({ "completion": completion }))
+            }
             (kind, _) => Err(runtime_error(format!(
                 "a {kind:?} handler returned another kind of output"
             ))),
         }
+    }
+
+    /// Writes a result as its request's era wants it: as it is for the legacy era, with
+    /// `resultType`, caching hints and `serverInfo` for 2026-07-28.
+    fn write_result<T: Serialize>(&self, running: &Running, result: &T) -> Result<Vec<u8>, RpcError> {
+        let id = &running.request.id;
+        if running.request.modern.is_none() {
+            return Ok(jsonrpc::write_result(id, result));
+        }
+        let mut value = serde_json::to_value(result).map_err(|err| runtime_error(err.to_string()))?;
+        let cache = (running.kind == CallKind::ResourceRead).then_some(self.registry.cache.reads);
+        modern::finish(&mut value, cache, &self.config);
+        Ok(jsonrpc::write_result(id, &value))
     }
 
     /// A call's deadline passed: E_TIMEOUT to the client, a cancel to the embedder.
@@ -87,18 +122,27 @@ impl Server {
     /// Sends a finished call's response on its connection and logs it.
     fn finish_call(&mut self, running: Running, bytes: Vec<u8>, error: Option<&RpcError>, now: Now) {
         let connection = running.request.connection;
+        let status = match (&running.request.modern, error) {
+            (Some(_), Some(error)) => modern::http_status(error.code),
+            _ => 200,
+        };
         let mut finished = Finished::new(connection, running.request.log_id, running.started);
         finished.method = Some(running.name);
         finished.outcome = error.cloned().map_or(Ok(Status::Ok), Err);
+        finished.trace = running.request.modern.and_then(|modern| modern.meta.trace);
         match self.connections.get(&connection).map(|conn| &conn.kind) {
             Some(Kind::Ndjson(_)) => {
                 self.send_line(connection, bytes);
                 self.log_finished(now, finished);
                 self.drain_lines(connection, now);
             }
-            Some(Kind::Http(_)) => {
-                self.http_call_finished(connection, &running.request.session, bytes, finished, now)
-            }
+            Some(Kind::Http(_)) => self.http_call_finished(
+                connection,
+                &running.request.session,
+                (status, bytes),
+                finished,
+                now,
+            ),
             None => self.log_finished(now, finished),
         }
     }

@@ -27,10 +27,14 @@ impl Server {
         };
         match message {
             Message::Log { level, logger, data } => {
-                let wanted = self
-                    .sessions
-                    .get(&running.request.session)
-                    .is_some_and(|session| session.mcp.wants_log(level));
+                // A 2026-07-28 request opts in with a level of its own; none means no logs.
+                let wanted = match &running.request.modern {
+                    Some(modern) => modern.meta.log_level.is_some_and(|least| level >= least),
+                    None => self
+                        .sessions
+                        .get(&running.request.session)
+                        .is_some_and(|session| session.mcp.wants_log(level)),
+                };
                 if wanted {
                     let params = mcp::log_params(level, logger, data);
                     let bytes = jsonrpc::write_notification("notifications/message", Some(&params));
@@ -68,7 +72,11 @@ impl Server {
                 let bytes = jsonrpc::write_notification("notifications/elicitation/complete", Some(&params));
                 self.send_call_message(call, bytes);
             }
-            Message::Request { request, reply } => self.ask_client(call, request, reply, now),
+            Message::Request { request, key, reply } => match running.request.modern.as_deref_mut() {
+                // A 2026-07-28 client is never sent a request: it answers in its next round.
+                Some(modern) => reply.send(modern.input.ask(key, &request, &modern.meta.capabilities)),
+                None => self.ask_client(call, request, reply, now),
+            },
         }
         Ok(())
     }

@@ -36,6 +36,7 @@ use rand_core::SeedableRng;
 use crate::config::Config;
 use crate::framing::Framing;
 use crate::handler::{CallId, Message, Notice, Outcome};
+use crate::mcp::StateKey;
 use crate::rate_limit::{ClientKey, Limits, RateLimiter};
 use crate::registry::Registry;
 use crate::time::Now;
@@ -66,6 +67,8 @@ pub struct Server {
     config: Config,
     registry: Registry,
     rng: ChaCha20Rng,
+    /// Seals 2026-07-28 `requestState`.
+    state_key: StateKey,
     started: Instant,
     checks: Vec<(String, ReadinessCheck)>,
     ready: bool,
@@ -111,10 +114,17 @@ impl Server {
             .iter()
             .map(|(tool, per_minute)| (tool.clone(), RateLimiter::new(limits(*per_minute))))
             .collect();
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let state_key = config.request_state_key.clone().unwrap_or_else(|| {
+            let mut key = [0u8; 32];
+            rand_core::RngCore::fill_bytes(&mut rng, &mut key);
+            StateKey::from_random(key)
+        });
         Self {
             config,
             registry: registry.into(),
-            rng: ChaCha20Rng::from_seed(seed),
+            rng,
+            state_key,
             started: now.instant,
             checks: Vec::new(),
             ready: true,
@@ -316,6 +326,7 @@ impl Server {
     pub fn shutdown(&mut self, now: Now) {
         self.draining = true;
         self.http_shutdown(now);
+        self.ndjson_shutdown();
         self.settle(now);
     }
 

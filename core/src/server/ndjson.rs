@@ -4,7 +4,7 @@
 use super::connections::Kind;
 use super::dispatch::Answer;
 use super::record::Finished;
-use super::sessions::{SessionKey, SessionState};
+use super::sessions::{Listen, SessionKey, SessionState};
 use super::{ConnectionId, Server};
 use crate::error::{ErrorCode, RpcError};
 use crate::framing::ndjson::Line;
@@ -12,8 +12,9 @@ use std::collections::VecDeque;
 
 use crate::config::Config;
 use crate::framing::ndjson::LineFramer;
-use crate::jsonrpc::{self, Message, ParseFailure};
+use crate::jsonrpc::{self, Id, Message, ParseFailure};
 use crate::mcp::Session;
+use crate::mcp::modern::{self, Era, Filter};
 use crate::time::Now;
 
 /// The NDJSON side of one connection.
@@ -23,6 +24,9 @@ pub(super) struct NdjsonConn {
     /// their log ids and sizes.
     held: VecDeque<(Message, String, usize)>,
     held_bytes: usize,
+    /// The era the connection's first request (other than a `server/discover` probe)
+    /// decided; every later message is served by its rules.
+    era: Option<Era>,
 }
 
 impl NdjsonConn {
@@ -31,6 +35,7 @@ impl NdjsonConn {
             framer: LineFramer::new(max_line_bytes),
             held: VecDeque::new(),
             held_bytes: 0,
+            era: None,
         }
     }
 
@@ -134,7 +139,7 @@ impl Server {
         }
     }
 
-    /// Answers one message read from the connection.
+    /// Answers one message read from the connection, by the rules of its era.
     fn answer_line(
         &mut self,
         connection: ConnectionId,
@@ -143,7 +148,24 @@ impl Server {
         request_id: &str,
         now: Now,
     ) {
-        let (answer, mut finished, error) = self.dispatch_message(connection, key, message, request_id, now);
+        let meta = match (self.ndjson_era(connection, &message), &message) {
+            (Era::Modern, Message::Request(request)) => match modern::check_meta(request.params.as_ref()) {
+                Ok(meta) => Some(meta),
+                Err(error) => {
+                    self.send_line(
+                        connection,
+                        jsonrpc::write_error(Some(&request.id), &error, self.config.debug),
+                    );
+                    let mut finished = Finished::new(connection, request_id.to_owned(), now.instant);
+                    finished.method = Some(request.method.clone());
+                    finished.outcome = Err(error);
+                    return self.log_finished(now, finished);
+                }
+            },
+            _ => None,
+        };
+        let (answer, mut finished, error) =
+            self.dispatch_message(connection, key, message, request_id, meta, now);
         match answer {
             Answer::Respond(bytes) => {
                 self.send_line(connection, bytes);
@@ -155,6 +177,87 @@ impl Server {
             Answer::Nothing | Answer::Unrouted => self.log_finished(now, finished),
             // Logged when the call finishes.
             Answer::Started(_) => {}
+            Answer::Listen(id, filter) => {
+                match self.ndjson_listen(key, id, filter) {
+                    Ok(ack) => self.send_line(connection, ack),
+                    Err(bytes) => {
+                        self.send_line(connection, bytes);
+                        finished.outcome = Err(RpcError::new(ErrorCode::InvalidRequest, "listen refused"));
+                    }
+                }
+                self.log_finished(now, finished);
+            }
+        }
+    }
+
+    /// The era of a message: the connection's, once its first request decided it.
+    fn ndjson_era(&mut self, connection: ConnectionId, message: &Message) -> Era {
+        let Some(Kind::Ndjson(ndjson)) = self.connections.get_mut(&connection).map(|conn| &mut conn.kind)
+        else {
+            return Era::Legacy;
+        };
+        if let Some(era) = ndjson.era {
+            return era;
+        }
+        let Message::Request(request) = message else {
+            return Era::Legacy;
+        };
+        let era = modern::era(None, Some(&request.method), request.params.as_ref());
+        if modern::decides_era(&request.method) {
+            ndjson.era = Some(era);
+        }
+        era
+    }
+
+    /// Adds a `subscriptions/listen` subscription to the pipe's session; returns the
+    /// acknowledgement, or the error when the id is taken or too many listen already.
+    fn ndjson_listen(&mut self, key: &SessionKey, id: Id, filter: Filter) -> Result<Vec<u8>, Vec<u8>> {
+        let max = self.config.max_listens_per_connection;
+        let debug = self.config.debug;
+        let Some(session) = self.sessions.get_mut(key) else {
+            return Err(Vec::new());
+        };
+        let refuse = |message: &str| {
+            let error = RpcError::new(ErrorCode::InvalidRequest, message);
+            jsonrpc::write_error(Some(&id), &error, debug)
+        };
+        if session.listens.iter().any(|listen| listen.id == id) || session.in_flight.contains_key(&id) {
+            return Err(refuse("Invalid Request: id is already in use"));
+        }
+        if session.listens.len() >= max {
+            return Err(refuse(
+                "Invalid Request: too many subscriptions on this connection",
+            ));
+        }
+        let ack = jsonrpc::write_notification(
+            "notifications/subscriptions/acknowledged",
+            Some(&filter.acknowledged(&id)),
+        );
+        session.listens.push(Listen { id, filter });
+        Ok(ack)
+    }
+
+    /// Ends every subscription on the pipes with its result, for a graceful shutdown.
+    pub(super) fn ndjson_shutdown(&mut self) {
+        let keys = self.sessions.select(|session| !session.listens.is_empty());
+        for key in keys {
+            let SessionKey::Conn(connection) = key else {
+                continue;
+            };
+            let listens = self
+                .sessions
+                .get_mut(&key)
+                .map(|session| std::mem::take(&mut session.listens))
+                .unwrap_or_default();
+            if matches!(
+                self.connections.get(&connection).map(|c| &c.kind),
+                Some(Kind::Ndjson(_))
+            ) {
+                for listen in listens {
+                    let bytes = jsonrpc::write_result(&listen.id, &modern::listen_ended(&listen.id));
+                    self.send_line(connection, bytes);
+                }
+            }
         }
     }
 }

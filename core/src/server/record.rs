@@ -6,6 +6,7 @@ use std::time::Instant;
 use super::{ConnectionId, Event, Server};
 use crate::error::{ErrorCode, RpcError};
 use crate::log::{self, Level, LogRecord, Status};
+use crate::mcp::modern::Trace;
 use crate::time::Now;
 
 /// What one log record says about one request.
@@ -19,6 +20,8 @@ pub(super) struct Finished {
     pub(super) http: Option<String>,
     pub(super) session: Option<String>,
     pub(super) principal: Option<String>,
+    /// W3C trace context a 2026-07-28 request carried.
+    pub(super) trace: Option<Trace>,
 }
 
 impl Finished {
@@ -33,6 +36,7 @@ impl Finished {
             http: None,
             session: None,
             principal: None,
+            trace: None,
         }
     }
 }
@@ -71,6 +75,8 @@ impl Server {
             session: finished.session,
             http_status: finished.http_status,
             http: finished.http,
+            traceparent: finished.trace.as_ref().map(|trace| trace.parent.clone()),
+            tracestate: finished.trace.and_then(|trace| trace.state),
         }));
     }
 }

@@ -10,6 +10,7 @@ use super::replay::Replay;
 use crate::handler::CallId;
 use crate::jsonrpc::Id;
 use crate::mcp::Session;
+use crate::mcp::modern::Filter;
 
 /// Where a session lives.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,6 +36,14 @@ pub(crate) struct SessionState {
     pub(crate) expiry: Option<Instant>,
     /// The principal that opened it, when authentication is on.
     pub(crate) owner: Option<String>,
+    /// Its 2026-07-28 `subscriptions/listen` streams.
+    pub(crate) listens: Vec<Listen>,
+}
+
+/// One `subscriptions/listen` subscription: its request id, and what it asked for.
+pub(crate) struct Listen {
+    pub(crate) id: Id,
+    pub(crate) filter: Filter,
 }
 
 impl SessionState {
@@ -47,6 +56,7 @@ impl SessionState {
             replay,
             expiry: None,
             owner: None,
+            listens: Vec::new(),
         }
     }
 

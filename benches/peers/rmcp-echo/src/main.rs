@@ -3,13 +3,27 @@
 //! `rmcp-echo --transport http` serves Streamable HTTP on `HOST:PORT` (default
 //! 127.0.0.1:23460) at `/mcp`, stateless with JSON responses and TCP_NODELAY on each
 //! accepted connection; `rmcp-echo --transport stdio` serves NDJSON on stdin/stdout.
+//!
+//! `rmcp-echo --transport http --modern` is the same server set up the way rmcp documents
+//! for a 2026-07-28-only server: `stateless_protocol_metadata_required` on (every request
+//! must carry `MCP-Protocol-Version` and `_meta.io.modelcontextprotocol/protocolVersion`)
+//! and only `2026-07-28` advertised in `supported_protocol_versions`. The default server
+//! already answers 2026-07-28 requests through the same per-request path (rmcp routes
+//! them statelessly whatever `legacy_session_mode` says); `--modern` makes sure nothing
+//! else is served, so a benchmark of it can only measure that path.
 
-use std::sync::LazyLock;
+use std::{
+    borrow::Cow,
+    sync::{
+        LazyLock,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use rmcp::{
     ServerHandler, ServiceExt,
     handler::server::{router::tool::ToolRouter, wrapper::Parameters},
-    model::{ServerCapabilities, ServerConfig},
+    model::{ProtocolVersion, ServerCapabilities, ServerConfig},
     schemars, tool, tool_handler, tool_router,
     transport::streamable_http_server::{
         StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
@@ -29,6 +43,9 @@ struct Echo;
 /// macro's default would build the router (and the tool's JSON Schema) on every call.
 static ROUTER: LazyLock<ToolRouter<Echo>> = LazyLock::new(Echo::tool_router);
 
+/// Set once from `--modern`, before the server starts.
+static MODERN_ONLY: AtomicBool = AtomicBool::new(false);
+
 #[tool_router]
 impl Echo {
     fn new() -> Self {
@@ -46,6 +63,14 @@ impl ServerHandler for Echo {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
     }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        if MODERN_ONLY.load(Ordering::Relaxed) {
+            Cow::Borrowed(&[ProtocolVersion::V_2026_07_28])
+        } else {
+            Cow::Borrowed(ProtocolVersion::KNOWN_VERSIONS)
+        }
+    }
 }
 
 #[tokio::main]
@@ -56,6 +81,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .find(|w| w[0] == "--transport")
         .map(|w| w[1].as_str())
         .unwrap_or("http");
+    let modern = args.iter().any(|a| a == "--modern");
+    if modern && transport != "http" {
+        return Err("--modern applies to --transport http only".into());
+    }
+    MODERN_ONLY.store(modern, Ordering::Relaxed);
     match transport {
         "stdio" => {
             let service = Echo::new().serve(rmcp::transport::stdio()).await?;
@@ -67,7 +97,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let config = StreamableHttpServerConfig::default()
                 .with_legacy_session_mode(false)
                 .with_json_response(true)
-                .with_sse_keep_alive(None);
+                .with_sse_keep_alive(None)
+                .with_stateless_protocol_metadata_required(modern);
             let service: StreamableHttpService<Echo, LocalSessionManager> =
                 StreamableHttpService::new(|| Ok(Echo::new()), Default::default(), config);
             let router = axum::Router::new().nest_service("/mcp", service);
@@ -75,7 +106,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            eprintln!("rmcp-echo listening on http://{host}:{port}/mcp");
+            let mode = if modern { " (2026-07-28 only)" } else { "" };
+            eprintln!("rmcp-echo listening on http://{host}:{port}/mcp{mode}");
             axum::serve(listener, router)
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;

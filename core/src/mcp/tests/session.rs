@@ -12,12 +12,12 @@ fn client_requests_need_their_declared_capability() {
     let form = ClientRequest::Elicitation(Elicitation::form("?", json!({})));
     let url = ClientRequest::Elicitation(Elicitation::url("?", "https://x", "e1"));
     let mut session = Session::new();
-    session.initialized(ProtocolVersion::LATEST, json!({"elicitation": {}}));
+    session.initialized(ProtocolVersion::LATEST_LEGACY, json!({"elicitation": {}}));
     assert!(session.client_supports(&form));
     assert!(!session.client_supports(&url));
     assert!(!session.client_supports(&ClientRequest::Roots));
     session.initialized(
-        ProtocolVersion::LATEST,
+        ProtocolVersion::LATEST_LEGACY,
         json!({"elicitation": {"url": {}}, "roots": {}, "sampling": {}}),
     );
     assert!(!session.client_supports(&form));
@@ -29,7 +29,7 @@ fn client_requests_need_their_declared_capability() {
         !session.client_supports(&with_tools),
         "tools in sampling need sampling.tools"
     );
-    session.initialized(ProtocolVersion::LATEST, json!({"sampling": {"tools": {}}}));
+    session.initialized(ProtocolVersion::LATEST_LEGACY, json!({"sampling": {"tools": {}}}));
     assert!(session.client_supports(&with_tools));
 }
 

@@ -10,6 +10,7 @@
 
 mod auth;
 mod guard;
+mod modern;
 mod post;
 mod probes;
 mod reply;
@@ -25,8 +26,9 @@ use crate::config::Config;
 use crate::error::{ErrorCode, RpcError};
 use crate::framing::http1::{Decoded, Decoder, Limits, Phase};
 use crate::handler::CallId;
-use crate::jsonrpc;
+use crate::jsonrpc::{self, Id};
 use crate::mcp::ProtocolVersion;
+use crate::mcp::modern::Headers;
 use crate::rate_limit::Decision;
 use crate::time::Now;
 
@@ -62,9 +64,16 @@ enum Exchange {
         call: CallId,
         sse: Option<Sse>,
     },
-    /// An SSE stream of the session opened by `GET`, open until the session or connection
-    /// ends.
-    Stream { sse: Sse, session: String },
+    /// A stream that lasts until its connection (or the server) ends.
+    Stream { sse: Sse, of: StreamOf },
+}
+
+/// What a long-lived stream carries.
+enum StreamOf {
+    /// A session's own stream, opened by `GET`.
+    Session(String),
+    /// A 2026-07-28 `subscriptions/listen` stream, by its request id.
+    Listen(Id),
 }
 
 /// An SSE response under way.
@@ -91,10 +100,34 @@ struct Ctx {
     /// A session made by this `initialize`, announced in `Mcp-Session-Id`.
     new_session: Option<String>,
     version: ProtocolVersion,
+    /// What the `MCP-Protocol-Version` header said, when there was one.
+    version_header: Option<VersionHeader>,
+    /// The `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*` headers of a `POST`, if any.
+    mcp_headers: Option<Box<Headers>>,
     /// The rate-limit decision, reported in `RateLimit` headers.
     rate: Option<Decision>,
     /// Who the request authenticated as, for logs.
     principal: Option<String>,
+}
+
+/// An `MCP-Protocol-Version` header.
+#[derive(Clone)]
+enum VersionHeader {
+    /// A revision with sessions (kept in `Ctx::version`).
+    Legacy,
+    /// 2026-07-28, or a value the server does not know, as sent.
+    Other(Box<[u8]>),
+}
+
+impl Ctx {
+    /// The `MCP-Protocol-Version` header as sent, if there was one.
+    fn version_header(&self) -> Option<&[u8]> {
+        match &self.version_header {
+            None => None,
+            Some(VersionHeader::Legacy) => Some(self.version.as_str().as_bytes()),
+            Some(VersionHeader::Other(raw)) => Some(raw),
+        }
+    }
 }
 
 impl HttpConn {
@@ -135,7 +168,10 @@ impl HttpConn {
     /// Returns the session whose stream this connection carries, if it carries one.
     pub(super) fn stream_session(&self) -> Option<&str> {
         match &self.exchange {
-            Exchange::Stream { session, .. } => Some(session),
+            Exchange::Stream {
+                of: StreamOf::Session(session),
+                ..
+            } => Some(session),
             _ => None,
         }
     }

@@ -8,7 +8,8 @@ use crate::error::{ErrorCode, RpcError};
 use crate::framing::http1::Head;
 use crate::http::media;
 use crate::jsonrpc::{self, Message};
-use crate::mcp::{self, Session};
+use crate::mcp::modern::{self, Era};
+use crate::mcp::{self, ProtocolVersion, Session};
 use crate::server::ConnectionId;
 use crate::server::dispatch::Answer;
 use crate::server::replay::Replay;
@@ -67,6 +68,13 @@ impl Server {
                 return;
             }
         };
+        let (method, params) = match &message {
+            Message::Request(request) => (Some(request.method.as_str()), request.params.as_ref()),
+            _ => (None, None),
+        };
+        if modern::era(ctx.version_header(), method, params) == Era::Modern {
+            return self.modern_body(connection, ctx, message, now);
+        }
         let key = match self.http_session(connection, &mut ctx, &message, now) {
             Ok(key) => key,
             Err((status, error)) => {
@@ -80,7 +88,7 @@ impl Server {
             }
         };
         let (answer, finished, error) =
-            self.dispatch_message(connection, &key, message, &ctx.request_id, now);
+            self.dispatch_message(connection, &key, message, &ctx.request_id, None, now);
         let method = finished.method;
         match answer {
             Answer::Respond(bytes) => {
@@ -120,10 +128,14 @@ impl Server {
                     http.exchange = Exchange::Call { ctx, call, sse: None };
                 }
             }
+            Answer::Listen(..) => {
+                // `subscriptions/listen` is a 2026-07-28 method: never routed here.
+                let error = mcp::method_not_found("subscriptions/listen");
+                let reply = json_reply(200, jsonrpc::write_error(None, &error, self.config.debug));
+                self.send_reply_as(connection, &ctx, reply, Some(error), method, now);
+            }
         }
-        if self.config.stateless {
-            self.release_stateless(connection);
-        }
+        self.release_request_session(connection);
     }
 
     /// Finds (or, for `initialize`, makes) the session a message belongs to.
@@ -171,12 +183,20 @@ impl Server {
         }
         let Some(id) = ctx.session.clone() else {
             if let Message::Request(request) = message
-                && !mcp::is_served(&self.registry, &request.method)
+                && !mcp::is_served(&self.registry, &request.method, ProtocolVersion::LATEST_LEGACY)
             {
-                // A probe such as `server/discover` learns the method is not served.
+                // A probe for a method of no legacy revision learns it is not served.
                 return Err((200, mcp::method_not_found(&request.method)));
             }
-            return Err(bad(400, "Bad Request: Mcp-Session-Id header is required"));
+            if ctx.version_header.is_some() || self.config.require_sessions {
+                return Err(bad(400, "Bad Request: Mcp-Session-Id header is required"));
+            }
+            // Plain JSON-RPC (a script, curl): served on its own, as 2025-03-26 allows.
+            let key = SessionKey::Conn(connection);
+            let session = Session::assumed(ProtocolVersion::V2025_03_26);
+            self.sessions
+                .insert_conn(connection, SessionState::new(session, now.instant, None));
+            return Ok(key);
         };
         // A session belongs to whoever opened it: another principal cannot find it.
         let Some(state) = self.sessions.owned(&id, ctx.principal.as_deref()) else {

@@ -138,6 +138,8 @@ impl Server {
             session: None,
             new_session: None,
             version: ProtocolVersion::V2025_03_26,
+            version_header: None,
+            mcp_headers: None,
             rate: None,
             principal: None,
         }

@@ -2,9 +2,10 @@
 //! method. An answer given before the body skips the body, or closes when it cannot.
 
 use super::reply::{Reply, not_allowed, reply_error, simple_error};
-use super::{Ctx, Exchange, Server};
+use super::{Ctx, Exchange, Server, VersionHeader};
 use crate::framing::http1::{BodyFraming, Head};
 use crate::mcp::ProtocolVersion;
+use crate::mcp::modern::Headers;
 use crate::server::ConnectionId;
 use crate::time::Now;
 
@@ -22,17 +23,29 @@ impl Server {
         ctx.session = head
             .header("mcp-session-id")
             .map(|id| String::from_utf8_lossy(id).into_owned());
-        let version = head
-            .header("mcp-protocol-version")
-            .map(|v| std::str::from_utf8(v).ok().and_then(ProtocolVersion::parse));
-        if let Some(Some(version)) = version {
-            ctx.version = version;
-        }
+        let header = head.header("mcp-protocol-version");
+        let version = header.map(|v| {
+            std::str::from_utf8(v)
+                .ok()
+                .and_then(ProtocolVersion::parse)
+                .filter(|v| !v.is_modern())
+        });
+        ctx.version_header = match (header, version) {
+            (None, _) => None,
+            (Some(_), Some(Some(version))) => {
+                ctx.version = version;
+                Some(VersionHeader::Legacy)
+            }
+            (Some(raw), _) => Some(VersionHeader::Other(raw.into())),
+        };
         let is_mcp = path == self.config.mcp_path;
+        if is_mcp && method == "POST" {
+            ctx.mcp_headers = Headers::collect(head.fields());
+        }
         let limited = self.rate_limit(connection, &head, path, &mut ctx, now);
         let reply = match limited.map_or_else(|| self.check_peer(&head, &mut ctx), Err) {
             Err(reply) => Some(reply),
-            Ok(()) if is_mcp && method != "OPTIONS" && ctx.session.is_some() && version == Some(None) => {
+            Ok(()) if is_mcp && method != "OPTIONS" && ctx.session.is_some() && unknown_version(&ctx) => {
                 Some(unsupported_version())
             }
             Ok(()) if method == "OPTIONS" => Some(self.preflight(&ctx)),
@@ -81,8 +94,11 @@ impl Server {
         has_body: bool,
         now: Now,
     ) -> Option<Reply> {
+        let modern = matches!(ctx.version_header, Some(VersionHeader::Other(_)));
         match head.method() {
             "POST" => self.post_head(connection, head, has_body),
+            // 2026-07-28 has no session: no stream of its own to open, nothing to delete.
+            "GET" | "DELETE" if modern => Some(not_allowed("POST, OPTIONS")),
             "GET" => self.open_stream(connection, head, ctx, now),
             "DELETE" => Some(self.delete_session(ctx, now)),
             _ => Some(not_allowed(ALLOW_METHODS)),
@@ -90,9 +106,15 @@ impl Server {
     }
 }
 
+/// Returns whether the request names a revision the server does not know at all.
+fn unknown_version(ctx: &Ctx) -> bool {
+    matches!(&ctx.version_header, Some(VersionHeader::Other(raw))
+        if std::str::from_utf8(raw).ok().and_then(ProtocolVersion::parse).is_none())
+}
+
 /// 400 for an `MCP-Protocol-Version` the server does not speak, naming those it does.
 fn unsupported_version() -> Reply {
-    let supported: Vec<&str> = ProtocolVersion::ALL.iter().map(|v| v.as_str()).collect();
+    let supported: Vec<&str> = ProtocolVersion::LEGACY.iter().map(|v| v.as_str()).collect();
     let message = format!(
         "Bad Request: Unsupported protocol version (supported versions: {})",
         supported.join(", ")

@@ -1,6 +1,6 @@
 //! The lifetime of Streamable HTTP sessions: `DELETE`, idle expiry, and the end of a
 //! session with what it owns (its calls, its stream); and the one-request sessions of
-//! stateless mode.
+//! requests that need none.
 
 use super::reply::{Reply, not_allowed, simple_error};
 use super::{Ctx, Server};
@@ -64,13 +64,14 @@ impl Server {
         }
     }
 
-    /// Forgets the one-request session of a stateless connection once nothing runs in it.
-    pub(super) fn release_stateless(&mut self, connection: ConnectionId) {
+    /// Forgets the one-request session of an HTTP request that needs no session (stateless
+    /// mode, plain JSON-RPC, 2026-07-28) once nothing runs or listens in it.
+    pub(super) fn release_request_session(&mut self, connection: ConnectionId) {
         let key = SessionKey::Conn(connection);
         if self
             .sessions
             .get(&key)
-            .is_some_and(|session| session.in_flight.is_empty())
+            .is_some_and(|session| session.in_flight.is_empty() && session.listens.is_empty())
         {
             self.sessions.remove(&key);
         }

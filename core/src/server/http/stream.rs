@@ -4,11 +4,12 @@
 //! only the session (and principal) that owns a stream can resume it.
 
 use super::reply::{Reply, not_allowed, simple_error};
-use super::{Ctx, Exchange, Server, Sse};
+use super::{Ctx, Exchange, Server, Sse, StreamOf};
 use crate::framing::http1::Head;
 use crate::handler::CallId;
 use crate::http::{media, response};
-use crate::mcp::ProtocolVersion;
+use crate::jsonrpc;
+use crate::mcp::{self, ProtocolVersion};
 use crate::server::ConnectionId;
 use crate::server::record::Finished;
 use crate::server::replay::{EventId, STANDALONE};
@@ -108,7 +109,10 @@ impl Server {
         }
         self.transmit(connection, bytes);
         if let Some(http) = self.http_mut(connection) {
-            http.exchange = Exchange::Stream { sse, session: id };
+            http.exchange = Exchange::Stream {
+                sse,
+                of: StreamOf::Session(id),
+            };
         }
         None
     }
@@ -222,7 +226,7 @@ impl Server {
         &mut self,
         connection: ConnectionId,
         session: &SessionKey,
-        bytes: Vec<u8>,
+        (status, bytes): (u16, Vec<u8>),
         mut finished: Finished,
         now: Now,
     ) {
@@ -245,7 +249,7 @@ impl Server {
             None => {
                 // Timed from the request head, as every other reply is.
                 finished.started = Some(ctx.started);
-                self.write_reply(connection, &ctx, &super::reply::json_reply(200, bytes))
+                self.write_reply(connection, &ctx, &super::reply::json_reply(status, bytes))
             }
         };
         let Ctx {
@@ -254,15 +258,13 @@ impl Server {
             principal,
             ..
         } = *ctx;
-        finished.http_status = Some(200);
+        finished.http_status = Some(if sse.is_some() { 200 } else { status });
         finished.http = Some(line);
         finished.session = session;
         finished.principal = principal;
         self.log_finished(now, finished);
         self.end_exchange(connection, close, now);
-        if self.config.stateless {
-            self.release_stateless(connection);
-        }
+        self.release_request_session(connection);
         self.http_drive(connection, now);
     }
 
@@ -297,11 +299,18 @@ impl Server {
         let Some(http) = self.http_mut(connection) else {
             return;
         };
-        if let Exchange::Stream { sse, session } = std::mem::replace(&mut http.exchange, Exchange::Idle) {
+        if let Exchange::Stream { sse, of } = std::mem::replace(&mut http.exchange, Exchange::Idle) {
+            if let StreamOf::Listen(id) = &of {
+                // A subscription ended by the server says so with its result.
+                let bytes = jsonrpc::write_result(id, &mcp::modern::listen_ended(id));
+                self.transmit(connection, sse_frame(sse, &bytes, None));
+            }
             if sse.chunked {
                 self.transmit(connection, response::LAST_CHUNK.to_vec());
             }
-            self.stream_closed(&session, connection);
+            if let StreamOf::Session(session) = &of {
+                self.stream_closed(session, connection);
+            }
         }
         self.close(connection, now);
     }
@@ -317,7 +326,7 @@ impl Server {
 }
 
 /// Frames one message as an SSE event (with its id), in a chunk when the stream is chunked.
-fn sse_frame(sse: Sse, message: &[u8], id: Option<EventId>) -> Vec<u8> {
+pub(super) fn sse_frame(sse: Sse, message: &[u8], id: Option<EventId>) -> Vec<u8> {
     let id = id.map(EventId::to_text);
     response::chunk(&response::sse_event(message, id.as_deref()), sse.chunked)
 }

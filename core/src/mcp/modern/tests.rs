@@ -1,0 +1,1 @@
+//! Unit tests of the 2026-07-28 pieces.
