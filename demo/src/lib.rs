@@ -5,11 +5,13 @@
 
 pub mod fixtures;
 mod library;
+pub mod stateless_fixtures;
 pub mod tools;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use rampart_core::{ReadinessCheck, RegisterError, Registry};
+use rampart_core::{CacheHint, ReadinessCheck, RegisterError, Registry};
 
 pub use tools::MAX_SLEEP_MS;
 
@@ -29,5 +31,13 @@ pub fn registry(database: ReadinessCheck) -> Result<Registry, RegisterError> {
     let demo = Demo::default();
     let registry = tools::register(Registry::new(), &demo, database)?;
     let registry = library::register(registry, &demo)?;
-    fixtures::register(registry)
+    let registry = fixtures::register(registry)?;
+    let mut registry = stateless_fixtures::register(registry)?;
+    // Lists change only when the demo says so: clients may keep them a minute. Reads and
+    // discovery are fresh every time.
+    let minute = Duration::from_secs(60);
+    registry.cache.tools = CacheHint::public(minute);
+    registry.cache.prompts = CacheHint::public(minute);
+    registry.cache.resources = CacheHint::public(minute);
+    Ok(registry)
 }

@@ -1,4 +1,5 @@
-//! The demo's own tools: a small user directory in the `user` namespace, a counter whose
+//! The demo's own tools: a small user directory in the `user` namespace (listed first, as it
+//! is harmless to call without arguments), a counter whose
 //! resource clients can subscribe to, and tools that show each outcome (`echo`, `add`,
 //! `sleep` for progress and timeouts, `fail` and `panic` for E_RUNTIME).
 
@@ -23,9 +24,22 @@ pub fn register(
     database: ReadinessCheck,
 ) -> Result<Registry, RegisterError> {
     let users = Arc::clone(&demo.users);
+    let list_users = Arc::clone(&demo.users);
     let create_users = Arc::clone(&demo.users);
     let counter = Arc::clone(&demo.counter);
     registry
+        .tool(
+            Tool::new("user.list@v1", json!({"type": "object", "properties": {}}), move |_, _ctx| {
+                let users = Arc::clone(&list_users);
+                async move {
+                    let users = users.lock().map_err(|_| HandlerError::failed("user directory poisoned"))?.first(100);
+                    Ok(ToolOutput::structured(json!({ "users": users })))
+                }
+            })
+            .title("List users")
+            .description("Lists the first 100 users of the demo's directory.")
+            .annotations(json!({"readOnlyHint": true, "idempotentHint": true})),
+        )?
         .tool(
             Tool::new(
                 "user.create@v1",
@@ -243,6 +257,11 @@ impl Directory {
     /// Returns the ids of every user, in order.
     pub fn ids(&self) -> Vec<String> {
         self.users.keys().cloned().collect()
+    }
+
+    /// Returns the first `limit` users, in id order.
+    pub fn first(&self, limit: usize) -> Vec<Value> {
+        self.users.values().take(limit).cloned().collect()
     }
 
     /// Returns the user with this id.

