@@ -6,10 +6,8 @@ Prints one "ok ..." line per passed check on stdout and exits 0. Any failed
 check prints "FAIL: ..." (plus the HTTP exchanges seen so far) on stderr and
 exits 1. The server is not started here: the caller owns it and its logs.
 
-The client connects in the SDK's default mode ("auto"): it first probes
-`server/discover` and, when the server answers with a JSON-RPC error such as
--32601 (or an HTTP 4xx, which the transport maps to one), falls back to the
-`initialize` handshake. On leaving the client the transport ends the session
+The client connects in "legacy" mode (the `initialize` handshake and a session;
+modern.py checks 2026-07-28). On leaving the client the transport ends the session
 with `DELETE`; a request that still names that session must then get 404.
 The checks shared with the stdio client live in checks.py, features.py and client_side.py.
 """
@@ -105,8 +103,7 @@ async def run_checks(url: str, exchanges: list[Exchange], transport_errors: list
         )
 
         async def while_connected(connect_s: float) -> None:
-            probe = next((x for x in exchanges if x.what == "server/discover"), None)
-            check_connect(client, connect_s, f"HTTP {probe.status}" if probe is not None else "no probe seen")
+            check_connect(client, connect_s)
             state["protocol_version"] = client.protocol_version
             init, state["session_id"] = check_session_assigned(exchanges)
             await check_tools(client, EXPECTED_TOOLS)

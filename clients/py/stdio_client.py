@@ -6,9 +6,8 @@ Prints one "ok ..." line per passed check on stdout and exits 0. Any failed
 check prints "FAIL: ..." (plus the tail of the server's stderr) on stderr and
 exits 1.
 
-The client connects in the SDK's default mode ("auto"): it first probes
-`server/discover` and, when the server answers with a JSON-RPC error such as
--32601, falls back to the `initialize` handshake. The checks shared with the
+The client connects in "legacy" mode (the `initialize` handshake; modern.py checks
+2026-07-28). The checks shared with the
 HTTP client live in checks.py, features.py and client_side.py.
 """
 
