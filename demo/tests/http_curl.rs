@@ -450,6 +450,94 @@ fn missing_parameter_over_curl() {
     }
 }
 
+/// The seed's own example, as written: plain JSON-RPC with curl's own `Accept: */*`, no
+/// session and no revision header, is served on its own.
+#[test]
+fn the_seed_example_works_as_written() {
+    for runtime in RUNTIMES {
+        let server = DemoServer::start(runtime, &[]);
+        let url = server.mcp_url();
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"user.create@v1","arguments":{}}}"#;
+        let call = curl(
+            "the seed's curl example",
+            &server,
+            &[
+                "-X",
+                "POST",
+                url.as_str(),
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                body,
+            ],
+        );
+        call.expect_status(|s| s == 200, "200");
+        call.expect_hardened();
+        assert_eq!(call.header("mcp-session-id"), None, "{}", call.dump());
+        assert_eq!(
+            call.message(1)["error"],
+            json!({"code": -32000, "message": "Missing required parameter: email"}),
+            "{}",
+            call.dump()
+        );
+    }
+}
+
+/// A 2026-07-28 request over curl: headers repeat the body, `_meta` names the revision.
+#[test]
+fn a_2026_request_over_curl() {
+    for runtime in RUNTIMES {
+        let server = DemoServer::start(runtime, &[]);
+        let body = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+            "name": "echo",
+            "arguments": {"text": "hi"},
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}
+            }
+        }});
+        let headers = [
+            "-H",
+            "MCP-Protocol-Version: 2026-07-28",
+            "-H",
+            "Mcp-Method: tools/call",
+            "-H",
+            "Mcp-Name: echo",
+        ];
+        let call = post_mcp("POST 2026 tools/call echo", &server, None, &headers, &body);
+        call.expect_status(|s| s == 200, "200");
+        call.expect_hardened();
+        assert_eq!(call.header("mcp-session-id"), None, "{}", call.dump());
+        let result = &call.message(3)["result"];
+        assert_eq!(result["content"][0]["text"], "hi", "{}", call.dump());
+        assert_eq!(result["resultType"], "complete", "{}", call.dump());
+        assert_eq!(
+            result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+            "rampart-demo",
+            "{}",
+            call.dump()
+        );
+        // The name header disagrees with the body: 400 with -32020.
+        let wrong = [
+            headers[0],
+            headers[1],
+            headers[2],
+            headers[3],
+            "-H",
+            "Mcp-Name: add",
+        ];
+        let refused = post_mcp(
+            "POST 2026 tools/call, wrong Mcp-Name",
+            &server,
+            None,
+            &wrong,
+            &body,
+        );
+        refused.expect_status(|s| s == 400, "400");
+        assert_eq!(refused.message(3)["error"]["code"], -32020, "{}", refused.dump());
+    }
+}
+
 #[test]
 fn cors_preflight_over_curl() {
     let origin = "http://localhost:3000";
