@@ -481,3 +481,29 @@ fn trace_context_reaches_the_log_record() {
     assert_eq!(record.tracestate.as_deref(), Some("congo=t61"));
     assert!(record.to_json_line().contains(parent));
 }
+
+#[test]
+fn any_replica_with_the_same_key_continues_the_exchange() {
+    let replica = |key: &str| {
+        let config = Config::default().apply_env([("REQUEST_STATE_KEY", key)]).unwrap();
+        World::new(config, registry())
+    };
+    let shared = "a-replica-key-of-at-least-32-bytes!";
+    let (mut first, mut second) = (replica(shared), replica(shared));
+    let (_, round1) = exchange(&mut first, &call(1, "two", json!({})), "");
+    let retry = json!({
+        "requestState": round1["result"]["requestState"],
+        "inputResponses": {"step1": answer(json!({"name": "Ada"}))}
+    });
+    let (_, round2) = exchange(&mut second, &call(2, "two", retry.clone()), "");
+    assert!(round2["result"]["inputRequests"]["step2"].is_object(), "{round2}");
+    let mut stranger = replica("another-key-of-at-least-32-bytes-long");
+    let (_, refused) = exchange(&mut stranger, &call(3, "two", retry), "");
+    assert_eq!(refused["error"]["code"], -32602);
+    assert!(
+        Config::default()
+            .apply_env([("REQUEST_STATE_KEY", "short")])
+            .is_err(),
+        "a short key is refused"
+    );
+}
