@@ -90,11 +90,26 @@ impl Refusal {
 }
 
 /// The digest a state is bound to: the method, the tool or prompt name (or resource URI)
-/// and the arguments.
+/// and the arguments (hashed as they serialize, without a copy).
 pub(crate) fn request_digest(method: &str, name: &str, arguments: Option<&Value>) -> [u8; 32] {
-    let mut hash = Sha256::new();
-    hash.update(serde_json::to_vec(&json!([method, name, arguments])).unwrap_or_default());
-    hash.finalize().into()
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hash = Hashing(Sha256::new());
+    for part in [method, name] {
+        hash.0.update((part.len() as u64).to_be_bytes());
+        hash.0.update(part.as_bytes());
+    }
+    // Writing into a hash cannot fail.
+    let _ = serde_json::to_writer(&mut hash, &arguments);
+    hash.0.finalize().into()
 }
 
 /// Seals `answers` for `binding` until `expires`; returns the token.
