@@ -92,6 +92,12 @@ pub struct Config {
     pub max_request_state_bytes: usize,
     /// `subscriptions/listen` streams open at once on one stdio connection.
     pub max_listens_per_connection: usize,
+    /// Tasks (2026-07-28 tasks extension) held at once; beyond it calls are answered directly.
+    pub max_tasks: usize,
+    /// How long an ended task stays readable by `tasks/get`.
+    pub task_ttl: Duration,
+    /// How often clients are told to poll a task (`pollIntervalMs`).
+    pub task_poll_interval: Duration,
     /// Sessions held at once; `initialize` beyond it gets 503.
     pub max_sessions: usize,
     /// Time a session may stay unused before it expires.
@@ -175,6 +181,9 @@ impl Default for Config {
             request_state_ttl: Duration::from_secs(600),
             max_request_state_bytes: 256 * 1024,
             max_listens_per_connection: 16,
+            max_tasks: 10_000,
+            task_ttl: Duration::from_secs(300),
+            task_poll_interval: Duration::from_millis(500),
             max_sessions: 10_000,
             session_idle_timeout: Duration::from_secs(30 * 60),
             enable_get_stream: true,

@@ -99,7 +99,7 @@ pub use log::{Level, LogRecord, Status};
 pub use mcp::{LoggingLevel, ProtocolVersion, StateKey};
 pub use registry::{
     CacheHint, CachePolicy, CacheScope, CompletionRequest, Prompt, PromptArgument, ReadRequest,
-    RegisterError, Registry, Resource, ResourceTemplate, Tool, ToolRegistry,
+    RegisterError, Registry, Resource, ResourceTemplate, TaskSupport, Tool, ToolRegistry,
 };
 pub use server::{
     CallError, ConnectionId, Event, InputError, ReadinessCheck, Server, Stats, Timeout, TimeoutReason,

@@ -6,6 +6,7 @@
 pub mod fixtures;
 mod library;
 pub mod stateless_fixtures;
+pub mod task_fixtures;
 pub mod tools;
 
 use std::sync::{Arc, Mutex};
@@ -32,7 +33,8 @@ pub fn registry(database: ReadinessCheck) -> Result<Registry, RegisterError> {
     let registry = tools::register(Registry::new(), &demo, database)?;
     let registry = library::register(registry, &demo)?;
     let registry = fixtures::register(registry)?;
-    let mut registry = stateless_fixtures::register(registry)?;
+    let registry = stateless_fixtures::register(registry)?;
+    let mut registry = task_fixtures::register(registry)?;
     // Lists change only when the demo says so: clients may keep them a minute. Reads and
     // discovery are fresh every time.
     let minute = Duration::from_secs(60);

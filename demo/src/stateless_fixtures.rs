@@ -33,7 +33,7 @@ fn no_arguments() -> Value {
 }
 
 /// A form asking for one string field.
-fn form(message: &str, field: &str) -> Elicitation {
+pub(crate) fn form(message: &str, field: &str) -> Elicitation {
     Elicitation::form(
         message,
         json!({"type": "object", "properties": {field: {"type": "string"}}, "required": [field]}),
@@ -41,7 +41,7 @@ fn form(message: &str, field: &str) -> Elicitation {
 }
 
 /// A string field of an elicitation's content, or empty.
-fn field(content: &Option<serde_json::Map<String, Value>>, name: &str) -> String {
+pub(crate) fn field(content: &Option<serde_json::Map<String, Value>>, name: &str) -> String {
     content
         .as_ref()
         .and_then(|content| content.get(name))

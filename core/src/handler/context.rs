@@ -49,6 +49,9 @@ pub enum Message {
         /// The elicitation's id, as sent with the request.
         id: String,
     },
+    /// From here on the call runs as a task the client polls (2026-07-28 tasks extension),
+    /// when its tool and request allow one; otherwise nothing changes.
+    StartTask,
     /// A request to the client; its answer goes to `reply`.
     Request {
         /// What to ask.
@@ -156,6 +159,15 @@ impl Context {
     /// Announces a change: a resource's new contents, or a changed list.
     pub fn notify(&self, notice: Notice) {
         self.send(Message::Notice(notice));
+    }
+
+    /// Marks where a long call's background part begins. For a tool that supports tasks
+    /// ([`Tool::tasks`](crate::Tool::tasks)) and a client of the tasks extension, the client
+    /// gets a task at once and polls it for the result; questions asked from here on become
+    /// the task's input requests, and those asked before are answered in rounds. Otherwise
+    /// the call goes on as usual.
+    pub fn start_task(&self) {
+        self.send(Message::StartTask);
     }
 
     /// Tells the client that the URL elicitation `id` was completed out of band.

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::{Dispatch, ProtocolVersion, Reply, invalid_params};
 use crate::error::{ErrorCode, RpcError};
+use crate::registry::TaskSupport;
 
 /// `initialize`: negotiates the revision, records the client, declares the capabilities.
 pub(super) fn initialize(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Reply {
@@ -14,9 +15,19 @@ pub(super) fn initialize(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> 
 /// instructions, without a session.
 pub(super) fn discover(dispatch: &mut Dispatch<'_>, _: Option<Value>) -> Reply {
     let supported: Vec<&str> = ProtocolVersion::ALL.iter().map(|v| v.as_str()).collect();
+    let mut capabilities = super::capabilities(dispatch.registry);
+    let tasks = dispatch
+        .registry
+        .tools
+        .entries()
+        .iter()
+        .any(|entry| entry.tool.task_support() != TaskSupport::Never);
+    if tasks {
+        capabilities["extensions"] = json!({ super::modern::TASKS_EXTENSION: {} });
+    }
     let mut result = json!({
         "supportedVersions": supported,
-        "capabilities": super::capabilities(dispatch.registry),
+        "capabilities": capabilities,
     });
     if let Some(instructions) = &dispatch.config.instructions {
         result["instructions"] = json!(instructions);

@@ -15,7 +15,7 @@ pub use cache::{CacheHint, CachePolicy, CacheScope};
 pub use completion::CompletionRequest;
 pub use prompt::{Prompt, PromptArgument, PromptRegistry};
 pub use resource::{ReadRequest, Resource, ResourceRegistry, ResourceTemplate};
-pub use tool::{Tool, ToolRegistry};
+pub use tool::{TaskSupport, Tool, ToolRegistry};
 
 pub(crate) use completion::{Completer, no_completion};
 

@@ -16,6 +16,20 @@ use crate::validate::{ArgsValidator, OutputValidator};
 /// A tool's handler, type-erased.
 pub(crate) type ToolHandler = Erased<Value>;
 
+/// Whether a tool may run as a task of the 2026-07-28 tasks extension
+/// (`io.modelcontextprotocol/tasks`), polled by the client instead of answered at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TaskSupport {
+    /// Never: every call is answered directly.
+    #[default]
+    Never,
+    /// When the request declares the extension; otherwise the call is answered directly.
+    Optional,
+    /// Only as a task: a request that does not declare the extension gets -32021.
+    Required,
+}
+
 /// A tool: its name, schemas, annotations, deadline and handler.
 pub struct Tool {
     name: String,
@@ -26,6 +40,7 @@ pub struct Tool {
     annotations: Option<Value>,
     timeout: Option<Duration>,
     scope: Option<String>,
+    tasks: TaskSupport,
     handler: ToolHandler,
 }
 
@@ -47,6 +62,7 @@ impl Tool {
             annotations: None,
             timeout: None,
             scope: None,
+            tasks: TaskSupport::Never,
             handler: erase(handler),
         }
     }
@@ -86,6 +102,18 @@ impl Tool {
     pub fn required_scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());
         self
+    }
+
+    /// Lets the tool run as a task for clients of the tasks extension: once its handler
+    /// calls [`Context::start_task`], the client holds a task to poll instead of waiting.
+    pub fn tasks(mut self, support: TaskSupport) -> Self {
+        self.tasks = support;
+        self
+    }
+
+    /// Returns whether the tool may run as a task.
+    pub fn task_support(&self) -> TaskSupport {
+        self.tasks
     }
 
     /// Returns the tool's name.

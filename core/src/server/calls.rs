@@ -38,6 +38,19 @@ pub(crate) struct Modern {
     pub(crate) meta: RequestMeta,
     /// The answers it carries, and the questions its handler asks.
     pub(crate) input: Input,
+    /// Whether the call may become (or has become) a task of the tasks extension.
+    pub(crate) task: TaskLink,
+}
+
+/// A call's relation to the tasks extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TaskLink {
+    /// Answered directly.
+    None,
+    /// Its tool supports tasks and its request declared the extension: `start_task` makes one.
+    Eligible,
+    /// It runs as this task; its request was answered with the task.
+    Started(String),
 }
 
 /// One running handler.
@@ -54,6 +67,14 @@ pub(crate) struct Running {
 }
 
 impl Running {
+    /// Returns the task the call runs as, once it became one.
+    pub(crate) fn task(&self) -> Option<&str> {
+        match self.request.modern.as_deref().map(|modern| &modern.task) {
+            Some(TaskLink::Started(id)) => Some(id),
+            _ => None,
+        }
+    }
+
     /// Returns when its next heartbeat is due, if one is armed.
     pub(crate) fn next_beat(&self) -> Option<Instant> {
         self.progress.as_ref().and_then(|progress| progress.next_beat)
@@ -95,11 +116,12 @@ impl Calls {
         self.running.len()
     }
 
-    /// Returns the calls answering requests of `connection`.
+    /// Returns the calls answering requests of `connection` (a task answered its request
+    /// already: it no longer depends on the connection).
     pub(crate) fn of_connection(&self, connection: ConnectionId) -> Vec<CallId> {
         self.running
             .iter()
-            .filter(|(_, running)| running.request.connection == connection)
+            .filter(|(_, running)| running.request.connection == connection && running.task().is_none())
             .map(|(id, _)| *id)
             .collect()
     }

@@ -8,6 +8,7 @@ use super::calls::{Modern, Progress, RequestContext, Running};
 use super::outgoing::Refused;
 use super::record::Finished;
 use super::sessions::SessionKey;
+use super::task_calls::{TASK_METHODS, task_link};
 use super::timers::Timer;
 use super::{ConnectionId, Event, Server};
 use crate::auth::has_scope;
@@ -129,10 +130,31 @@ impl Server {
             .map(str::to_owned);
         let modern = match modern {
             None => None,
-            Some(meta) => match self.read_input(&request, principal.as_deref(), now) {
-                Ok(input) => Some(Box::new(Modern { meta, input })),
-                Err(error) => return Err((request.id, error)),
-            },
+            Some(meta) if TASK_METHODS.contains(&request.method.as_str()) => {
+                let answered = self.task_method(
+                    connection,
+                    &request.method,
+                    request.params.as_ref(),
+                    &meta.capabilities,
+                    now,
+                );
+                return match answered {
+                    Ok(result) => Ok(Answer::Respond(jsonrpc::write_result(&request.id, &result))),
+                    Err(error) => Err((request.id, error)),
+                };
+            }
+            Some(meta) => {
+                let task = task_link(
+                    &self.registry,
+                    &request.method,
+                    request.params.as_ref(),
+                    &meta.capabilities,
+                );
+                match (self.read_input(&request, principal.as_deref(), now), task) {
+                    (Ok(input), Ok(task)) => Some(Box::new(Modern { meta, input, task })),
+                    (Err(error), _) | (_, Err(error)) => return Err((request.id, error)),
+                }
+            }
         };
         let progress = mcp::progress_token(request.params.as_ref());
         // A 2026-07-28 request carries everything it needs: it never touches session state.

@@ -3,6 +3,7 @@
 //! (a late outcome, a second cancel) is refused or ignored.
 
 use serde::Serialize;
+use serde_json::Value;
 
 use super::calls::Running;
 use super::connections::Kind;
@@ -24,6 +25,11 @@ impl Server {
         let Some(running) = self.take_call(call) else {
             return Err(CallError::NotRunning(call));
         };
+        if running.task().is_some() {
+            let outcome = self.task_result(&running, outcome);
+            self.end_task(running, outcome, now);
+            return Ok(());
+        }
         let (bytes, error) = match self.response(&running, outcome, now) {
             Ok(bytes) => (bytes, None),
             Err(error) => {
@@ -57,6 +63,18 @@ impl Server {
             }
         }
         self.result_bytes(running, outcome)
+    }
+
+    /// A task's outcome as `tasks/get` inlines it: the tool's result, or the error.
+    fn task_result(&self, running: &Running, outcome: Outcome) -> Result<Value, RpcError> {
+        match outcome.map_err(HandlerError::into_rpc)? {
+            Output::Tool(output) => {
+                mcp::check_output(&self.registry.tools, &running.name, &output)?;
+                serde_json::to_value(output.for_version(running.request.version))
+                    .map_err(|err| runtime_error(err.to_string()))
+            }
+            _ => Err(runtime_error("a tool handler returned another kind of output")),
+        }
     }
 
     /// Writes a handler's outcome as the response to its request.
@@ -115,6 +133,9 @@ impl Server {
             format!("Tool timed out after {} ms", limit.as_millis()),
         );
         self.events.push_back(Event::Cancel(call));
+        if running.task().is_some() {
+            return self.end_task(running, Err(error), now);
+        }
         let bytes = jsonrpc::write_error(Some(&running.request.id), &error, self.config.debug);
         self.finish_call(running, bytes, Some(&error), now);
     }
@@ -153,6 +174,7 @@ impl Server {
             return;
         };
         self.events.push_back(Event::Cancel(call));
+        let task = running.task().map(str::to_owned);
         let mut finished = Finished::new(
             running.request.connection,
             running.request.log_id,
@@ -161,6 +183,10 @@ impl Server {
         finished.method = Some(running.name);
         finished.outcome = Ok(Status::Cancelled);
         self.log_finished(now, finished);
+        if let Some(task) = task {
+            // A task answered its request long ago: only its status changes.
+            return self.task_cancelled(&task, now);
+        }
         if let Some(Kind::Http(_)) = self
             .connections
             .get(&running.request.connection)
@@ -184,7 +210,10 @@ impl Server {
         if let Some(at) = running.next_beat() {
             self.timers.disarm(at, Timer::Heartbeat(call));
         }
-        if let Some(session) = self.sessions.get_mut(&running.request.session) {
+        // A task left its request's session when it answered it.
+        if running.task().is_none()
+            && let Some(session) = self.sessions.get_mut(&running.request.session)
+        {
             session.in_flight.remove(&running.request.id);
         }
         self.touched.push(running.request.connection);

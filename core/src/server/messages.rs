@@ -72,6 +72,11 @@ impl Server {
                 let bytes = jsonrpc::write_notification("notifications/elicitation/complete", Some(&params));
                 self.send_call_message(call, bytes);
             }
+            Message::StartTask => self.start_task(call, now),
+            // A task's questions wait for `tasks/update`.
+            Message::Request { request, key, reply } if running.task().is_some() => {
+                self.task_question(call, key, &request, reply, now);
+            }
             Message::Request { request, key, reply } => match running.request.modern.as_deref_mut() {
                 // A 2026-07-28 client is never sent a request: it answers in its next round.
                 Some(modern) => reply.send(modern.input.ask(key, &request, &modern.meta.capabilities)),
@@ -177,9 +182,10 @@ impl Server {
         self.send_call_message(call, bytes);
     }
 
-    /// Sends a message on the stream of a call's request.
+    /// Sends a message on the stream of a call's request (a task answered its request
+    /// already: what it sends has nowhere to go).
     fn send_call_message(&mut self, call: CallId, bytes: Vec<u8>) {
-        let Some(running) = self.calls.get(call) else {
+        let Some(running) = self.calls.get(call).filter(|running| running.task().is_none()) else {
             return;
         };
         let connection = running.request.connection;

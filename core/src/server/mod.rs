@@ -1,8 +1,9 @@
 //! The server state machine. This file holds its public face: the getters, the `handle_*`
 //! inputs, the commands and the `poll_*` outputs. The parts it is composed of own their
 //! state and are drained here: the session table (`sessions`), the call table (`calls`), the
-//! table of requests to clients (`outgoing`), the timer table (`timers`), each session's
-//! replay buffer (`replay`), and one transport per framing (`ndjson`, `http`).
+//! table of requests to clients (`outgoing`), the task table (`tasks`, driven by
+//! `task_calls`), the timer table (`timers`), each session's replay buffer (`replay`), and
+//! one transport per framing (`ndjson`, `http`).
 
 mod calls;
 mod connections;
@@ -19,6 +20,8 @@ mod record;
 mod replay;
 mod resume;
 mod sessions;
+mod task_calls;
+mod tasks;
 #[cfg(test)]
 mod tests;
 mod timers;
@@ -45,6 +48,7 @@ use calls::Calls;
 use connections::Connection;
 use outgoing::Outgoing;
 use sessions::Sessions;
+use tasks::Tasks;
 use timers::{Timer, Timers};
 
 /// The sans-IO MCP server: feed it input and time, drain its output.
@@ -78,6 +82,8 @@ pub struct Server {
     sessions: Sessions,
     calls: Calls,
     outgoing: Outgoing,
+    /// Calls that run as tasks of the tasks extension, and ended ones kept for `tasks/get`.
+    tasks: Tasks,
     timers: Timers,
     /// Requests per client.
     limiter: RateLimiter<ClientKey>,
@@ -134,6 +140,7 @@ impl Server {
             sessions: Sessions::default(),
             calls: Calls::default(),
             outgoing: Outgoing::default(),
+            tasks: Tasks::default(),
             timers: Timers::default(),
             limiter,
             tool_limiters,

@@ -18,6 +18,9 @@ pub(crate) const SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 /// `_meta` key tying a notification to its `subscriptions/listen` stream.
 pub(crate) const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
+/// The tasks extension's name, under `extensions` in capabilities.
+pub(crate) const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+
 /// The longest `tracestate` kept (the W3C limit is 512 characters).
 const MAX_TRACESTATE: usize = 512;
 
