@@ -347,6 +347,11 @@ def http_rows(servers):
             f"{row['p50'] / 1000:.3f} ms | {row['p99'] / 1000:.3f} ms | {mib(row['hwm'])} | "
             f"{med([r['server_cpu'] for r in rs]):.0%} | {med([r['wrk_cpu'] for r in rs]):.0%} | "
             f"{row['checked']:,} | {row['mismatches']} | {row['errors']} |")
+    busy = [f"{s['name']} round {i + 1} ({r['server_cpu']:.0%})"
+            for s in servers for i, r in enumerate(s["rounds"]) if r["server_cpu"] < 0.9]
+    if busy:
+        lines.append(f"\nServer CPU below 90 % (the machine was busy with something else, or "
+                     f"the server was not the limit): {', '.join(busy)}.")
     return rows, "\n".join(lines)
 
 

@@ -266,6 +266,7 @@ pub(super) fn http_message(kind: u8, extra: u8, sessions: &[String]) -> HttpRequ
         sent: Sent {
             session: session.map(str::to_owned),
             expect,
+            modern: None,
         },
     }
 }
@@ -283,6 +284,7 @@ pub(super) fn post(body: &str, session: Option<&str>, expect: Expect) -> HttpReq
         sent: Sent {
             session: session.map(str::to_owned),
             expect,
+            modern: None,
         },
     }
 }
@@ -302,6 +304,7 @@ pub(super) fn stream(session: Option<&str>, last: Option<&str>, expect: Expect) 
         sent: Sent {
             session: session.map(str::to_owned),
             expect,
+            modern: None,
         },
     }
 }

@@ -4,6 +4,7 @@
 //! bug in the core, never bad input.
 
 mod dictionary;
+mod modern;
 mod ops;
 mod peer;
 mod registry;

@@ -1,7 +1,9 @@
 //! What the fuzz targets serve: every kind of handler the core runs (tools, resource reads
 //! from a fixed URI and from a template, prompts, completions), handlers that finish at once,
-//! fail or never end, and handlers that ask the client (sampling, elicitation, roots), talk
-//! while they run (log, progress, heartbeats) or announce changes.
+//! fail or never end, and handlers that ask the client (sampling, elicitation, roots, also
+//! under keys of their own for 2026-07-28 rounds), talk while they run (log, progress,
+//! heartbeats) or announce changes, and a tool whose arguments 2026-07-28 requests repeat in
+//! headers.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -66,6 +68,10 @@ fn tools() -> Vec<Tool> {
     let email = json!({"type": "object", "properties": {"email": {"type": "string", "format": "email"}},
                        "required": ["email"]});
     let text = json!({"type": "object", "properties": {"text": {"type": "string"}}});
+    let route = json!({"type": "object", "properties": {
+        "region": {"type": "string", "x-mcp-header": "Region"},
+        "priority": {"type": "integer", "x-mcp-header": "Priority"},
+        "urgent": {"type": "boolean", "x-mcp-header": "Urgent"}}});
     vec![
         Tool::new("user.create@v1", email, |args, _| async move {
             Ok(ToolOutput::structured(args))
@@ -111,6 +117,35 @@ fn tools() -> Vec<Tool> {
             };
             ctx.notify(notice);
             Ok(ToolOutput::text("touched"))
+        }),
+        // Asks up to four questions under keys of its own, one after the other: a 2026-07-28
+        // client answers them over as many rounds.
+        Tool::new("rounds", object(), |args, ctx| async move {
+            let steps = args["steps"].as_u64().unwrap_or(1).clamp(1, 4);
+            let schema = json!({"type": "object", "properties": {"name": {"type": "string"}}});
+            let name = ctx
+                .input("name")
+                .elicit(Elicitation::form("Name?", schema))
+                .await?;
+            let mut done = vec![format!("{:?}", name.action)];
+            if steps >= 2 {
+                ctx.input("model").sample(sampling()).await?;
+                done.push("sampled".to_owned());
+            }
+            if steps >= 3 {
+                let roots = ctx.input("roots").roots().await?;
+                done.push(format!("{} roots", roots.len()));
+            }
+            if steps >= 4 {
+                let url = Elicitation::url("Sign in", "https://example.invalid/login", "e3");
+                ctx.input("site").elicit(url).await?;
+                done.push("signed in".to_owned());
+            }
+            Ok(ToolOutput::text(done.join(", ")))
+        }),
+        // Its arguments travel in `Mcp-Param-Region` and `Mcp-Param-Priority` too.
+        Tool::new("route", route, |args, _| async move {
+            Ok(ToolOutput::structured(args))
         }),
         // Talks, asks for heartbeats every `every` ms, and never ends.
         Tool::new("beat", object(), |args, ctx| async move {

@@ -59,6 +59,8 @@ pub(super) struct Response {
     pub(super) body: Vec<u8>,
     /// Whether the body is an SSE stream.
     pub(super) sse: bool,
+    /// Whether it names a session (`Mcp-Session-Id`).
+    pub(super) session: bool,
     /// How many bytes of the output the response takes, once it is whole.
     pub(super) len: Option<usize>,
 }
@@ -76,6 +78,10 @@ pub(super) fn read_response(bytes: &[u8]) -> Option<Response> {
         .headers
         .iter()
         .any(|h| h.name.eq_ignore_ascii_case("content-type") && h.value.starts_with(b"text/event-stream"));
+    let session = response
+        .headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("mcp-session-id"));
     let rest = &bytes[head..];
     let (body, len) = match body_framing(status, response.headers, bytes) {
         Framing::Empty => (Vec::new(), Some(0)),
@@ -94,6 +100,7 @@ pub(super) fn read_response(bytes: &[u8]) -> Option<Response> {
         status,
         body,
         sse,
+        session,
         len: len.map(|len| head + len),
     })
 }

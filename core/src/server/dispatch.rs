@@ -116,7 +116,8 @@ impl Server {
             let error = RpcError::new(ErrorCode::InvalidRequest, "Session not found");
             return Err((request.id, error));
         };
-        if session.in_flight.contains_key(&request.id) {
+        let listening = session.listens.iter().any(|listen| listen.id == request.id);
+        if listening || session.in_flight.contains_key(&request.id) {
             let error = RpcError::new(
                 ErrorCode::InvalidRequest,
                 "Invalid Request: id is already in use by a running request",

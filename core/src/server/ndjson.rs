@@ -254,7 +254,9 @@ impl Server {
                 Some(Kind::Ndjson(_))
             ) {
                 for listen in listens {
-                    let bytes = jsonrpc::write_result(&listen.id, &modern::listen_ended(&listen.id));
+                    let mut result = modern::listen_ended(&listen.id);
+                    modern::finish(&mut result, None, &self.config);
+                    let bytes = jsonrpc::write_result(&listen.id, &result);
                     self.send_line(connection, bytes);
                 }
             }

@@ -1,5 +1,5 @@
 //! One connection as the `ops` host sees it: what was sent and written, and the checks of an
-//! NDJSON connection's lines.
+//! NDJSON connection's lines (those of the 2026-07-28 revision in `pipe`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::super::peer::{HttpLog, Peer};
 use super::super::wire;
+use super::pipe::Pipe;
 use crate::jsonrpc::{self, ParseFailure};
 use crate::{ConnectionId, Framing};
 
@@ -24,8 +25,10 @@ pub(super) struct Conn {
     /// How often each request id was sent, and answered (NDJSON only).
     requests: BTreeMap<String, usize>,
     answers: BTreeMap<String, usize>,
-    /// The URIs an NDJSON connection asked to subscribe to.
+    /// The URIs an NDJSON connection asked to subscribe to (or to listen for).
     subscribed: BTreeSet<String>,
+    /// What its requests expect by the rules of the pipe's era.
+    pipe: Pipe,
     pub(super) awaiting_resume: bool,
     pub(super) eof: bool,
     pub(super) closed: bool,
@@ -43,6 +46,7 @@ impl Conn {
             requests: BTreeMap::new(),
             answers: BTreeMap::new(),
             subscribed: BTreeSet::new(),
+            pipe: Pipe::default(),
             awaiting_resume: false,
             eof: false,
             closed: false,
@@ -51,38 +55,51 @@ impl Conn {
     }
 
     /// Notes the ids of what was sent that may be answered, line by line.
-    pub(super) fn note_input(&mut self, bytes: &[u8]) {
+    pub(super) fn note_input(&mut self, bytes: &[u8], peer: &Peer) {
         if self.framing == Framing::Http {
             return;
         }
         self.tail.extend_from_slice(bytes);
         while let Some(end) = self.tail.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = self.tail.drain(..=end).collect();
-            self.note_line(&line);
+            self.note_line(&line, peer);
         }
     }
 
-    pub(super) fn note_eof(&mut self) {
+    pub(super) fn note_eof(&mut self, peer: &Peer) {
         let tail = std::mem::take(&mut self.tail);
-        self.note_line(&tail);
+        self.note_line(&tail, peer);
     }
 
-    fn note_line(&mut self, line: &[u8]) {
+    fn note_line(&mut self, line: &[u8], peer: &Peer) {
         // Requests get one answer, and so do messages refused with a readable id;
         // notifications and responses from the client get none.
-        let id = match jsonrpc::parse_message(line) {
+        let (id, parsed) = match jsonrpc::parse_message(line) {
             Ok(jsonrpc::Message::Request(request)) => {
-                if request.method == "resources/subscribe"
-                    && let Some(uri) = request.params.as_ref().and_then(|p| p.get("uri")?.as_str())
-                {
-                    self.subscribed.insert(uri.to_owned());
-                }
-                request.id
+                let uri = |p: &serde_json::Value| p.get("uri")?.as_str().map(str::to_owned);
+                let listened = |p: &serde_json::Value| {
+                    let uris = p.get("notifications")?.get("resourceSubscriptions")?.as_array()?;
+                    Some(
+                        uris.iter()
+                            .filter_map(|uri| uri.as_str().map(str::to_owned))
+                            .collect(),
+                    )
+                };
+                let params = request.params.as_ref();
+                let uris: Vec<String> = match request.method.as_str() {
+                    "resources/subscribe" => params.and_then(uri).into_iter().collect(),
+                    "subscriptions/listen" => params.and_then(listened).unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                self.subscribed.extend(uris);
+                (request.id, serde_json::from_slice::<Value>(line).ok())
             }
             Ok(_) | Err(ParseFailure { id: None, .. }) => return,
-            Err(ParseFailure { id: Some(id), .. }) => id,
+            Err(ParseFailure { id: Some(id), .. }) => (id, None),
         };
-        *self.requests.entry(id_key(id.as_json())).or_default() += 1;
+        let key = id_key(id.as_json());
+        self.pipe.request(&key, parsed.as_ref(), peer);
+        *self.requests.entry(key).or_default() += 1;
     }
 
     /// Takes what was written to an NDJSON connection: checks each new line, that no id is
@@ -102,6 +119,7 @@ impl Conn {
                         "an update of {uri} to a connection that never subscribed to it"
                     );
                 }
+                self.pipe.message(&message);
                 peer.line(conn, &message);
                 continue;
             }
@@ -110,6 +128,7 @@ impl Conn {
                 continue;
             }
             let key = id_key(&id.to_string());
+            self.pipe.answer(&key, &message, peer);
             let answers = self.answers.entry(key.clone()).or_default();
             *answers += 1;
             let sent = self.requests.get(&key).copied().unwrap_or(0);
@@ -122,6 +141,6 @@ impl Conn {
 }
 
 /// Returns an id's JSON text in one normal form, whatever escapes the client used.
-fn id_key(json: &str) -> String {
+pub(super) fn id_key(json: &str) -> String {
     serde_json::from_str::<Value>(json).map_or_else(|_| json.to_owned(), |id| id.to_string())
 }

@@ -5,6 +5,8 @@ mod calls;
 mod conn;
 mod handlers;
 mod host;
+mod modern;
+mod pipe;
 
 use std::time::{Duration, Instant};
 
@@ -20,8 +22,8 @@ use host::Recorder;
 
 /// Decodes `data` as operations on one server (accept, input, end of input, disconnect,
 /// time, call outcomes, handler messages, answers to the server's requests, streams,
-/// notices, readiness, shutdown), drains after each, and checks framing, answers, routing
-/// and caps throughout. `base` is the caller's instant the virtual clock starts from (the
+/// notices, readiness, shutdown, 2026-07-28 messages and retries of their rounds), drains
+/// after each, and checks framing, answers, routing and caps throughout. `base` is the caller's instant the virtual clock starts from (the
 /// core reads no clock).
 pub fn ops(data: &[u8], base: Instant) {
     let mut input = Reader(data);
@@ -40,6 +42,10 @@ const MAX_CONNECTIONS: usize = 8;
 /// Codes from here on pick the operations added with the later features; codes below keep
 /// the meaning they had when the first seeds were written.
 const NEW_OPS: u8 = 0xC0;
+
+/// Codes from here to `MODERN_OPS + 15` pick the operations of the 2026-07-28 revision (see
+/// `modern_step`); no earlier seed used them.
+const MODERN_OPS: u8 = 0xE0;
 
 struct Run {
     server: Server,
@@ -66,8 +72,12 @@ impl Run {
     /// dictionary message, 3 raw bytes, 4 end of input, 5 disconnect, 6 advance time, 7
     /// advance to the next deadline, 8 complete a call, 9 complete a finished call again, 10
     /// a log or progress message, 11 set_ready, 12 shutdown, 13 toggle failing writes; from
-    /// [`NEW_OPS`] on, see `new_step`. Arguments follow the code.
+    /// [`NEW_OPS`] on, see `new_step` (and `modern_step` from [`MODERN_OPS`] to 15 past
+    /// it). Arguments follow the code.
     fn step(&mut self, code: u8, input: &mut Reader<'_>) {
+        if (MODERN_OPS..MODERN_OPS + 0x10).contains(&code) {
+            return self.modern_step(code - MODERN_OPS, input);
+        }
         if code >= NEW_OPS {
             return self.new_step(code - NEW_OPS, input);
         }
@@ -82,9 +92,10 @@ impl Run {
                 let len = usize::from(input.byte().unwrap_or(0));
                 let bytes = input.take(len).to_vec();
                 if let Some(conn) = self.host.pick(arg)
-                    && self.input(conn, bytes)
+                    && self.takes_input(conn)
                 {
                     self.conn(conn).http.raw();
+                    self.input(conn, bytes);
                 }
             }
             4 => self.eof(arg),
@@ -176,9 +187,15 @@ impl Run {
         } else {
             Framing::Ndjson
         };
+        self.accept_as(arg, framing);
+    }
+
+    /// Accepts a connection of the client `arg >> 1` picks.
+    fn accept_as(&mut self, arg: u8, framing: Framing) -> ConnectionId {
         let client = format!("127.0.0.{}", (arg >> 1) % 4 + 1);
         let conn = self.server.accept(client, framing, self.now);
         self.host.conns.insert(conn, Conn::new(framing));
+        conn
     }
 
     /// Sends a message of the dictionary to the connection `arg` picks.
@@ -195,28 +212,38 @@ impl Run {
         }
     }
 
+    /// Sends a request of the dictionary, noted first: what answers it at once is read back
+    /// before `input` returns.
     fn send_http(&mut self, conn: ConnectionId, request: HttpRequest) {
-        if self.input(conn, request.bytes) {
+        if self.takes_input(conn) {
             self.conn(conn).http.sent(request.sent);
+            self.input(conn, request.bytes);
         }
     }
 
-    /// Hands bytes to a connection as an adapter's reader would: when the server takes
-    /// input, or once while it is paused (the chunk is parked), then waits for a resume.
+    /// Returns whether an adapter's reader hands the connection a chunk now: when the server
+    /// takes input, or once while it is paused (the chunk is parked), then not until a resume.
+    fn takes_input(&self, conn: ConnectionId) -> bool {
+        let state = &self.host.conns[&conn];
+        self.server.wants_input(conn) || !(state.awaiting_resume || state.eof)
+    }
+
+    /// Hands bytes to a connection as an adapter's reader would (see `takes_input`).
     /// Returns whether the bytes were handed over.
     fn input(&mut self, conn: ConnectionId, bytes: Vec<u8>) -> bool {
-        let wants = self.server.wants_input(conn);
-        let state = self.host.conns.get_mut(&conn).expect("picked");
-        if !wants && (state.awaiting_resume || state.eof) {
+        if !self.takes_input(conn) {
             return false;
         }
+        let wants = self.server.wants_input(conn);
+        let host = &mut self.host;
+        let state = host.conns.get_mut(&conn).expect("picked");
         let result = self.server.handle_input(conn, &bytes, self.now);
         assert!(
             result.is_ok(),
             "input refused while allowed (wants_input {wants}): {result:?}"
         );
         state.awaiting_resume = true;
-        state.note_input(&bytes);
+        state.note_input(&bytes, &host.peer);
         // Drained at once, as an adapter does: a resume must not be taken for a later chunk.
         self.host.drain(&mut self.server, self.now);
         true
@@ -224,12 +251,13 @@ impl Run {
 
     fn eof(&mut self, arg: u8) {
         let Some(conn) = self.host.pick(arg) else { return };
-        let state = self.conn(conn);
+        let host = &mut self.host;
+        let state = host.conns.get_mut(&conn).expect("picked");
         if state.eof {
             return;
         }
         state.eof = true;
-        state.note_eof();
+        state.note_eof(&host.peer);
         let result = self.server.handle_eof(conn, self.now);
         assert!(
             result.is_ok(),
@@ -301,12 +329,13 @@ impl Run {
     fn finish(mut self) {
         let open: Vec<ConnectionId> = self.host.conns.keys().copied().collect();
         for conn in open {
-            let state = self.conn(conn);
+            let host = &mut self.host;
+            let state = host.conns.get_mut(&conn).expect("a known connection");
             if state.closed || state.eof {
                 continue;
             }
             // An unterminated last line is still a message at end of input.
-            state.note_eof();
+            state.note_eof(&host.peer);
             let _ = self.server.handle_eof(conn, self.now);
             self.host.drain(&mut self.server, self.now);
         }

@@ -6,8 +6,10 @@
 //! - an answer to one of them is taken (202) once at most, and only from the session it went
 //!   to; the server never answers a client's answer or notification with a JSON-RPC response;
 //! - a stream resumed with `Last-Event-ID` carries only later events of the stream named,
-//!   and a replayed event carries what it carried the first time.
+//!   and a replayed event carries what it carried the first time;
+//! - what answers a 2026-07-28 request passes the checks of `modern`, and names no session.
 
+mod modern;
 mod picks;
 
 use std::collections::BTreeMap;
@@ -16,6 +18,11 @@ use serde_json::Value;
 
 use super::wire::{self, SseEvent};
 use crate::ConnectionId;
+
+pub(super) use modern::{
+    CLIENT_CAPABILITIES, LOG_LEVEL, Modern, PROTOCOL_VERSION, Round, SUBSCRIPTION_ID, VERSION, level,
+    modern_era,
+};
 
 /// How many event ids are kept for resuming streams.
 const MAX_EVENT_IDS: usize = 32;
@@ -47,6 +54,9 @@ pub(super) struct Sent {
     /// The `Mcp-Session-Id` it named.
     pub(super) session: Option<String>,
     pub(super) expect: Expect,
+    /// What it expects back as a 2026-07-28 message; `None` when the session revisions
+    /// serve it.
+    pub(super) modern: Option<Modern>,
 }
 
 /// What a request may get back.
@@ -117,6 +127,10 @@ pub(super) struct Peer {
     events: BTreeMap<(String, String), String>,
     /// The server's requests seen since the last `take_fresh`, with their connection.
     fresh: Vec<(u64, ConnectionId)>,
+    /// The latest rounds of 2026-07-28 calls that asked the client something.
+    pub(super) rounds: Vec<Round>,
+    /// Every `requestState` the server gave out.
+    issued: modern::Issued,
 }
 
 impl Peer {
@@ -165,6 +179,11 @@ impl Peer {
         sent: Option<&Sent>,
         seen: usize,
     ) -> usize {
+        let modern = sent.and_then(|sent| sent.modern.as_ref());
+        assert!(
+            modern.is_none() || !response.session,
+            "a session for a 2026-07-28 message ({sent:?})"
+        );
         if response.sse {
             if let Some(sent) = sent {
                 assert!(
@@ -183,6 +202,9 @@ impl Peer {
         }
         if let (Some(sent), Some(_)) = (sent, response.len) {
             self.reply(response, sent);
+            if let (Some(modern), Ok(message)) = (modern, serde_json::from_slice::<Value>(&response.body)) {
+                self.modern_answer(modern, Some(response.status), &message, true);
+            }
         }
         0
     }
@@ -288,6 +310,9 @@ impl Peer {
             return;
         }
         let message = wire::check_line(event.data.as_bytes());
+        if let Some(modern) = sent.and_then(|sent| sent.modern.as_ref()) {
+            self.modern_answer(modern, Some(200), &message, true);
+        }
         let route = match sent {
             None => Route::Unknown,
             Some(Sent {

@@ -5,9 +5,10 @@
 //! After each step it checks what an adapter relies on: the bytes handed to each connection
 //! are HTTP/1.1 responses, none after `close` or `gone`, no more responses than requests, no
 //! task left asleep while there is something for it, each response fit for its request (see
-//! `peer`: the server's requests to clients, answers to them, resumed streams), and the
-//! server's tables within caps. At the end every connection must close once input ends, calls are released and deadlines
-//! pass, and the server must drain once every task finished.
+//! `peer`: the server's requests to clients, answers to them, resumed streams, 2026-07-28
+//! answers), and the server's tables within caps. At the end every connection must close
+//! once input ends, calls are released and deadlines pass, and the server must drain once
+//! every task finished.
 
 mod conn;
 mod finish;
@@ -20,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::dictionary::{self, HttpRequest, NEW, http_message};
+use super::modern;
 use super::peer::{Expect, Peer, Route, Sent};
 use super::{Reader, check_stats, fuzz_config, start};
 use crate::shared::{Output, Task};
@@ -31,7 +33,8 @@ use tools::{registry, tool_request};
 
 /// Decodes `data` as operations of an adapter's tasks on one [`SharedServer`] (accept, read,
 /// end of input, disconnect, write done, run spawned calls, release calls, time, shutdown,
-/// finish, take logs, answer the server's requests, resume streams) and checks the invariants after each. The first byte picks the
+/// finish, take logs, answer the server's requests, resume streams, 2026-07-28 requests and
+/// their retries) and checks the invariants after each. The first byte picks the
 /// config. `base` is the caller's instant the virtual clock starts from.
 pub fn shared(data: &[u8], base: Instant) {
     let mut input = Reader(data);
@@ -52,6 +55,10 @@ const MAX_ROUNDS: usize = 512;
 /// Codes from here on pick the operations added with the later features; codes below keep
 /// the meaning they had when the first seeds were written.
 const NEW_OPS: u8 = 0xC0;
+
+/// Codes from here to `MODERN_OPS + 15` pick the operations of the 2026-07-28 revision (see
+/// `modern_step`); no earlier seed used them.
+const MODERN_OPS: u8 = 0xE0;
 
 struct Run {
     shared: Arc<SharedServer>,
@@ -111,8 +118,12 @@ impl Run {
     /// bytes, 4 a call of a tool that talks or waits, 5 end of input, 6 disconnect, 7 write
     /// done, 8 run spawned calls, 9 release waiting calls, 10 advance time, 11 jump to the
     /// next deadline, 12 shutdown, 13 finish a connection, 14 logs, 15 every task catches
-    /// up; from [`NEW_OPS`] on, see `new_step`.
+    /// up; from [`NEW_OPS`] on, see `new_step` (and `modern_step` from [`MODERN_OPS`] to 15
+    /// past it).
     fn step(&mut self, code: u8, input: &mut Reader<'_>) {
+        if (MODERN_OPS..MODERN_OPS + 0x10).contains(&code) {
+            return self.modern_step(code - MODERN_OPS, input);
+        }
         if code >= NEW_OPS {
             return self.new_step(code - NEW_OPS, input);
         }
@@ -197,6 +208,25 @@ impl Run {
             2 => http_message(one | NEW, two, &self.peer.sessions),
             _ => self.answer(one, 0x10 | (two & 0x20), 0),
         };
+        self.input(conn, &request.bytes, Some(request.sent));
+    }
+
+    /// The operations of the 2026-07-28 revision, each a request read by the connection
+    /// `arg` picks; `code % 2` picks: 0 a message of its table, 1 a retry of a round the peer
+    /// learned (see `modern`).
+    fn modern_step(&mut self, code: u8, input: &mut Reader<'_>) {
+        let arg = input.byte().unwrap_or(0);
+        let mut byte = || input.byte().unwrap_or(0);
+        let (one, two, three) = (byte(), byte(), byte());
+        let Some(conn) = self.pick(arg, Conn::reads) else {
+            return;
+        };
+        let message = if code & 1 == 0 {
+            modern::message(one, two, three, &self.peer.sessions)
+        } else {
+            modern::retry(&self.peer, one, two, three)
+        };
+        let request = message.http(&self.peer);
         self.input(conn, &request.bytes, Some(request.sent));
     }
 

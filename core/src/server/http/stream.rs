@@ -302,7 +302,9 @@ impl Server {
         if let Exchange::Stream { sse, of } = std::mem::replace(&mut http.exchange, Exchange::Idle) {
             if let StreamOf::Listen(id) = &of {
                 // A subscription ended by the server says so with its result.
-                let bytes = jsonrpc::write_result(id, &mcp::modern::listen_ended(id));
+                let mut result = mcp::modern::listen_ended(id);
+                mcp::modern::finish(&mut result, None, &self.config);
+                let bytes = jsonrpc::write_result(id, &result);
                 self.transmit(connection, sse_frame(sse, &bytes, None));
             }
             if sse.chunked {
