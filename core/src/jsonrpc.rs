@@ -401,6 +401,31 @@ pub fn write_result<R: Serialize>(id: &Id, result: &R) -> Vec<u8> {
     })
 }
 
+/// Writes a success response whose `result` (anything that serializes to a JSON object
+/// without these keys) gains the `members`, each written JSON (`"key":value`).
+pub(crate) fn write_result_with<R: Serialize>(id: &Id, result: &R, members: &[&str]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    out.extend_from_slice(id.raw().get().as_bytes());
+    out.extend_from_slice(b",\"result\":");
+    // Serializing into a Vec cannot fail; a result that is not an object gets nothing added.
+    let _ = serde_json::to_writer(&mut out, result);
+    if out.last() == Some(&b'}') {
+        out.pop();
+        let mut empty = out.last() == Some(&b'{');
+        for member in members {
+            if !empty {
+                out.push(b',');
+            }
+            out.extend_from_slice(member.as_bytes());
+            empty = false;
+        }
+        out.push(b'}');
+    }
+    out.push(b'}');
+    out
+}
+
 /// Writes an error response; `error.data` is included only when `debug` is set.
 pub fn write_error(id: Option<&Id>, error: &RpcError, debug: bool) -> Vec<u8> {
     encode(&OutgoingResponse::<Value> {

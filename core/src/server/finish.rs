@@ -110,16 +110,28 @@ impl Server {
     }
 
     /// Writes a result as its request's era wants it: as it is for the legacy era, with
-    /// `resultType`, caching hints and `serverInfo` for 2026-07-28.
+    /// `resultType`, caching hints and `serverInfo` for 2026-07-28 (added to the written
+    /// object: no handler result has those keys of its own).
     fn write_result<T: Serialize>(&self, running: &Running, result: &T) -> Result<Vec<u8>, RpcError> {
         let id = &running.request.id;
         if running.request.modern.is_none() {
             return Ok(jsonrpc::write_result(id, result));
         }
-        let mut value = serde_json::to_value(result).map_err(|err| runtime_error(err.to_string()))?;
-        let cache = (running.kind == CallKind::ResourceRead).then_some(self.registry.cache.reads);
-        modern::finish(&mut value, cache, &self.config);
-        Ok(jsonrpc::write_result(id, &value))
+        let cache = (running.kind == CallKind::ResourceRead).then(|| {
+            let hint = self.registry.cache.reads;
+            format!(
+                r#""ttlMs":{},"cacheScope":"{}""#,
+                hint.ttl_ms(),
+                hint.scope.as_str()
+            )
+        });
+        let members = [
+            r#""resultType":"complete""#,
+            self.server_info.as_str(),
+            cache.as_deref().unwrap_or_default(),
+        ];
+        let count = if cache.is_some() { 3 } else { 2 };
+        Ok(jsonrpc::write_result_with(id, result, &members[..count]))
     }
 
     /// A call's deadline passed: E_TIMEOUT to the client, a cancel to the embedder.

@@ -73,6 +73,8 @@ pub struct Server {
     rng: ChaCha20Rng,
     /// Seals 2026-07-28 `requestState`.
     state_key: StateKey,
+    /// The `_meta` member naming the server on 2026-07-28 results, written once.
+    server_info: String,
     started: Instant,
     checks: Vec<(String, ReadinessCheck)>,
     ready: bool,
@@ -126,11 +128,13 @@ impl Server {
             rand_core::RngCore::fill_bytes(&mut rng, &mut key);
             StateKey::from_random(key)
         });
+        let server_info = crate::mcp::modern::server_info_member(&config);
         Self {
             config,
             registry: registry.into(),
             rng,
             state_key,
+            server_info,
             started: now.instant,
             checks: Vec::new(),
             ready: true,

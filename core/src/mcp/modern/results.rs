@@ -31,6 +31,13 @@ pub(crate) fn finish(result: &mut Value, cache: Option<CacheHint>, config: &Conf
     }
 }
 
+/// The `_meta` member that names the server, written as JSON (`"_meta":{...}`), for results
+/// written without a `Value` tree.
+pub(crate) fn server_info_member(config: &Config) -> String {
+    let meta = json!({ SERVER_INFO: {"name": config.server_name, "version": config.server_version} });
+    format!(r#""_meta":{meta}"#)
+}
+
 /// Rewrites an error for a 2026-07-28 client: the revision forbids -32002, so a missing
 /// resource is -32602 with its URI in `data`, and E_VERB_NOT_FOUND is -32602 with the same
 /// message.

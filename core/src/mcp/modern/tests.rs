@@ -308,3 +308,22 @@ fn short_keys_are_refused() {
     assert!(StateKey::new(&[1; 32]).is_some());
     assert_eq!(format!("{:?}", StateKey::new(&[1; 32]).unwrap()), "StateKey(..)");
 }
+
+#[test]
+fn results_gain_members_without_a_value_tree() {
+    use crate::jsonrpc::{Id, write_result_with};
+    let id = Id::from_i64(7);
+    let members = [r#""resultType":"complete""#, r#""_meta":{"x":1}"#];
+    let written = |result: &Value| {
+        let bytes = write_result_with(&id, result, &members);
+        serde_json::from_slice::<Value>(&bytes).unwrap()
+    };
+    assert_eq!(
+        written(&json!({"content": []})),
+        json!({"jsonrpc": "2.0", "id": 7, "result": {"content": [], "resultType": "complete", "_meta": {"x": 1}}})
+    );
+    assert_eq!(
+        written(&json!({})),
+        json!({"jsonrpc": "2.0", "id": 7, "result": {"resultType": "complete", "_meta": {"x": 1}}})
+    );
+}
