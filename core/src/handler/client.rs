@@ -54,6 +54,15 @@ impl ClientRequest {
         }
     }
 
+    /// Returns the request as a 2026-07-28 input request: `{method, params}`, with no id.
+    pub(crate) fn input_request(&self) -> Value {
+        let mut ask = json!({ "method": self.method() });
+        if let Some(params) = self.params(true) {
+            ask["params"] = params;
+        }
+        ask
+    }
+
     /// Returns the params sent to a client speaking `modes` (whether its revision knows
     /// elicitation modes, 2025-11-25 on).
     pub(crate) fn params(&self, modes: bool) -> Option<Value> {

@@ -140,10 +140,7 @@ impl Server {
         if !declared {
             return reply.send(Err(ClientError::NotSupported(request.capability_name())));
         }
-        let mut ask = json!({ "method": request.method() });
-        if let Some(params) = request.params(true) {
-            ask["params"] = params;
-        }
+        let ask = request.input_request();
         let key = key.unwrap_or_else(|| capability.to_owned());
         match self.tasks.by_id(&id) {
             Some(task) => task.ask(key, ask, reply, now.wall),

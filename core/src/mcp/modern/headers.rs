@@ -70,13 +70,7 @@ pub(crate) fn check(
     if headers.method.as_deref() != Some(method.as_bytes()) {
         return Err(mismatch("Mcp-Method header does not match the request's method"));
     }
-    let named = match method {
-        "tools/call" | "prompts/get" => Some("name"),
-        "resources/read" => Some("uri"),
-        "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
-        _ => None,
-    };
-    if let Some(member) = named {
+    if let Some(member) = super::subject_member(method) {
         let body = params.and_then(|p| p.get(member)).and_then(Value::as_str);
         if body.is_none() || headers.name.as_deref() != body.map(str::as_bytes) {
             return Err(mismatch(&format!(

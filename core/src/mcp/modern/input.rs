@@ -105,11 +105,7 @@ impl Input {
             return Ok(answer.clone());
         }
         if !self.asked.iter().any(|(asked, _)| *asked == key) {
-            let mut question = json!({ "method": request.method() });
-            if let Some(params) = request.params(true) {
-                question["params"] = params;
-            }
-            self.asked.push((key, question));
+            self.asked.push((key, request.input_request()));
         }
         Err(ClientError::InputRequired)
     }

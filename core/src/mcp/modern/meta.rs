@@ -51,7 +51,7 @@ pub(crate) fn of(params: Option<&Value>) -> Option<&Map<String, Value>> {
     params?.get("_meta")?.as_object()
 }
 
-/// Returns the revision a request's `_meta` names, if any (whatever its type, so that a
+/// Returns whether a request's `_meta` names a revision (of whatever type, so that a
 /// malformed one still marks the request as 2026-07-28).
 pub(crate) fn names_version(params: Option<&Value>) -> bool {
     of(params).is_some_and(|meta| meta.contains_key(PROTOCOL_VERSION))

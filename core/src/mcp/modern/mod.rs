@@ -135,12 +135,20 @@ fn unsupported(requested: &str) -> RpcError {
     .with_data(json!({ "supported": supported, "requested": requested }))
 }
 
-/// The name a modern request's state is bound to: the tool or prompt name, or the URI.
+/// The member of `params` that names what a method acts on (and `Mcp-Name` repeats): the
+/// tool or prompt name, the resource URI, or the task id.
+pub(crate) fn subject_member(method: &str) -> Option<&'static str> {
+    match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
+        _ => None,
+    }
+}
+
+/// The name a modern request's state is bound to: the tool or prompt name, or the URI (a
+/// task's methods carry no state).
 pub(crate) fn subject(method: &str, params: Option<&Value>) -> Option<String> {
-    let member = match method {
-        "tools/call" | "prompts/get" => "name",
-        "resources/read" => "uri",
-        _ => return None,
-    };
+    let member = subject_member(method).filter(|member| *member != "taskId")?;
     params?.get(member)?.as_str().map(str::to_owned)
 }
