@@ -23,11 +23,12 @@ pub enum ValidationErrors {
     ToolResult,
 }
 
-/// The server's configuration: limits, deadlines and switches.
-/// Build one with struct update syntax: `Config { debug: true, ..Config::default() }`.
+/// The server's configuration: identity, limits, deadlines and switches.
+/// Start from [`Config::new`]`(`[`server_info!()`](crate::server_info)`)`, so that the server
+/// reports your crate's name, and change fields or [`apply_env`](Self::apply_env).
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The name reported in `serverInfo`.
+    /// The name reported in `serverInfo` (`unnamed-server` unless set).
     pub server_name: String,
     /// The version reported in `serverInfo`.
     pub server_version: String,
@@ -40,6 +41,9 @@ pub struct Config {
     pub tool_timeout: Duration,
     /// How validation failures are reported (`VALIDATION_ERRORS=jsonrpc|result`).
     pub validation_errors: ValidationErrors,
+    /// Whether listed schemas name their dialect with `"$schema"` (`DECLARE_SCHEMA_DIALECT`,
+    /// on by default); off for clients whose validators refuse the 2020-12 URI.
+    pub declare_schema_dialect: bool,
     /// The number of tools per `tools/list` page.
     pub page_size: usize,
     /// The longest accepted NDJSON line in bytes; longer lines get -32700.
@@ -151,12 +155,13 @@ impl fmt::Debug for AuthConfig {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            server_name: "rampart".into(),
-            server_version: env!("CARGO_PKG_VERSION").into(),
+            server_name: "unnamed-server".into(),
+            server_version: "0.0.0".into(),
             instructions: None,
             debug: false,
             tool_timeout: Duration::from_secs(30),
             validation_errors: ValidationErrors::JsonRpc,
+            declare_schema_dialect: true,
             page_size: 50,
             max_line_bytes: 4 * 1024 * 1024,
             max_calls_per_connection: 64,
@@ -215,9 +220,20 @@ pub struct ConfigError {
 }
 
 impl Config {
+    /// Creates the default configuration for the server `info` names: build `info` with
+    /// [`server_info!()`](crate::server_info) to report your crate's name and version.
+    pub fn new(info: crate::typed::ServerInfo) -> Self {
+        Self {
+            server_name: info.name,
+            server_version: info.version,
+            ..Self::default()
+        }
+    }
+
     /// Applies the settings found among `vars` (as from `std::env::vars()`) to this config.
     ///
-    /// Understood: `DEBUG`, `TOOL_TIMEOUT_MS`, `VALIDATION_ERRORS`, `MAX_LINE_BYTES`, `HOST`,
+    /// Understood: `DEBUG`, `TOOL_TIMEOUT_MS`, `VALIDATION_ERRORS`, `DECLARE_SCHEMA_DIALECT`,
+    /// `MAX_LINE_BYTES`, `HOST`,
     /// `PORT`, `ALLOWED_ORIGINS`, `ALLOWED_HOSTS`, `STATELESS`, `REQUIRE_SESSIONS`,
     /// `REQUEST_STATE_KEY`, `REQUEST_STATE_TTL_SECS`, `MAX_SESSIONS`, `RATE_LIMIT`,
     /// `RATE_LIMIT_MAX_CLIENTS`, `TRUSTED_PROXIES`, `RATE_LIMIT_EXEMPT`, `TOOL_RATE_LIMITS`. Other variables
@@ -250,6 +266,9 @@ impl Config {
                         "result" => ValidationErrors::ToolResult,
                         _ => return Err(bad("jsonrpc or result")),
                     }
+                }
+                "DECLARE_SCHEMA_DIALECT" => {
+                    self.declare_schema_dialect = parse_bool(value).ok_or_else(|| bad("true or false"))?;
                 }
                 "MAX_LINE_BYTES" => {
                     let bytes = parse_positive(value).ok_or_else(|| bad("a positive number of bytes"))?;

@@ -84,6 +84,7 @@ pub mod registry;
 mod server;
 pub mod shared;
 pub mod time;
+pub mod typed;
 pub mod validate;
 
 pub use config::{AuthConfig, Config, ConfigError, Hosts, Origins, ValidationErrors};
@@ -107,4 +108,5 @@ pub use server::{
 };
 pub use shared::SharedServer;
 pub use time::Now;
+pub use typed::{IntoContents, IntoToolOutput, Json, ServerInfo};
 pub use validate::{Type, validate_params};

@@ -21,7 +21,7 @@ fn initialize_negotiates_each_supported_version_and_falls_back_to_latest() {
         let response = h.request(&initialize(1, requested));
         let result = &response["result"];
         assert_eq!(result["protocolVersion"], expected, "{requested}");
-        assert_eq!(result["serverInfo"]["name"], "rampart");
+        assert_eq!(result["serverInfo"]["name"], "unnamed-server");
         assert!(result["capabilities"]["tools"].is_object());
         assert!(result["capabilities"]["logging"].is_object());
     }

@@ -398,7 +398,7 @@ fn a_listen_stream_carries_what_it_asked_for_until_shutdown() {
     assert_eq!(events[0].1["result"]["resultType"], "complete");
     assert_eq!(
         events[0].1["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
-        "rampart"
+        "unnamed-server"
     );
     assert!(rest.ends_with("0\r\n\r\n"), "the stream ends cleanly: {rest:?}");
     assert!(world.closed.contains(&conn));

@@ -127,6 +127,10 @@ pub struct HandlerError {
 enum ErrorKind {
     Failed(String),
     Rpc(RpcError),
+    /// A failure the model should see: an `isError` result of a tool call.
+    Reported(String),
+    /// Arguments the schema let through but the handler's type refused.
+    Arguments(RpcError),
 }
 
 impl HandlerError {
@@ -144,6 +148,34 @@ impl HandlerError {
         }
     }
 
+    /// A failure reported to the model: a tool call answers a result with `isError: true`
+    /// and `message` as its text (any other handler answers E_RUNTIME).
+    pub fn tool_error(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Reported(message.into()),
+        }
+    }
+
+    /// Arguments a typed handler's type refused: E_VALIDATION, or an `isError` result when
+    /// the server reports validation errors as tool results.
+    pub(crate) fn arguments(error: RpcError) -> Self {
+        Self {
+            kind: ErrorKind::Arguments(error),
+        }
+    }
+
+    /// A tool call's failure as the result the model sees, when it is one: a reported
+    /// failure, or refused arguments when `arguments_as_result`.
+    pub(crate) fn as_tool_result(&self, arguments_as_result: bool) -> Option<ToolOutput> {
+        match &self.kind {
+            ErrorKind::Reported(message) => Some(ToolOutput::error(message.clone())),
+            ErrorKind::Arguments(error) if arguments_as_result => {
+                Some(ToolOutput::error(error.message.clone()))
+            }
+            _ => None,
+        }
+    }
+
     /// An invalid argument, answered with -32602 and `message`.
     pub fn invalid_params(message: impl Into<String>) -> Self {
         Self::rpc(RpcError::new(ErrorCode::InvalidParams, message))
@@ -152,8 +184,8 @@ impl HandlerError {
     /// Returns the JSON-RPC error this failure is answered with.
     pub(crate) fn into_rpc(self) -> RpcError {
         match self.kind {
-            ErrorKind::Failed(detail) => runtime_error(detail),
-            ErrorKind::Rpc(err) => err,
+            ErrorKind::Failed(detail) | ErrorKind::Reported(detail) => runtime_error(detail),
+            ErrorKind::Rpc(err) | ErrorKind::Arguments(err) => err,
         }
     }
 }

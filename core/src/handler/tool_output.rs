@@ -83,6 +83,12 @@ impl ToolOutput {
         self
     }
 
+    /// Replaces `structuredContent`, if set, with what `f` makes of it.
+    pub(crate) fn map_structured(mut self, f: impl FnOnce(Value) -> Value) -> Self {
+        self.structured = self.structured.map(f);
+        self
+    }
+
     /// Marks the result as a failure the model should see (`isError: true`).
     pub fn as_error(mut self) -> Self {
         self.is_error = true;

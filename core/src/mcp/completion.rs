@@ -34,7 +34,7 @@ fn start(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Result<Start, Rp
         Some(_) => return Err(invalid_params("context must be an object")),
     };
     let kind = string_param(&mut reference, "type", "ref")?;
-    let (target, completer) = match kind.as_str() {
+    let (target, completer, args) = match kind.as_str() {
         "ref/prompt" => {
             let prompt_name = string_param(&mut reference, "name", "ref")?;
             let prompt = dispatch
@@ -47,7 +47,7 @@ fn start(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Result<Start, Rp
                     "Prompt {prompt_name} has no argument {name}"
                 )));
             }
-            (prompt_name, prompt.completer())
+            (prompt_name, prompt.completer(), prompt.string_args())
         }
         "ref/resource" => {
             let uri = string_param(&mut reference, "uri", "ref")?;
@@ -59,7 +59,7 @@ fn start(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Result<Start, Rp
             if !template.has_variable(&name) {
                 return Err(invalid_params(format!("Template {uri} has no variable {name}")));
             }
-            (uri, template.completer())
+            (uri, template.completer(), template.string_args())
         }
         other => return Err(invalid_params(format!("Unknown ref type: {other}"))),
     };
@@ -67,6 +67,7 @@ fn start(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Result<Start, Rp
         argument: name,
         value,
         context,
+        args: args.cloned(),
     };
     let completer: Completer = match completer {
         Some(completer) => Arc::clone(completer),

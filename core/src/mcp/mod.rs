@@ -21,7 +21,7 @@ pub use modern::StateKey;
 pub(crate) use logging::message_params as log_params;
 pub(crate) use resources::not_found as resource_not_found;
 pub(crate) use session::Session;
-pub(crate) use tools::check_output;
+pub(crate) use tools::tool_result;
 
 use std::time::Duration;
 

@@ -10,6 +10,7 @@ use crate::config::ValidationErrors;
 use crate::error::{ErrorCode, RpcError};
 use crate::handler::ToolOutput;
 use crate::handler::{CallKind, runtime_error};
+use crate::protocol::ProtocolVersion;
 use crate::registry::ToolRegistry;
 
 pub(super) fn list(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Reply {
@@ -17,14 +18,14 @@ pub(super) fn list(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Reply 
     let version = dispatch
         .session
         .version()
-        .unwrap_or(super::ProtocolVersion::LATEST_LEGACY);
+        .unwrap_or(ProtocolVersion::LATEST_LEGACY);
     let result = pagination::page("tools", tools.len(), dispatch.config.page_size, params.as_ref()).map(
         |(range, next)| {
             let page = tools
                 .get(range)
                 .unwrap_or_default()
                 .iter()
-                .map(|entry| entry.tool.definition(version))
+                .map(|entry| entry.definition(version, dispatch.config.declare_schema_dialect))
                 .collect();
             pagination::result("tools", page, next)
         },
@@ -73,20 +74,28 @@ fn not_found(tools: &ToolRegistry, name: &str) -> RpcError {
     }
 }
 
-/// Checks a tool's result against its output schema: a result that should carry
-/// `structuredContent` and does not, or whose content does not match, is the handler's bug
-/// and is answered with E_RUNTIME (the detail only when debugging).
-pub(crate) fn check_output(tools: &ToolRegistry, name: &str, output: &ToolOutput) -> Result<(), RpcError> {
-    let Some(validator) = tools.get(name).and_then(|entry| entry.output.as_ref()) else {
-        return Ok(());
+/// Returns a tool's result as a client speaking `version` takes it, after checking it
+/// against the tool's output schema: a result that should carry `structuredContent` and
+/// does not, or whose content does not match, is the handler's bug and is answered with
+/// E_RUNTIME (the detail only when debugging).
+pub(crate) fn tool_result(
+    tools: &ToolRegistry,
+    name: &str,
+    output: ToolOutput,
+    version: ProtocolVersion,
+) -> Result<ToolOutput, RpcError> {
+    let Some(entry) = tools.get(name) else {
+        return Ok(output.for_version(version));
     };
-    if output.is_error() {
-        return Ok(());
+    if let Some(validator) = &entry.output
+        && !output.is_error()
+    {
+        let Some(structured) = output.structured_content() else {
+            return Err(runtime_error(
+                "the tool has an outputSchema but returned no structuredContent",
+            ));
+        };
+        validator.check(structured).map_err(runtime_error)?;
     }
-    let Some(structured) = output.structured_content() else {
-        return Err(runtime_error(
-            "the tool has an outputSchema but returned no structuredContent",
-        ));
-    };
-    validator.check(structured).map_err(runtime_error)
+    Ok(entry.shape(output, version).for_version(version))
 }

@@ -3,12 +3,15 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use super::completion::{Completer, CompletionRequest, completer};
 use super::{Named, RegisterError, valid_name};
 use crate::handler::{Completion, Context, Erased, HandlerError, PromptResult, erase};
+use crate::typed::args::StringArgs;
+use crate::validate::SchemaError;
 
 /// A prompt handler, type-erased.
 pub(crate) type PromptHandler = Erased<BTreeMap<String, String>>;
@@ -62,6 +65,10 @@ pub struct Prompt {
     arguments: Vec<PromptArgument>,
     handler: PromptHandler,
     completer: Option<Completer>,
+    /// The typed arguments of [`Prompt::typed`], which completion requests read.
+    args: Option<Arc<StringArgs>>,
+    /// Why the arguments' type cannot serve as a prompt's arguments; registering fails.
+    refused: Option<SchemaError>,
 }
 
 impl Prompt {
@@ -78,6 +85,8 @@ impl Prompt {
             arguments: Vec::new(),
             handler: erase(handler),
             completer: None,
+            args: None,
+            refused: None,
         }
     }
 
@@ -112,6 +121,22 @@ impl Prompt {
     /// Returns the prompt's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Marks the prompt as one that cannot be registered, for `reason`.
+    pub(crate) fn refuse(mut self, reason: SchemaError) -> Self {
+        self.refused = Some(reason);
+        self
+    }
+
+    /// Keeps the typed arguments for completion requests.
+    pub(crate) fn with_string_args(mut self, args: Arc<StringArgs>) -> Self {
+        self.args = Some(args);
+        self
+    }
+
+    pub(crate) fn string_args(&self) -> Option<&Arc<StringArgs>> {
+        self.args.as_ref()
     }
 
     pub(crate) fn handler(&self) -> &PromptHandler {
@@ -193,6 +218,12 @@ impl PromptRegistry {
     pub fn register(&mut self, prompt: Prompt) -> Result<(), RegisterError> {
         if !valid_name(&prompt.name) {
             return Err(RegisterError::InvalidName(prompt.name));
+        }
+        if let Some(source) = prompt.refused {
+            return Err(RegisterError::InvalidSchema {
+                name: prompt.name,
+                source,
+            });
         }
         self.prompts.insert(prompt.name.clone(), prompt)
     }

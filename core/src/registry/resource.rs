@@ -13,6 +13,8 @@ use super::uri_template::UriTemplate;
 use super::{Named, RegisterError};
 use crate::content::{Annotations, Body, ResourceContents};
 use crate::handler::{Completion, Context, Erased, HandlerError, erase};
+use crate::typed::args::StringArgs;
+use crate::validate::SchemaError;
 
 /// A resource read handler, type-erased.
 pub(crate) type ReadHandler = Erased<ReadRequest>;
@@ -193,6 +195,10 @@ pub struct ResourceTemplate {
     listing: Listing,
     handler: ReadHandler,
     completer: Option<Completer>,
+    /// The typed variables of [`ResourceTemplate::typed`].
+    args: Option<Arc<StringArgs>>,
+    /// Why the variables' type cannot serve the template; registering fails.
+    refused: Option<SchemaError>,
 }
 
 impl ResourceTemplate {
@@ -213,6 +219,8 @@ impl ResourceTemplate {
             },
             handler: read_handler(handler),
             completer: None,
+            args: None,
+            refused: None,
         }
     }
 
@@ -242,6 +250,22 @@ impl ResourceTemplate {
 
     pub(crate) fn completer(&self) -> Option<&Completer> {
         self.completer.as_ref()
+    }
+
+    /// Marks the template as one that cannot be registered, for `reason`.
+    pub(crate) fn refuse(mut self, reason: SchemaError) -> Self {
+        self.refused = Some(reason);
+        self
+    }
+
+    /// Keeps the typed variables, checked against the template's at registration.
+    pub(crate) fn with_string_args(mut self, args: Arc<StringArgs>) -> Self {
+        self.args = Some(args);
+        self
+    }
+
+    pub(crate) fn string_args(&self) -> Option<&Arc<StringArgs>> {
+        self.args.as_ref()
     }
 
     pub(crate) fn has_variable(&self, name: &str) -> bool {
@@ -286,9 +310,26 @@ impl ResourceRegistry {
 
     /// Adds a template; fails on a malformed or duplicate template.
     pub fn register_template(&mut self, template: ResourceTemplate) -> Result<(), RegisterError> {
-        if let Err(reason) = UriTemplate::parse(&template.template) {
+        let parsed = match UriTemplate::parse(&template.template) {
+            Ok(parsed) => parsed,
+            Err(reason) => {
+                return Err(RegisterError::InvalidTemplate {
+                    template: template.template,
+                    reason,
+                });
+            }
+        };
+        if let Some(reason) = &template.refused {
             return Err(RegisterError::InvalidTemplate {
-                template: template.template,
+                template: template.template.clone(),
+                reason: reason.to_string(),
+            });
+        }
+        if let Some(args) = &template.args
+            && let Err(reason) = typed_variables(&parsed, args)
+        {
+            return Err(RegisterError::InvalidTemplate {
+                template: template.template.clone(),
                 reason,
             });
         }
@@ -353,4 +394,28 @@ impl ResourceRegistry {
     pub(crate) fn template(&self, uri_template: &str) -> Option<&ResourceTemplate> {
         self.templates.get(uri_template)
     }
+}
+
+/// Checks that a typed template's variables and its type's fields are the same names, but
+/// for optional fields, which a URI may leave out.
+fn typed_variables(parsed: &UriTemplate, args: &StringArgs) -> Result<(), String> {
+    let properties = args.properties();
+    if let Some(variable) = parsed
+        .variables()
+        .find(|variable| !properties.iter().any(|property| property.name == *variable))
+    {
+        return Err(format!(
+            "variable {{{variable}}} is not a field of the template's type"
+        ));
+    }
+    if let Some(field) = properties
+        .iter()
+        .find(|property| property.required && !parsed.variables().any(|variable| variable == property.name))
+    {
+        return Err(format!(
+            "required field {:?} is not a variable of the template",
+            field.name
+        ));
+    }
+    Ok(())
 }

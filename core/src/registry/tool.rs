@@ -135,8 +135,9 @@ impl Tool {
         &self.handler
     }
 
-    /// Returns the tool's definition as listed to a client speaking `version`.
-    pub(crate) fn definition(&self, version: ProtocolVersion) -> Value {
+    /// Returns the tool's definition as listed to a client speaking `version`, with
+    /// `output_schema` as that revision takes it.
+    fn definition(&self, version: ProtocolVersion, output_schema: Option<&Value>) -> Value {
         use ProtocolVersion as V;
         let mut def = serde_json::Map::new();
         def.insert("name".into(), self.name.clone().into());
@@ -150,7 +151,7 @@ impl Tool {
         }
         def.insert("inputSchema".into(), self.input_schema.clone());
         if version >= V::V2025_06_18
-            && let Some(schema) = &self.output_schema
+            && let Some(schema) = output_schema
         {
             def.insert("outputSchema".into(), schema.clone());
         }
@@ -178,6 +179,56 @@ pub(crate) struct Entry {
     pub(crate) output: Option<OutputValidator>,
     /// Arguments a 2026-07-28 request repeats in a header: (property, `x-mcp-header` name).
     pub(crate) headers: Vec<(String, String)>,
+    /// For an output schema that is not an object's: the object schema that wraps it as
+    /// `{"result": ...}` for revisions before 2026-07-28, whose structured content is an object.
+    pub(crate) wrapped_output: Option<Value>,
+}
+
+impl Entry {
+    /// Returns the tool's definition as listed to a client speaking `version`, naming the
+    /// schemas' dialect when `declare_dialect`.
+    pub(crate) fn definition(&self, version: ProtocolVersion, declare_dialect: bool) -> Value {
+        let output = match &self.wrapped_output {
+            Some(wrapped) if !version.is_modern() => Some(wrapped),
+            _ => self.tool.output_schema.as_ref(),
+        };
+        let mut def = self.tool.definition(version, output);
+        if !declare_dialect {
+            for key in ["inputSchema", "outputSchema"] {
+                if let Some(schema) = def.get_mut(key).and_then(Value::as_object_mut) {
+                    schema.remove("$schema");
+                }
+            }
+        }
+        def
+    }
+
+    /// Returns `output` as a client speaking `version` takes it: structured content that is
+    /// not an object is wrapped as `{"result": ...}` before 2026-07-28.
+    pub(crate) fn shape(&self, output: ToolOutput, version: ProtocolVersion) -> ToolOutput {
+        if self.wrapped_output.is_none() || version.is_modern() {
+            return output;
+        }
+        output.map_structured(|value| serde_json::json!({ "result": value }))
+    }
+}
+
+/// The object schema `{"result": schema}`, which carries `schema`'s dialect and definitions
+/// at its root so that its references still resolve.
+fn wrap_output_schema(schema: &Value) -> Value {
+    let mut inner = schema.clone();
+    let mut root = serde_json::Map::new();
+    if let Some(inner) = inner.as_object_mut() {
+        for key in ["$schema", "$defs"] {
+            if let Some(value) = inner.remove(key) {
+                root.insert(key.into(), value);
+            }
+        }
+    }
+    root.insert("type".into(), "object".into());
+    root.insert("properties".into(), serde_json::json!({ "result": inner }));
+    root.insert("required".into(), serde_json::json!(["result"]));
+    Value::Object(root)
 }
 
 /// The server's tools, in registration order.
@@ -228,6 +279,11 @@ impl ToolRegistry {
             }
             None => None,
         };
+        let wrapped_output = tool
+            .output_schema
+            .as_ref()
+            .filter(|schema| !crate::typed::is_object_schema(schema))
+            .map(wrap_output_schema);
         if let Some(namespace) = namespace_of(&tool.name) {
             self.namespaces.insert(namespace.to_owned());
         }
@@ -238,6 +294,7 @@ impl ToolRegistry {
                 input,
                 output,
                 headers,
+                wrapped_output,
             },
         )
     }

@@ -67,22 +67,45 @@ impl Server {
 
     /// A task's outcome as `tasks/get` inlines it: the tool's result, or the error.
     fn task_result(&self, running: &Running, outcome: Outcome) -> Result<Value, RpcError> {
-        match outcome.map_err(HandlerError::into_rpc)? {
+        match self.tool_outcome(outcome).map_err(HandlerError::into_rpc)? {
             Output::Tool(output) => {
-                mcp::check_output(&self.registry.tools, &running.name, &output)?;
-                serde_json::to_value(output.for_version(running.request.version))
-                    .map_err(|err| runtime_error(err.to_string()))
+                let output = mcp::tool_result(
+                    &self.registry.tools,
+                    &running.name,
+                    output,
+                    running.request.version,
+                )?;
+                serde_json::to_value(output).map_err(|err| runtime_error(err.to_string()))
             }
             _ => Err(runtime_error("a tool handler returned another kind of output")),
         }
     }
 
+    /// A tool's failure that the model should see, as the `isError` result it is answered
+    /// with: one the handler reported, or arguments its type refused when validation errors
+    /// are tool results.
+    fn tool_outcome(&self, outcome: Outcome) -> Outcome {
+        outcome.or_else(|err| {
+            let as_result = self.config.validation_errors == crate::config::ValidationErrors::ToolResult;
+            err.as_tool_result(as_result).map(Output::Tool).ok_or(err)
+        })
+    }
+
     /// Writes a handler's outcome as the response to its request.
     fn result_bytes(&self, running: &Running, outcome: Outcome) -> Result<Vec<u8>, RpcError> {
+        let outcome = match running.kind {
+            CallKind::Tool => self.tool_outcome(outcome),
+            _ => outcome,
+        };
         match (running.kind, outcome.map_err(HandlerError::into_rpc)?) {
             (CallKind::Tool, Output::Tool(output)) => {
-                mcp::check_output(&self.registry.tools, &running.name, &output)?;
-                self.write_result(running, &output.for_version(running.request.version))
+                let output = mcp::tool_result(
+                    &self.registry.tools,
+                    &running.name,
+                    output,
+                    running.request.version,
+                )?;
+                self.write_result(running, &output)
             }
             (CallKind::ResourceRead, Output::Resource(mut contents)) => {
                 if contents.is_empty() {
