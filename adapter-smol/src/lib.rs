@@ -2,6 +2,10 @@
 //! ([`rampart_core::shared::serve`]) on an executor's tasks, async-io's timers and TCP
 //! sockets, and the system clock.
 //!
+//! [`run`] does everything in one call: it seeds a server, listens on the configured address
+//! and serves on the calling thread until Ctrl-C or SIGTERM. [`serve`] takes an executor, a
+//! server and a listener of the caller's:
+//!
 //! ```no_run
 //! # fn run(server: rampart_core::Server) -> std::io::Result<()> {
 //! use std::sync::Arc;
@@ -17,15 +21,64 @@
 
 use std::future::Future;
 use std::io::{self, Write};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use async_signal::{Signal, Signals};
 use rampart_core::shared::{self, Listener, Runtime, Stream};
-use rampart_core::{Now, Server};
+use rampart_core::{Config, Now, Registry, Server};
+use serde_json::Value;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::net::{TcpListener, TcpStream};
+use smol::stream::StreamExt;
 use smol::{Executor, Timer};
+
+/// Serves `registry` with `config` on `config.host:config.port` until Ctrl-C or SIGTERM, then
+/// lets every connection drain; blocks the calling thread until then.
+///
+/// The calling thread drives the sockets and runs every task, on an executor of its own.
+/// Seeds the server from the OS ([`rampart_stdio::seeded_server`]), installs the JSON panic
+/// hook, and writes a JSON line with the bound address to stderr before serving; port 0
+/// takes a free port, and that line names it.
+///
+/// ```no_run
+/// use rampart_core::{Config, Registry, Tool, ToolOutput};
+/// use serde_json::json;
+///
+/// fn main() -> std::io::Result<()> {
+///     let registry = Registry::new()
+///         .tool(Tool::new("echo", json!({"type": "object"}), |args, _ctx| async move {
+///             Ok(ToolOutput::text(args.to_string()))
+///         }))
+///         .map_err(std::io::Error::other)?;
+///     rampart_smol::run(Config::default(), registry)
+/// }
+/// ```
+pub fn run(config: Config, registry: Registry) -> io::Result<()> {
+    let address = SocketAddr::new(config.host, config.port);
+    let path = config.mcp_path.clone();
+    let server = rampart_stdio::seeded_server(config, registry)?;
+    rampart_stdio::install_json_panic_hook();
+    let mut signals = Signals::new(SHUTDOWN_SIGNALS)?;
+    let executor = Arc::new(Executor::new());
+    smol::block_on(executor.run(async {
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|err| io::Error::new(err.kind(), format!("cannot listen on {address}: {err}")))?;
+        let bound = listener.local_addr()?;
+        log_info(&[
+            ("message", "listening"),
+            ("address", &format!("http://{bound}{path}")),
+            ("runtime", "smol"),
+        ]);
+        let shutdown = async {
+            let _ = signals.next().await;
+            log_info(&[("message", "shutting down: draining connections")]);
+        };
+        serve(&executor, server, listener, shutdown).await
+    }))
+}
 
 /// Serves `server` on `listener` until `shutdown` resolves and every connection has drained.
 ///
@@ -43,6 +96,25 @@ pub async fn serve(
 ) -> io::Result<()> {
     let smol = Smol(Arc::clone(executor));
     shared::serve(smol, server, Tcp(listener), shutdown, write_stderr).await
+}
+
+/// The signals that start the shutdown: Ctrl-C, and on unix the service manager's SIGTERM.
+#[cfg(unix)]
+const SHUTDOWN_SIGNALS: [Signal; 2] = [Signal::Int, Signal::Term];
+
+/// The signals that start the shutdown: Ctrl-C (the only one listened for on this platform).
+#[cfg(not(unix))]
+const SHUTDOWN_SIGNALS: [Signal; 1] = [Signal::Int];
+
+/// Writes an INFO record about the server itself to stderr as one JSON line: the timestamp
+/// and level, then `fields` in order, as the request records are laid out.
+fn log_info(fields: &[(&str, &str)]) {
+    let mut line = format!("{{\"timestamp\":\"{}\",\"level\":\"INFO\"", Smol::now().rfc3339());
+    for (name, value) in fields {
+        line.push_str(&format!(",{}:{}", Value::from(*name), Value::from(*value)));
+    }
+    line.push_str("}\n");
+    write_stderr(line.as_bytes());
 }
 
 /// The executor the tasks run on.

@@ -6,6 +6,9 @@
 //! plain blocking drive loop on the calling thread, with one reader thread for input, and
 //! waits for deadlines with a channel timeout rather than a runtime timer.
 //!
+//! [`run`] does everything in one call: it seeds a server from the OS, installs the JSON
+//! panic hook and serves. [`serve`] and [`serve_with`] take a server built by the caller:
+//!
 //! ```no_run
 //! # use rampart_core::{Config, Server, ToolRegistry};
 //! # use std::time::{Instant, SystemTime};
@@ -32,7 +35,8 @@ use std::time::{Instant, SystemTime};
 
 use futures_util::future::{AbortHandle, abortable};
 use rampart_core::{
-    Call, CallId, Event, Framing, LogRecord, Message, Now, Outbox, Outcome, Server, Transmit,
+    Call, CallId, Config, Event, Framing, LogRecord, Message, Now, Outbox, Outcome, Registry, Server,
+    Transmit,
 };
 use serde_json::json;
 
@@ -53,6 +57,46 @@ impl<F: Fn(Task)> Spawn for F {
 
 /// How many bytes are read from the input at a time.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// Serves `registry` with `config` on this process's stdin and stdout until stdin ends and
+/// every accepted request has been answered.
+///
+/// Seeds the server from the OS ([`seeded_server`]), installs the JSON panic hook
+/// ([`install_json_panic_hook`]) and calls [`serve`]. Tool calls run on whatever `spawner`
+/// feeds; the drive loop blocks the calling thread.
+///
+/// ```no_run
+/// use rampart_core::{Config, Registry, Tool, ToolOutput};
+/// use serde_json::json;
+///
+/// fn main() -> std::io::Result<()> {
+///     let registry = Registry::new()
+///         .tool(Tool::new("echo", json!({"type": "object"}), |args, _ctx| async move {
+///             Ok(ToolOutput::text(args.to_string()))
+///         }))
+///         .map_err(std::io::Error::other)?;
+///     let runtime = tokio::runtime::Runtime::new()?;
+///     let _inside = runtime.enter();
+///     rampart_stdio::run(Config::default(), registry, |task| {
+///         tokio::spawn(task);
+///     })
+/// }
+/// ```
+pub fn run(config: Config, registry: Registry, spawner: impl Spawn) -> io::Result<()> {
+    let server = seeded_server(config, registry)?;
+    install_json_panic_hook();
+    serve(server, spawner)
+}
+
+/// Builds a server for `registry` with `config`, seeded from the OS's random number generator
+/// and started at the current time.
+///
+/// Fails only when the OS has no randomness to give.
+pub fn seeded_server(config: Config, registry: Registry) -> io::Result<Server> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|err| io::Error::other(format!("no OS randomness: {err}")))?;
+    Ok(Server::new(config, registry, seed, now()))
+}
 
 /// Serves `server` on this process's stdin and stdout, logging to stderr, until stdin ends
 /// and every accepted request has been answered.

@@ -1,6 +1,9 @@
 //! Serves a rampart core over Streamable HTTP on tokio: the core's driver
 //! ([`rampart_core::shared::serve`]) on tokio's tasks, timers, clock and TCP sockets.
 //!
+//! [`run`] does everything in one call: it seeds a server, listens on the configured address
+//! and serves until Ctrl-C or SIGTERM. [`serve`] takes a server and a listener of the caller's:
+//!
 //! ```no_run
 //! # async fn run(server: rampart_core::Server) -> std::io::Result<()> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:23450").await?;
@@ -12,14 +15,59 @@
 
 use std::future::Future;
 use std::io::{self, Write};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Instant, SystemTime};
 
 use rampart_core::shared::{self, Listener, Runtime, Stream};
-use rampart_core::{Now, Server};
+use rampart_core::{Config, Now, Registry, Server};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
+
+/// Serves `registry` with `config` on `config.host:config.port` until Ctrl-C or SIGTERM, then
+/// lets every connection drain.
+///
+/// Must be called within a tokio runtime with its IO and time drivers on (as `#[tokio::main]`
+/// gives). Seeds the server from the OS ([`rampart_stdio::seeded_server`]), installs the JSON
+/// panic hook, and writes a JSON line with the bound address to stderr before serving; port
+/// 0 takes a free port, and that line names it.
+///
+/// ```no_run
+/// use rampart_core::{Config, Registry, Tool, ToolOutput};
+/// use serde_json::json;
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     let registry = Registry::new()
+///         .tool(Tool::new("echo", json!({"type": "object"}), |args, _ctx| async move {
+///             Ok(ToolOutput::text(args.to_string()))
+///         }))
+///         .map_err(std::io::Error::other)?;
+///     rampart_tokio::run(Config::default(), registry).await
+/// }
+/// ```
+pub async fn run(config: Config, registry: Registry) -> io::Result<()> {
+    let address = SocketAddr::new(config.host, config.port);
+    let path = config.mcp_path.clone();
+    let server = rampart_stdio::seeded_server(config, registry)?;
+    rampart_stdio::install_json_panic_hook();
+    let signal = shutdown_signal()?;
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|err| io::Error::new(err.kind(), format!("cannot listen on {address}: {err}")))?;
+    let bound = listener.local_addr()?;
+    log_info(&[
+        ("message", "listening"),
+        ("address", &format!("http://{bound}{path}")),
+        ("runtime", "tokio"),
+    ]);
+    let shutdown = async {
+        signal.await;
+        log_info(&[("message", "shutting down: draining connections")]);
+    };
+    serve(server, listener, shutdown).await
+}
 
 /// Serves `server` on `listener` until `shutdown` resolves and every connection has drained.
 ///
@@ -33,6 +81,45 @@ pub async fn serve(
 ) -> io::Result<()> {
     let tokio = Tokio(Handle::current());
     shared::serve(tokio, server, Tcp(listener), shutdown, write_stderr).await
+}
+
+/// Listens for SIGINT (Ctrl-C) and SIGTERM; the future resolves at the first of them.
+#[cfg(unix)]
+fn shutdown_signal() -> io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(std::future::poll_fn(move |cx| {
+        if interrupt.poll_recv(cx).is_ready() || terminate.poll_recv(cx).is_ready() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    }))
+}
+
+/// Listens for Ctrl-C; the future resolves when it comes, and never if it cannot be listened for.
+#[cfg(not(unix))]
+fn shutdown_signal() -> io::Result<impl Future<Output = ()>> {
+    Ok(async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    })
+}
+
+/// Writes an INFO record about the server itself to stderr as one JSON line: the timestamp
+/// and level, then `fields` in order, as the request records are laid out.
+fn log_info(fields: &[(&str, &str)]) {
+    let mut line = format!(
+        "{{\"timestamp\":\"{}\",\"level\":\"INFO\"",
+        Tokio::now().rfc3339()
+    );
+    for (name, value) in fields {
+        line.push_str(&format!(",{}:{}", Value::from(*name), Value::from(*value)));
+    }
+    line.push_str("}\n");
+    write_stderr(line.as_bytes());
 }
 
 /// The tokio runtime `serve` was called in; a handle, so that tool calls can be spawned from
