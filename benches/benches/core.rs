@@ -1,6 +1,7 @@
 //! Criterion benches of the core with no IO: JSON-RPC parsing, JSON Schema validation, a
 //! rate-limit check, an HTTP probe, and full `tools/call` round trips over HTTP and NDJSON
-//! (bytes in, handler completing at once, bytes out). Before the benches it prints heap
+//! (bytes in, handler completing at once, bytes out), and the typed layer against the same
+//! tools written with `Value` arguments. Before the benches it prints heap
 //! allocations per round trip, counted by the bench crate's allocator.
 
 use std::hint::black_box;
@@ -18,6 +19,13 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 const ECHO_CALL: &str =
     r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#;
+
+/// A `tools/call` of `name` with a user's email and name.
+fn user_call(name: &str) -> String {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": name, "arguments": {"email": "ada@example.com", "name": "Ada Lovelace"}}})
+    .to_string()
+}
 
 fn big_call() -> String {
     json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
@@ -82,11 +90,39 @@ fn round_trips(c: &mut Criterion) {
     });
 }
 
+/// The same tools written with a hand-written schema and `Value` arguments, and with the
+/// typed layer: each pair over HTTP, so the difference is the typed layer's price.
+fn typed_vs_value(c: &mut Criterion) {
+    let mut group = c.benchmark_group("typed_vs_value");
+    let calls = [
+        ("echo/value", ECHO_CALL.to_owned()),
+        ("echo/typed", ECHO_CALL.replace("\"echo\"", "\"echo_typed\"")),
+        ("user_create/value", user_call("user.create")),
+        ("user_create/typed", user_call("user.create_typed")),
+    ];
+    for (name, message) in &calls {
+        let mut bench = Bench::new(Framing::Http);
+        let input = bench.frame(message);
+        let written = bench.round_trip(&input);
+        assert!(written > 0, "{name} answers");
+        group.bench_function(*name, |b| b.iter(|| bench.round_trip(black_box(&input))));
+    }
+    group.finish();
+}
+
 /// Prints heap allocations per round trip (not a timing, so printed once, not benched).
 fn allocations_per_round_trip(_: &mut Criterion) {
     let big = big_call();
+    let typed_echo = ECHO_CALL.replace("\"echo\"", "\"echo_typed\"");
+    let (user, typed_user) = (user_call("user.create"), user_call("user.create_typed"));
     for (framing, label) in [(Framing::Http, "http"), (Framing::Ndjson, "ndjson")] {
-        for (name, message) in [("echo_small", ECHO_CALL), ("echo_64k", big.as_str())] {
+        for (name, message) in [
+            ("echo_small", ECHO_CALL),
+            ("echo_64k", big.as_str()),
+            ("echo_typed", typed_echo.as_str()),
+            ("user_create", user.as_str()),
+            ("user_create_typed", typed_user.as_str()),
+        ] {
             let mut bench = Bench::new(framing);
             let input = bench.frame(message);
             bench.round_trip(&input);
@@ -109,6 +145,7 @@ criterion_group!(
     jsonrpc_parse,
     validation,
     rate_limit,
-    round_trips
+    round_trips,
+    typed_vs_value
 );
 criterion_main!(benches);

@@ -1,4 +1,6 @@
 //! Runs `http_round_trip/echo_small` many times, for a profiler (`valgrind --tool=callgrind`).
+//! A second argument names another tool of the bench registry with the same arguments
+//! (`echo_typed`), to count what the typed layer adds.
 
 use rampart_benches::Bench;
 use rampart_core::Framing;
@@ -11,8 +13,9 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(20_000);
+    let tool = std::env::args().nth(2).unwrap_or_else(|| "echo".into());
     let mut bench = Bench::new(Framing::Http);
-    let echo = bench.frame(ECHO);
+    let echo = bench.frame(&ECHO.replace("\"echo\"", &format!("{tool:?}")));
     let mut total = 0;
     for _ in 0..rounds {
         total += bench.round_trip(&echo);

@@ -9,8 +9,11 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Instant, SystemTime};
 
 use rampart_core::{
-    Config, ConnectionId, Event, Framing, Now, Outbox, Server, Tool, ToolOutput, ToolRegistry,
+    Config, ConnectionId, Context as ToolContext, Event, Framing, Json, Now, Outbox, Server, Tool,
+    ToolOutput, ToolRegistry,
 };
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// A global allocator that counts allocations, for "allocations per round trip".
@@ -48,7 +51,9 @@ pub fn now() -> Now {
     Now::new(Instant::now(), SystemTime::now())
 }
 
-/// The `echo` tool, the one every comparison serves.
+/// The `echo` tool, the one every comparison serves, and the same tools written both ways:
+/// `echo_typed` beside `echo`, and `user.create` with a hand-written schema beside
+/// `user.create_typed` with a derived one, to price the typed layer.
 pub fn echo_tools() -> ToolRegistry {
     ToolRegistry::new()
         .with(Tool::new(
@@ -56,7 +61,68 @@ pub fn echo_tools() -> ToolRegistry {
             json!({"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}),
             |args, _| async move { Ok(ToolOutput::text(args["text"].as_str().unwrap_or_default())) },
         ))
-        .expect("echo registers")
+        .and_then(|tools| {
+            tools.with(Tool::typed(
+                "echo_typed",
+                |args: Echo, _: ToolContext| async move { Ok(args.text) },
+            ))
+        })
+        .and_then(|tools| {
+            tools.with(
+                Tool::new(
+                    "user.create",
+                    json!({"type": "object", "properties": {
+                        "email": {"type": "string", "format": "email"},
+                        "name": {"type": "string", "minLength": 1, "maxLength": 200}},
+                        "required": ["email", "name"], "additionalProperties": false}),
+                    |args, _| async move {
+                        let text = |name: &str| args[name].as_str().unwrap_or_default().to_owned();
+                        let user = json!({"id": "usr_1", "email": text("email"), "name": text("name")});
+                        Ok(ToolOutput::structured(user))
+                    },
+                )
+                .output_schema(json!({"type": "object", "properties": {
+                    "id": {"type": "string"}, "email": {"type": "string"}, "name": {"type": "string"}},
+                    "required": ["id", "email", "name"]})),
+            )
+        })
+        .and_then(|tools| {
+            tools.with(Tool::typed(
+                "user.create_typed",
+                |args: CreateUser, _: ToolContext| async move {
+                    Ok(Json(User {
+                        id: "usr_1".into(),
+                        email: args.email,
+                        name: args.name,
+                    }))
+                },
+            ))
+        })
+        .expect("the bench tools register")
+}
+
+/// The arguments of `echo_typed`.
+#[derive(Deserialize, JsonSchema)]
+pub struct Echo {
+    text: String,
+}
+
+/// The arguments of `user.create_typed`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    #[schemars(email)]
+    email: String,
+    #[schemars(length(min = 1, max = 200))]
+    name: String,
+}
+
+/// The result of `user.create_typed`.
+#[derive(Serialize, JsonSchema)]
+pub struct User {
+    id: String,
+    email: String,
+    name: String,
 }
 
 /// A server and one connection, ready for round trips.
