@@ -150,6 +150,23 @@ impl HandlerError {
 
     /// A failure reported to the model: a tool call answers a result with `isError: true`
     /// and `message` as its text (any other handler answers E_RUNTIME).
+    ///
+    /// ```
+    /// use rampart_core::{Context, HandlerError, Tool};
+    /// use schemars::JsonSchema;
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct Divide { a: f64, b: f64 }
+    ///
+    /// let tool = Tool::typed("divide", |args: Divide, _ctx: Context| async move {
+    ///     if args.b == 0.0 {
+    ///         return Err(HandlerError::tool_error("cannot divide by zero"));
+    ///     }
+    ///     Ok((args.a / args.b).to_string())
+    /// });
+    /// # let _ = tool;
+    /// ```
     pub fn tool_error(message: impl Into<String>) -> Self {
         Self {
             kind: ErrorKind::Reported(message.into()),

@@ -46,6 +46,29 @@ impl CompletionRequest {
     /// or template is typed (a struct whose fields are all `Option` reads any subset).
     ///
     /// Fails with -32602 naming the argument that `T` refuses.
+    ///
+    /// ```
+    /// use rampart_core::{Completion, Context, Prompt, PromptResult};
+    /// use schemars::JsonSchema;
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct Route { country: String, city: String }
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Chosen { country: Option<String> }
+    ///
+    /// let prompt = Prompt::typed("route", |_: Route, _ctx: Context| async { Ok(PromptResult::new()) })
+    ///     .complete(|request, _ctx| async move {
+    ///         let chosen: Chosen = request.context_as()?;
+    ///         let cities: &[&str] = match chosen.country.as_deref() {
+    ///             Some("fr") => &["Paris", "Lyon"],
+    ///             _ => &["London", "Leeds"],
+    ///         };
+    ///         Ok(Completion::matching(cities.iter().copied(), &request.value))
+    ///     });
+    /// # let _ = prompt;
+    /// ```
     pub fn context_as<T: DeserializeOwned>(&self) -> Result<T, HandlerError> {
         match &self.args {
             Some(args) => args.decode_partial(&self.context).map_err(HandlerError::rpc),

@@ -15,6 +15,11 @@ pub struct ServerInfo {
 
 impl ServerInfo {
     /// Creates an identity from a name and a version.
+    ///
+    /// ```
+    /// let config = rampart_core::Config::new(rampart_core::ServerInfo::new("billing", "2.1.0"));
+    /// assert_eq!(config.server_version, "2.1.0");
+    /// ```
     pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
         Self {
             name: name.into(),

@@ -59,6 +59,24 @@ pub fn input_schema<T: JsonSchema + ?Sized>() -> Value {
 }
 
 /// Returns the JSON Schema (2020-12) of what `T` serializes to: a tool's output schema.
+///
+/// ```
+/// use schemars::JsonSchema;
+/// use serde::Serialize;
+///
+/// #[derive(Serialize, JsonSchema)]
+/// struct Sum {
+///     sum: f64,
+/// }
+///
+/// let schema = rampart_core::typed::output_schema::<Sum>();
+/// assert_eq!(schema["properties"]["sum"]["type"], "number");
+/// let tool = rampart_core::Tool::new("sum", serde_json::json!({"type": "object"}), |_, _| async {
+///     Ok(rampart_core::ToolOutput::structured(serde_json::json!({"sum": 1.5})))
+/// })
+/// .output_schema(schema);
+/// # let _ = tool;
+/// ```
 pub fn output_schema<T: JsonSchema + ?Sized>() -> Value {
     settings()
         .for_serialize()

@@ -9,6 +9,31 @@ use crate::content::Content;
 use crate::handler::{HandlerError, ToolOutput};
 
 /// What a typed tool's handler may return: its output schema, if it has one, and the result.
+///
+/// Implement it for a result type of your own to return it directly:
+///
+/// ```
+/// use rampart_core::{Context, HandlerError, Tool, ToolOutput, typed::IntoToolOutput};
+/// use schemars::JsonSchema;
+/// use serde::Deserialize;
+///
+/// /// A chart, sent as an image.
+/// struct Chart(String);
+///
+/// impl IntoToolOutput for Chart {
+///     fn into_tool_output(self) -> Result<ToolOutput, HandlerError> {
+///         Ok(ToolOutput::default().with_image(self.0, "image/png"))
+///     }
+/// }
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// struct Plot { series: Vec<f64> }
+///
+/// let tool = Tool::typed("plot", |args: Plot, _ctx: Context| async move {
+///     Ok(Chart(format!("{} points, base64 here", args.series.len())))
+/// });
+/// # let _ = tool;
+/// ```
 pub trait IntoToolOutput: Send + 'static {
     /// Returns the `outputSchema` results of this type satisfy, if they declare one.
     fn output_schema() -> Option<Value> {

@@ -16,6 +16,15 @@ use crate::handler::{Context, HandlerError};
 use crate::registry::ResourceTemplate;
 
 /// What a typed resource handler may return: the contents of the URI it was asked for.
+///
+/// ```
+/// use rampart_core::typed::{IntoContents, Json};
+///
+/// let contents = Json(vec![1, 2]).into_contents("data://list").unwrap();
+/// assert_eq!(contents[0].uri, "data://list");
+/// assert_eq!(contents[0].mime_type.as_deref(), Some("application/json"));
+/// assert!(None::<String>.into_contents("data://gone").unwrap().is_empty());
+/// ```
 pub trait IntoContents: Send + 'static {
     /// Turns the value into the contents of `uri`; none means the resource does not exist.
     fn into_contents(self, uri: &str) -> Result<Vec<ResourceContents>, HandlerError>;
