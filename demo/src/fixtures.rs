@@ -4,11 +4,16 @@
 
 use std::time::Duration;
 
+use rampart_core::typed::Json;
 use rampart_core::{
-    Completion, Content, Elicitation, HandlerError, Prompt, PromptArgument, PromptResult, ReadRequest,
-    RegisterError, Registry, Resource, ResourceContents, ResourceTemplate, Tool, ToolOutput,
+    Completion, Content, Context, Elicitation, HandlerError, Prompt, PromptResult, RegisterError, Registry,
+    Resource, ResourceContents, ResourceTemplate, Tool, ToolOutput,
 };
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+use crate::NoArguments;
 
 /// A 1x1 red PNG, base64.
 pub const TEST_IMAGE_BASE64: &str =
@@ -23,13 +28,49 @@ pub fn register(registry: Registry) -> Result<Registry, RegisterError> {
     prompts(registry)
 }
 
-fn no_arguments() -> Value {
-    json!({"type": "object", "properties": {}})
+#[derive(Deserialize, JsonSchema)]
+struct SamplingArgs {
+    /// The prompt to send to the LLM
+    prompt: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct ElicitationArgs {
+    /// The message to show the user
+    message: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct TemplateId {
+    id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TemplateData {
+    id: String,
+    template_test: bool,
+    data: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct PromptArgs {
+    /// First test argument
+    arg1: String,
+    /// Second test argument
+    arg2: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct EmbeddedResourceArgs {
+    /// URI of the resource to embed
+    #[serde(rename = "resourceUri")]
+    resource_uri: String,
 }
 
 /// A fixture tool that answers at once with `output`.
 fn fixed(name: &str, description: &str, output: ToolOutput) -> Tool {
-    Tool::new(name, no_arguments(), move |_, _| {
+    Tool::typed(name, move |_: NoArguments, _ctx: Context| {
         let output = output.clone();
         async move { Ok(output) }
     })
@@ -81,7 +122,7 @@ fn tools(registry: Registry) -> Result<Registry, RegisterError> {
             ToolOutput::error("This tool intentionally returns an error for testing"),
         ))?
         .tool(
-            Tool::new("test_tool_with_logging", no_arguments(), |_, ctx| async move {
+            Tool::typed("test_tool_with_logging", |_: NoArguments, ctx: Context| async move {
                 use rampart_core::LoggingLevel::Info;
                 ctx.log(Info, "Tool execution started");
                 pause().await;
@@ -93,7 +134,7 @@ fn tools(registry: Registry) -> Result<Registry, RegisterError> {
             .description("Tests tool that emits log messages during execution"),
         )?
         .tool(
-            Tool::new("test_tool_with_progress", no_arguments(), |_, ctx| async move {
+            Tool::typed("test_tool_with_progress", |_: NoArguments, ctx: Context| async move {
                 for step in [0.0, 50.0, 100.0] {
                     ctx.progress(step, Some(100.0), Some(format!("Completed step {step} of 100")));
                     pause().await;
@@ -103,43 +144,33 @@ fn tools(registry: Registry) -> Result<Registry, RegisterError> {
             .description("Tests tool that reports progress notifications"),
         )?
         .tool(
-            Tool::new(
-                "test_sampling",
-                json!({"type": "object", "properties": {"prompt": {"type": "string", "description": "The prompt to send to the LLM"}}, "required": ["prompt"]}),
-                |args, ctx| async move {
-                    let prompt = args["prompt"].as_str().unwrap_or_default().to_owned();
-                    let request = json!({
-                        "messages": [{"role": "user", "content": {"type": "text", "text": prompt}}],
-                        "maxTokens": 100
-                    });
-                    let result = ctx.sample(request).await?;
-                    let text = result["content"]["text"].as_str().unwrap_or_default();
-                    Ok(ToolOutput::text(format!("LLM response: {text}")))
-                },
-            )
+            Tool::typed("test_sampling", |SamplingArgs { prompt }: SamplingArgs, ctx: Context| async move {
+                let request = json!({
+                    "messages": [{"role": "user", "content": {"type": "text", "text": prompt}}],
+                    "maxTokens": 100
+                });
+                let result = ctx.sample(request).await?;
+                let text = result["content"]["text"].as_str().unwrap_or_default();
+                Ok(format!("LLM response: {text}"))
+            })
             .description("Tests server-initiated sampling (LLM completion request)"),
         )?
         .tool(
-            Tool::new(
-                "test_elicitation",
-                json!({"type": "object", "properties": {"message": {"type": "string", "description": "The message to show the user"}}, "required": ["message"]}),
-                |args, ctx| async move {
-                    let message = args["message"].as_str().unwrap_or_default().to_owned();
-                    let schema = json!({
-                        "type": "object",
-                        "properties": {
-                            "username": {"type": "string", "description": "User's response"},
-                            "email": {"type": "string", "description": "User's email address"}
-                        },
-                        "required": ["username", "email"]
-                    });
-                    elicit(&ctx, message, schema, "User response").await
-                },
-            )
+            Tool::typed("test_elicitation", |args: ElicitationArgs, ctx: Context| async move {
+                let schema = json!({
+                    "type": "object",
+                    "properties": {
+                        "username": {"type": "string", "description": "User's response"},
+                        "email": {"type": "string", "description": "User's email address"}
+                    },
+                    "required": ["username", "email"]
+                });
+                elicit(&ctx, args.message, schema, "User response").await
+            })
             .description("Tests server-initiated elicitation (user input request)"),
         )?
         .tool(
-            Tool::new("test_elicitation_sep1034_defaults", no_arguments(), |_, ctx| async move {
+            Tool::typed("test_elicitation_sep1034_defaults", |_: NoArguments, ctx: Context| async move {
                 let schema = json!({
                     "type": "object",
                     "properties": {
@@ -157,7 +188,7 @@ fn tools(registry: Registry) -> Result<Registry, RegisterError> {
             .description("Tests elicitation with default values per SEP-1034"),
         )?
         .tool(
-            Tool::new("test_elicitation_sep1330_enums", no_arguments(), |_, ctx| async move {
+            Tool::typed("test_elicitation_sep1330_enums", |_: NoArguments, ctx: Context| async move {
                 let titled = |values: [(&str, &str); 3]| -> Vec<Value> {
                     values.iter().map(|(value, title)| json!({"const": value, "title": title})).collect()
                 };
@@ -182,6 +213,7 @@ fn tools(registry: Registry) -> Result<Registry, RegisterError> {
             .description("Tests elicitation with enum schema improvements per SEP-1330"),
         )?
         .tool(
+            // Hand-written: $defs with $anchor, allOf/anyOf and if/then/else are what the suite checks.
             Tool::new("json_schema_2020_12_tool", json_schema_2020_12(), |args, _| async move {
                 Ok(ToolOutput::text(format!("JSON Schema 2020-12 tool called with: {args}")))
             })
@@ -191,7 +223,7 @@ fn tools(registry: Registry) -> Result<Registry, RegisterError> {
 
 /// Asks the user through `ctx` and reports what came back as `<label>: action=..., content=...`.
 async fn elicit(
-    ctx: &rampart_core::Context,
+    ctx: &Context,
     message: String,
     schema: Value,
     label: &str,
@@ -256,16 +288,16 @@ fn resources(registry: Registry) -> Result<Registry, RegisterError> {
             .description("A resource clients may subscribe to"),
         )?
         .resource_template(
-            ResourceTemplate::new(
+            ResourceTemplate::typed(
                 "test://template/{id}/data",
                 "template",
-                |request: ReadRequest, _| async move {
-                    let id = request.variables.get("id").cloned().unwrap_or_default();
-                    let text = json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")})
-                        .to_string();
-                    Ok(vec![
-                        ResourceContents::text(request.uri, text).mime_type("application/json"),
-                    ])
+                |TemplateId { id }: TemplateId, _ctx: Context| async move {
+                    let data = format!("Data for ID: {id}");
+                    Ok(Json(TemplateData {
+                        id,
+                        template_test: true,
+                        data,
+                    }))
                 },
             )
             .title("Resource Template")
@@ -287,33 +319,34 @@ fn prompts(registry: Registry) -> Result<Registry, RegisterError> {
             .description("A simple prompt without arguments"),
         )?
         .prompt(
-            Prompt::new("test_prompt_with_arguments", |args, _| async move {
-                let arg = |name: &str| args.get(name).cloned().unwrap_or_default();
-                let (arg1, arg2) = (arg("arg1"), arg("arg2"));
-                let text = format!("Prompt with arguments: arg1='{arg1}', arg2='{arg2}'");
-                Ok(PromptResult::new().user(Content::text(text)))
-            })
+            Prompt::typed(
+                "test_prompt_with_arguments",
+                |PromptArgs { arg1, arg2 }: PromptArgs, _ctx: Context| async move {
+                    let text = format!("Prompt with arguments: arg1='{arg1}', arg2='{arg2}'");
+                    Ok(PromptResult::new().user(Content::text(text)))
+                },
+            )
             .title("Prompt With Arguments")
             .description("A prompt with required arguments")
-            .argument(PromptArgument::required("arg1").description("First test argument"))
-            .argument(PromptArgument::required("arg2").description("Second test argument"))
             .complete(|request, _| async move {
                 let candidates = ["paris", "park", "party", "test", "testing"];
                 Ok(Completion::matching(candidates, &request.value))
             }),
         )?
         .prompt(
-            Prompt::new("test_prompt_with_embedded_resource", |args, _| async move {
-                let uri = args.get("resourceUri").cloned().unwrap_or_default();
-                let resource = ResourceContents::text(uri, "Embedded resource content for testing.")
-                    .mime_type("text/plain");
-                Ok(PromptResult::new()
-                    .user(Content::resource(resource))
-                    .user(Content::text("Please process the embedded resource above.")))
-            })
+            Prompt::typed(
+                "test_prompt_with_embedded_resource",
+                |args: EmbeddedResourceArgs, _ctx: Context| async move {
+                    let resource =
+                        ResourceContents::text(args.resource_uri, "Embedded resource content for testing.")
+                            .mime_type("text/plain");
+                    Ok(PromptResult::new()
+                        .user(Content::resource(resource))
+                        .user(Content::text("Please process the embedded resource above.")))
+                },
+            )
             .title("Prompt With Embedded Resource")
-            .description("A prompt that includes an embedded resource")
-            .argument(PromptArgument::required("resourceUri").description("URI of the resource to embed")),
+            .description("A prompt that includes an embedded resource"),
         )?
         .prompt(
             Prompt::new("test_prompt_with_image", |_, _| async {

@@ -13,11 +13,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rampart_core::{CacheHint, ReadinessCheck, RegisterError, Registry};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 pub use tools::MAX_SLEEP_MS;
 
 /// The URI of the counter's resource.
 pub const COUNTER_URI: &str = "demo://counter";
+
+// The arguments of a tool that takes none: any object, whose fields are ignored. (A plain
+// comment: a doc comment would become the schema's description.)
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct NoArguments {}
 
 /// The demo's state, shared by its tools, resources and prompts.
 #[derive(Debug, Default)]

@@ -4,16 +4,47 @@
 
 use std::sync::Arc;
 
+use rampart_core::typed::Json;
 use rampart_core::{
-    Completion, Content, HandlerError, Prompt, PromptArgument, PromptResult, ReadRequest, RegisterError,
-    Registry, Resource, ResourceContents, ResourceTemplate,
+    Completion, Content, Context, HandlerError, Prompt, PromptResult, ReadRequest, RegisterError, Registry,
+    Resource, ResourceContents, ResourceTemplate,
 };
+use schemars::JsonSchema;
+use serde::Deserialize;
 
+use crate::tools::{UserId, directory};
 use crate::{COUNTER_URI, Demo};
 
 const GUIDE: &str = "rampart-demo serves a small user directory (user.create@v1, user.get@v1), \
 a counter (counter.increment, resource demo://counter), users as resources (users://{id}), \
 a welcome prompt (user.welcome@v1), and the fixtures of the MCP conformance suite (test_*).";
+
+#[derive(Deserialize, JsonSchema)]
+struct Welcome {
+    /// The user's id
+    id: String,
+    /// friendly (the default) or formal
+    tone: Option<Tone>,
+}
+
+#[derive(Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Tone {
+    Formal,
+    Friendly,
+}
+
+impl Tone {
+    /// Every tone, in the order completion offers them.
+    const ALL: [Tone; 2] = [Tone::Formal, Tone::Friendly];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Tone::Formal => "formal",
+            Tone::Friendly => "friendly",
+        }
+    }
+}
 
 /// Adds the demo's resources and prompts.
 pub fn register(registry: Registry, demo: &Demo) -> Result<Registry, RegisterError> {
@@ -45,34 +76,22 @@ pub fn register(registry: Registry, demo: &Demo) -> Result<Registry, RegisterErr
             .mime_type("text/plain"),
         )?
         .resource_template(
-            ResourceTemplate::new("users://{id}", "user", move |request: ReadRequest, _| {
-                let users = Arc::clone(&users);
-                async move {
-                    let id = request.variables.get("id").cloned().unwrap_or_default();
-                    let user = users
-                        .lock()
-                        .map_err(|_| HandlerError::failed("directory poisoned"))?
-                        .get(&id);
-                    // No contents: the resource does not exist (-32002).
-                    Ok(user
-                        .map(|user| {
-                            ResourceContents::text(request.uri, user.to_string())
-                                .mime_type("application/json")
-                        })
-                        .into_iter()
-                        .collect())
-                }
-            })
+            ResourceTemplate::typed(
+                "users://{id}",
+                "user",
+                move |UserId { id }: UserId, _ctx: Context| {
+                    let users = Arc::clone(&users);
+                    // No user: the resource does not exist (-32002).
+                    async move { Ok(directory(&users)?.get(&id).map(Json)) }
+                },
+            )
             .title("A user")
             .description("A user of the directory, by the id user.create@v1 returned.")
             .mime_type("application/json")
             .complete(move |request, _| {
                 let users = Arc::clone(&completing);
                 async move {
-                    let ids = users
-                        .lock()
-                        .map_err(|_| HandlerError::failed("directory poisoned"))?
-                        .ids();
+                    let ids = directory(&users)?.ids();
                     Ok(Completion::matching(
                         ids.iter().map(String::as_str),
                         &request.value,
@@ -81,42 +100,40 @@ pub fn register(registry: Registry, demo: &Demo) -> Result<Registry, RegisterErr
             }),
         )?
         .prompt(
-            Prompt::new("user.welcome@v1", move |args, _| {
-                let users = Arc::clone(&welcoming);
-                async move {
-                    let id = args.get("id").cloned().unwrap_or_default();
-                    let tone = args.get("tone").map_or("friendly", String::as_str).to_owned();
-                    let user = users
-                        .lock()
-                        .map_err(|_| HandlerError::failed("directory poisoned"))?
-                        .get(&id);
-                    let Some(user) = user else {
-                        return Err(HandlerError::invalid_params(format!("No user with id {id}")));
-                    };
-                    let profile = ResourceContents::text(format!("users://{id}"), user.to_string())
-                        .mime_type("application/json");
-                    Ok(PromptResult::new()
-                        .description(format!("A {tone} welcome for {id}"))
-                        .user(Content::resource(profile))
-                        .user(Content::text(format!(
-                            "Write a {tone} welcome message for the user above."
-                        ))))
-                }
-            })
+            Prompt::typed(
+                "user.welcome@v1",
+                move |Welcome { id, tone }: Welcome, _ctx: Context| {
+                    let users = Arc::clone(&welcoming);
+                    async move {
+                        let tone = tone.unwrap_or(Tone::Friendly).as_str();
+                        let Some(user) = directory(&users)?.get(&id) else {
+                            return Err(HandlerError::invalid_params(format!("No user with id {id}")));
+                        };
+                        let user = serde_json::to_string(&user).map_err(|err| {
+                            HandlerError::failed(format!("the user did not serialize: {err}"))
+                        })?;
+                        let profile = ResourceContents::text(format!("users://{id}"), user)
+                            .mime_type("application/json");
+                        Ok(PromptResult::new()
+                            .description(format!("A {tone} welcome for {id}"))
+                            .user(Content::resource(profile))
+                            .user(Content::text(format!(
+                                "Write a {tone} welcome message for the user above."
+                            ))))
+                    }
+                },
+            )
             .title("Welcome a user")
             .description("Drafts a welcome message for a user of the directory.")
-            .argument(PromptArgument::required("id").description("The user's id"))
-            .argument(PromptArgument::new("tone").description("friendly (the default) or formal"))
+            // Ids come from the directory, so this replaces the completion of `tone` that
+            // `typed` derives: both are answered here.
             .complete(move |request, _| {
                 let users = Arc::clone(&completing_prompt);
                 async move {
                     if request.argument == "tone" {
-                        return Ok(Completion::matching(["formal", "friendly"], &request.value));
+                        return Ok(Completion::matching(Tone::ALL.map(Tone::as_str), &request.value));
                     }
-                    let ids = users
-                        .lock()
-                        .map_err(|_| HandlerError::failed("directory poisoned"))?
-                        .ids();
+                    let ids = directory(&users)?.ids();
                     Ok(Completion::matching(
                         ids.iter().map(String::as_str),
                         &request.value,

@@ -37,14 +37,13 @@ fn main() -> ExitCode {
             }
         }
     }
-    let mut config = match load_config() {
+    let config = match load_config() {
         Ok(config) => config,
         Err(err) => {
             log("CRITICAL", &err);
             return ExitCode::from(2);
         }
     };
-    config.server_name = "rampart-demo".into();
     let result = match transport.as_str() {
         "stdio" => serve_stdio(config, runtime),
         _ => serve_http(config, runtime),
@@ -59,9 +58,10 @@ fn main() -> ExitCode {
 }
 
 /// Reads the settings from the environment, and the files `AUTH_TOKENS_FILE` and
-/// `AUTH_JWKS_FILE` name (the core reads no files).
+/// `AUTH_JWKS_FILE` name (the core reads no files); the server's name and version are the
+/// crate's.
 fn load_config() -> Result<Config, String> {
-    let mut config = Config::default()
+    let mut config = Config::new(rampart_core::server_info!())
         .apply_env(std::env::vars())
         .map_err(|err| err.to_string())?;
     let read = |var: &str| -> Result<Option<String>, String> {

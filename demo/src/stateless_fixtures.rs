@@ -8,8 +8,12 @@ use rampart_core::{
     ClientError, Content, Context, Elicitation, HandlerError, LoggingLevel, Notice, Prompt, PromptResult,
     RegisterError, Registry, Tool, ToolOutput,
 };
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use smol::future::zip;
+
+use crate::NoArguments;
 
 /// Adds every 2026-07-28 fixture to `registry`.
 pub fn register(registry: Registry) -> Result<Registry, RegisterError> {
@@ -26,10 +30,6 @@ pub fn register(registry: Registry) -> Result<Registry, RegisterError> {
         })
         .description("Asks the client for context through input_required before it renders"),
     )
-}
-
-fn no_arguments() -> Value {
-    json!({"type": "object", "properties": {}})
 }
 
 /// A form asking for one string field.
@@ -54,20 +54,28 @@ fn sampled_text(result: &Value) -> String {
     result["content"]["text"].as_str().unwrap_or_default().to_owned()
 }
 
+#[derive(Deserialize, JsonSchema)]
+struct Region {
+    #[schemars(extend("x-mcp-header" = "Region"))]
+    region: String,
+}
+
 fn diagnostics(registry: Registry) -> Result<Registry, RegisterError> {
     registry
         .tool(
-            Tool::new("test_missing_capability", no_arguments(), |_, ctx| async move {
-                let result = ctx.sample(sampling("Say hello", 20)).await?;
-                Ok(ToolOutput::text(format!("Sampled: {}", sampled_text(&result))))
-            })
+            Tool::typed(
+                "test_missing_capability",
+                |_: NoArguments, ctx: Context| async move {
+                    let result = ctx.sample(sampling("Say hello", 20)).await?;
+                    Ok(ToolOutput::text(format!("Sampled: {}", sampled_text(&result))))
+                },
+            )
             .description("Needs sampling: a request that does not declare it gets -32021"),
         )?
         .tool(
-            Tool::new(
+            Tool::typed(
                 "test_streaming_elicitation",
-                no_arguments(),
-                |_, ctx| async move {
+                |_: NoArguments, ctx: Context| async move {
                     let answer = ctx.elicit(form("What is your name?", "name")).await?;
                     Ok(ToolOutput::text(format!(
                         "Hello, {}!",
@@ -78,7 +86,7 @@ fn diagnostics(registry: Registry) -> Result<Registry, RegisterError> {
             .description("Elicits while it runs: never a request on the response stream"),
         )?
         .tool(
-            Tool::new("test_logging_tool", no_arguments(), |_, ctx| async move {
+            Tool::typed("test_logging_tool", |_: NoArguments, ctx: Context| async move {
                 ctx.log(LoggingLevel::Info, "test_logging_tool ran");
                 Ok(ToolOutput::text(
                     "Logged once (sent only when the request asks for a level)",
@@ -87,17 +95,19 @@ fn diagnostics(registry: Registry) -> Result<Registry, RegisterError> {
             .description("Logs one message; a request without a log level receives none"),
         )?
         .tool(
-            Tool::new("test_trigger_tool_change", no_arguments(), |_, ctx| async move {
-                ctx.notify(Notice::ToolsChanged);
-                Ok(ToolOutput::text("Announced a tools list change"))
-            })
+            Tool::typed(
+                "test_trigger_tool_change",
+                |_: NoArguments, ctx: Context| async move {
+                    ctx.notify(Notice::ToolsChanged);
+                    Ok(ToolOutput::text("Announced a tools list change"))
+                },
+            )
             .description("Announces a change of the tools list to its listeners"),
         )?
         .tool(
-            Tool::new(
+            Tool::typed(
                 "test_trigger_prompt_change",
-                no_arguments(),
-                |_, ctx| async move {
+                |_: NoArguments, ctx: Context| async move {
                     ctx.notify(Notice::PromptsChanged);
                     Ok(ToolOutput::text("Announced a prompts list change"))
                 },
@@ -105,20 +115,9 @@ fn diagnostics(registry: Registry) -> Result<Registry, RegisterError> {
             .description("Announces a change of the prompts list to its listeners"),
         )?
         .tool(
-            Tool::new(
-                "test_custom_header",
-                json!({
-                    "type": "object",
-                    "properties": {"region": {"type": "string", "x-mcp-header": "Region"}},
-                    "required": ["region"]
-                }),
-                |args, _| async move {
-                    Ok(ToolOutput::text(format!(
-                        "region={}",
-                        args["region"].as_str().unwrap_or_default()
-                    )))
-                },
-            )
+            Tool::typed("test_custom_header", |args: Region, _ctx: Context| async move {
+                Ok(format!("region={}", args.region))
+            })
             .description("Takes a region that 2026-07-28 clients repeat in an Mcp-Param-Region header"),
         )
 }
@@ -136,7 +135,7 @@ where
     F: Fn(Context) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<ToolOutput, HandlerError>> + Send + 'static,
 {
-    Tool::new(name, no_arguments(), move |_, ctx| run(ctx)).description(description)
+    Tool::typed(name, move |_: NoArguments, ctx: Context| run(ctx)).description(description)
 }
 
 fn input_required(registry: Registry) -> Result<Registry, RegisterError> {

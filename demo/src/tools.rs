@@ -4,18 +4,90 @@
 //! `sleep` for progress and timeouts, `fail` and `panic` for E_RUNTIME).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use rampart_core::typed::{IntoToolOutput, Json, output_schema};
 use rampart_core::{
-    HandlerError, LoggingLevel, Notice, ReadinessCheck, RegisterError, Registry, Tool, ToolOutput,
+    Context, HandlerError, LoggingLevel, Notice, ReadinessCheck, RegisterError, Registry, Tool, ToolOutput,
 };
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Number, Value, json};
 
-use crate::{COUNTER_URI, Demo};
+use crate::{COUNTER_URI, Demo, NoArguments};
 
 /// The longest `sleep` the demo allows, in milliseconds.
 pub const MAX_SLEEP_MS: u64 = 600_000;
+
+/// A user of the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct User {
+    /// The id that user.get@v1 and users://{id} take.
+    pub id: String,
+    /// The user's email address.
+    pub email: String,
+    /// The display name.
+    pub name: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    /// The user's email address
+    #[schemars(email)]
+    email: String,
+    /// The display name
+    #[schemars(length(min = 1, max = 200))]
+    name: String,
+}
+
+// The id of a user: the arguments of `user.get@v1` and the variable of `users://{id}`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserId {
+    /// The id returned by user.create@v1
+    pub(crate) id: String,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Users {
+    users: Vec<User>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Echo {
+    /// Text to send back
+    text: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Add {
+    a: Number,
+    b: Number,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Sum {
+    sum: Number,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Sleep {
+    #[schemars(range(min = 0, max = MAX_SLEEP_MS))]
+    ms: u64,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Database {
+    /// Whether the demo database is reachable
+    up: bool,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Counter {
+    value: u64,
+}
 
 /// Adds the demo's tools; `database` is the readiness check that `database.set@v1` flips.
 pub fn register(
@@ -29,11 +101,12 @@ pub fn register(
     let counter = Arc::clone(&demo.counter);
     registry
         .tool(
-            Tool::new("user.list@v1", json!({"type": "object", "properties": {}}), move |_, _ctx| {
+            Tool::typed("user.list@v1", move |_: NoArguments, _ctx: Context| {
                 let users = Arc::clone(&list_users);
                 async move {
-                    let users = users.lock().map_err(|_| HandlerError::failed("user directory poisoned"))?.first(100);
-                    Ok(ToolOutput::structured(json!({ "users": users })))
+                    Ok(Json(Users {
+                        users: directory(&users)?.first(100),
+                    }))
                 }
             })
             .title("List users")
@@ -41,138 +114,79 @@ pub fn register(
             .annotations(json!({"readOnlyHint": true, "idempotentHint": true})),
         )?
         .tool(
-            Tool::new(
-                "user.create@v1",
-                json!({
-                    "type": "object",
-                    "properties": {
-                        "email": {"type": "string", "format": "email", "description": "The user's email address"},
-                        "name": {"type": "string", "minLength": 1, "maxLength": 200, "description": "The display name"}
-                    },
-                    "required": ["email", "name"],
-                    "additionalProperties": false
-                }),
-                move |args, _ctx| {
-                    let users = Arc::clone(&create_users);
-                    async move {
-                        let email = str_arg(&args, "email");
-                        let name = str_arg(&args, "name");
-                        let user = users.lock().map_err(|_| HandlerError::failed("user directory poisoned"))?.create(email, name);
-                        Ok(ToolOutput::structured(user))
-                    }
-                },
-            )
+            Tool::typed("user.create@v1", move |args: NewUser, _ctx: Context| {
+                let users = Arc::clone(&create_users);
+                async move { Ok(Json(directory(&users)?.create(args.email, args.name))) }
+            })
             .title("Create a user")
             .required_scope("users:write")
             .description("Creates a user in the demo's in-memory directory and returns it.")
-            .output_schema(user_schema())
             .annotations(json!({"readOnlyHint": false, "destructiveHint": false, "idempotentHint": false})),
         )?
         .tool(
-            Tool::new(
-                "user.get@v1",
-                json!({
-                    "type": "object",
-                    "properties": {"id": {"type": "string", "description": "The id returned by user.create@v1"}},
-                    "required": ["id"],
-                    "additionalProperties": false
-                }),
-                move |args, _ctx| {
-                    let users = Arc::clone(&users);
-                    async move {
-                        let id = str_arg(&args, "id");
-                        let found = users.lock().map_err(|_| HandlerError::failed("user directory poisoned"))?.get(&id);
-                        Ok(match found {
-                            Some(user) => ToolOutput::structured(user),
-                            None => ToolOutput::error(format!("No user with id {id}")),
-                        })
-                    }
-                },
-            )
+            Tool::typed("user.get@v1", move |UserId { id }: UserId, _ctx: Context| {
+                let users = Arc::clone(&users);
+                async move {
+                    let found = directory(&users)?.get(&id);
+                    found
+                        .map(Json)
+                        .ok_or_else(|| HandlerError::tool_error(format!("No user with id {id}")))
+                }
+            })
             .title("Get a user")
             .description("Looks a user up by id.")
-            .output_schema(user_schema())
             .annotations(json!({"readOnlyHint": true})),
         )?
         .tool(
-            Tool::new(
-                "echo",
-                json!({
-                    "type": "object",
-                    "properties": {"text": {"type": "string", "description": "Text to send back"}},
-                    "required": ["text"]
-                }),
-                |args, _ctx| async move { Ok(ToolOutput::text(str_arg(&args, "text"))) },
-            )
-            .title("Echo")
-            .description("Returns its text unchanged.")
-            .annotations(json!({"readOnlyHint": true, "idempotentHint": true})),
+            Tool::typed("echo", |args: Echo, _ctx: Context| async move { Ok(args.text) })
+                .title("Echo")
+                .description("Returns its text unchanged.")
+                .annotations(json!({"readOnlyHint": true, "idempotentHint": true})),
         )?
         .tool(
-            Tool::new(
-                "add",
-                json!({
-                    "type": "object",
-                    "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
-                    "required": ["a", "b"]
-                }),
-                |args, _ctx| async move {
-                    let a = &args["a"];
-                    let b = &args["b"];
-                    let sum = match (a.as_i64(), b.as_i64()) {
-                        (Some(a), Some(b)) => a.checked_add(b).map(Value::from),
-                        _ => None,
-                    }
-                    .unwrap_or_else(|| json!(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0)));
-                    Ok(ToolOutput::text(sum.to_string()).with_structured(json!({ "sum": sum })))
-                },
-            )
+            Tool::typed("add", |Add { a, b }: Add, _ctx: Context| async move {
+                // Integers add exactly while the sum fits an i64; anything else adds as f64.
+                let sum = match (a.as_i64(), b.as_i64()) {
+                    (Some(a), Some(b)) => a.checked_add(b).map(Number::from),
+                    _ => None,
+                }
+                .or_else(|| Number::from_f64(a.as_f64()? + b.as_f64()?))
+                .ok_or_else(|| HandlerError::tool_error("the sum is too large for a JSON number"))?;
+                Ok(Shown {
+                    text: sum.to_string(),
+                    value: Sum { sum },
+                })
+            })
             .title("Add")
             .description("Adds two numbers.")
-            .output_schema(json!({
-                "type": "object",
-                "properties": {"sum": {"type": "number"}},
-                "required": ["sum"]
-            }))
             .annotations(json!({"readOnlyHint": true, "idempotentHint": true})),
         )?
         .tool(
-            Tool::new(
-                "sleep",
-                json!({
-                    "type": "object",
-                    "properties": {"ms": {"type": "integer", "minimum": 0, "maximum": MAX_SLEEP_MS}},
-                    "required": ["ms"]
-                }),
-                |args, ctx| async move {
-                    let ms = args["ms"].as_u64().unwrap_or(0);
-                    ctx.log(LoggingLevel::Info, json!({"sleeping_ms": ms}));
-                    // A long sleep keeps the client's request timer alive.
-                    ctx.heartbeat(Duration::from_secs(10));
-                    ctx.progress(0.0, Some(ms as f64), Some("sleeping".into()));
-                    smol::Timer::after(Duration::from_millis(ms)).await;
-                    ctx.progress(ms as f64, Some(ms as f64), Some("done".into()));
-                    Ok(ToolOutput::text(format!("slept {ms} ms")))
-                },
-            )
+            Tool::typed("sleep", |Sleep { ms }: Sleep, ctx: Context| async move {
+                ctx.log(LoggingLevel::Info, json!({"sleeping_ms": ms}));
+                // A long sleep keeps the client's request timer alive.
+                ctx.heartbeat(Duration::from_secs(10));
+                ctx.progress(0.0, Some(ms as f64), Some("sleeping".into()));
+                smol::Timer::after(Duration::from_millis(ms)).await;
+                ctx.progress(ms as f64, Some(ms as f64), Some("done".into()));
+                Ok(format!("slept {ms} ms"))
+            })
             .title("Sleep")
             .description("Waits the given milliseconds; longer than TOOL_TIMEOUT_MS shows E_TIMEOUT.")
             .annotations(json!({"readOnlyHint": true})),
         )?
         .tool(
-            Tool::new(
+            Tool::typed(
                 "database.set@v1",
-                json!({
-                    "type": "object",
-                    "properties": {"up": {"type": "boolean", "description": "Whether the demo database is reachable"}},
-                    "required": ["up"]
-                }),
-                move |args, _ctx| {
+                move |Database { up }: Database, _ctx: Context| {
                     let database = database.clone();
                     async move {
-                        let up = args["up"].as_bool().unwrap_or(true);
                         database.set(up);
-                        Ok(ToolOutput::text(if up { "database up: /ready answers 200" } else { "database down: /ready answers 503" }))
+                        Ok(if up {
+                            "database up: /ready answers 200"
+                        } else {
+                            "database down: /ready answers 503"
+                        })
                     }
                 },
             )
@@ -181,76 +195,94 @@ pub fn register(
             .annotations(json!({"destructiveHint": false, "idempotentHint": true})),
         )?
         .tool(
-            Tool::new("fail", json!({"type": "object"}), |_args, _ctx| async move {
-                Err(HandlerError::failed("the fail tool always fails"))
+            Tool::typed("fail", |_: NoArguments, _ctx: Context| async move {
+                Err::<ToolOutput, _>(HandlerError::failed("the fail tool always fails"))
             })
             .title("Fail")
             .description("Always fails, to show E_RUNTIME."),
         )?
         .tool(
-            Tool::new("panic", json!({"type": "object"}), |_args, _ctx| async move {
+            Tool::typed("panic", |_: NoArguments, _ctx: Context| async move {
                 if true {
                     panic!("the panic tool always panics");
                 }
-                Ok(ToolOutput::text("unreachable"))
+                Ok("unreachable")
             })
             .title("Panic")
             .description("Always panics, to show that a panic is contained as E_RUNTIME."),
         )?
         .tool(
-            Tool::new("counter.increment", json!({"type": "object", "properties": {}}), move |_, ctx| {
+            Tool::typed("counter.increment", move |_: NoArguments, ctx: Context| {
                 let counter = Arc::clone(&counter);
                 async move {
                     let value = {
-                        let mut value = counter.lock().map_err(|_| HandlerError::failed("counter poisoned"))?;
+                        let mut value = counter
+                            .lock()
+                            .map_err(|_| HandlerError::failed("counter poisoned"))?;
                         *value += 1;
                         *value
                     };
                     // Sessions subscribed to the counter's resource hear of the change.
                     ctx.notify(Notice::ResourceUpdated(COUNTER_URI.into()));
-                    Ok(ToolOutput::text(format!("counter is now {value}")).with_structured(json!({"value": value})))
+                    Ok(Shown {
+                        text: format!("counter is now {value}"),
+                        value: Counter { value },
+                    })
                 }
             })
             .title("Increment the counter")
-            .description("Adds one to the counter at demo://counter and notifies its subscribers.")
-            .output_schema(json!({"type": "object", "properties": {"value": {"type": "integer"}}, "required": ["value"]})),
+            .description("Adds one to the counter at demo://counter and notifies its subscribers."),
         )
 }
 
-fn str_arg(args: &Value, name: &str) -> String {
-    args.get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+/// A structured result whose text block is `text` rather than the value's JSON: `add`
+/// shows "5", not `{"sum":5}`. Its output schema is `T`'s.
+struct Shown<T> {
+    text: String,
+    value: T,
 }
 
-fn user_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {"id": {"type": "string"}, "email": {"type": "string"}, "name": {"type": "string"}},
-        "required": ["id", "email", "name"]
-    })
+impl<T: Serialize + JsonSchema + Send + 'static> IntoToolOutput for Shown<T> {
+    fn output_schema() -> Option<Value> {
+        Some(output_schema::<T>())
+    }
+
+    fn into_tool_output(self) -> Result<ToolOutput, HandlerError> {
+        let value = serde_json::to_value(self.value)
+            .map_err(|err| HandlerError::failed(format!("the result did not serialize: {err}")))?;
+        Ok(ToolOutput::text(self.text).with_structured(value))
+    }
+}
+
+/// Locks the user directory.
+pub(crate) fn directory(users: &Mutex<Directory>) -> Result<MutexGuard<'_, Directory>, HandlerError> {
+    users
+        .lock()
+        .map_err(|_| HandlerError::failed("user directory poisoned"))
 }
 
 /// The in-memory user directory, capped so a client cannot grow it without bound.
 #[derive(Debug, Default)]
 pub struct Directory {
     next: u64,
-    users: BTreeMap<String, Value>,
+    users: BTreeMap<String, User>,
 }
 
 impl Directory {
     const CAP: usize = 10_000;
 
     /// Adds a user and returns it.
-    pub fn create(&mut self, email: String, name: String) -> Value {
+    pub fn create(&mut self, email: String, name: String) -> User {
         self.next += 1;
-        let id = format!("usr_{}", self.next);
-        let user = json!({"id": id, "email": email, "name": name});
+        let user = User {
+            id: format!("usr_{}", self.next),
+            email,
+            name,
+        };
         if self.users.len() >= Self::CAP {
             self.users.pop_first();
         }
-        self.users.insert(id, user.clone());
+        self.users.insert(user.id.clone(), user.clone());
         user
     }
 
@@ -260,12 +292,12 @@ impl Directory {
     }
 
     /// Returns the first `limit` users, in id order.
-    pub fn first(&self, limit: usize) -> Vec<Value> {
+    pub fn first(&self, limit: usize) -> Vec<User> {
         self.users.values().take(limit).cloned().collect()
     }
 
     /// Returns the user with this id.
-    pub fn get(&self, id: &str) -> Option<Value> {
+    pub fn get(&self, id: &str) -> Option<User> {
         self.users.get(id).cloned()
     }
 }
