@@ -13,10 +13,17 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::{
-    ClientError, Completion, Content, Context, Elicitation, HandlerError, LoggingLevel, Notice, Prompt,
+    ClientError, Completion, Content, Context, Elicitation, HandlerError, Json, LoggingLevel, Notice, Prompt,
     PromptArgument, PromptResult, ReadRequest, Registry, Resource, ResourceContents, ResourceTemplate, Tool,
     ToolOutput,
 };
+
+/// The arguments and result of `echo`.
+#[derive(serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+struct Echo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+}
 
 /// The URIs the registry serves, and one it does not.
 pub(super) const URIS: [&str; 8] = [
@@ -67,7 +74,6 @@ fn tools() -> Vec<Tool> {
     let object = || json!({"type": "object"});
     let email = json!({"type": "object", "properties": {"email": {"type": "string", "format": "email"}},
                        "required": ["email"]});
-    let text = json!({"type": "object", "properties": {"text": {"type": "string"}}});
     let route = json!({"type": "object", "properties": {
         "region": {"type": "string", "x-mcp-header": "Region"},
         "priority": {"type": "integer", "x-mcp-header": "Priority"},
@@ -76,11 +82,9 @@ fn tools() -> Vec<Tool> {
         Tool::new("user.create@v1", email, |args, _| async move {
             Ok(ToolOutput::structured(args))
         }),
-        Tool::new(
-            "echo",
-            text,
-            |args, _| async move { Ok(ToolOutput::structured(args)) },
-        ),
+        // Typed, so that every echo the targets send passes the typed layer: the derived
+        // schema, the arguments read into a struct, and a `Json` result.
+        Tool::typed("echo", |args: Echo, _: Context| async move { Ok(Json(args)) }),
         Tool::new("fail", object(), |_, _| async {
             Err(HandlerError::failed("fails"))
         }),
