@@ -109,4 +109,9 @@ pub use server::{
 pub use shared::SharedServer;
 pub use time::Now;
 pub use typed::{IntoContents, IntoToolOutput, Json, ServerInfo};
+
+/// The `schemars` the typed layer derives schemas with, for crates that would rather not
+/// depend on it themselves: `#[derive(rampart_core::schemars::JsonSchema)]` with
+/// `#[schemars(crate = "rampart_core::schemars")]`.
+pub use schemars;
 pub use validate::{Type, validate_params};

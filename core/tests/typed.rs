@@ -151,6 +151,10 @@ fn typed_tools_list_their_derived_schemas() {
     let tools = ask(&mut world, conn, "tools/list", json!({}))["result"]["tools"].clone();
     let create = &tools[0];
     assert_eq!(create["name"], "user.create@v1");
+    assert_eq!(
+        create["description"], "A user to create.",
+        "the type's doc comment"
+    );
     let input = &create["inputSchema"];
     assert_eq!(input["$schema"], "https://json-schema.org/draft/2020-12/schema");
     assert_eq!(input["required"], json!(["email", "name"]));
@@ -390,4 +394,15 @@ fn typed_registrations_check_their_types() {
     let tool = Tool::typed("list", |_: Vec<String>, _ctx: Context| async move { Ok("") });
     let refused = Registry::new().tool(tool).unwrap_err();
     assert!(refused.to_string().contains("type"), "{refused}");
+}
+
+#[test]
+fn the_reexported_schemars_derives_too() {
+    #[derive(Deserialize, rampart_core::schemars::JsonSchema)]
+    #[schemars(crate = "rampart_core::schemars")]
+    struct Ping {
+        _count: u8,
+    }
+    let schema = rampart_core::typed::input_schema::<Ping>();
+    assert_eq!(schema["properties"]["_count"]["maximum"], 255);
 }

@@ -14,7 +14,9 @@ use crate::registry::Tool;
 impl Tool {
     /// Creates a tool whose arguments are `A` and whose result is `O`.
     ///
-    /// The input schema is derived from `A` once, here: doc comments become descriptions,
+    /// The input schema is derived from `A` once, here: doc comments become descriptions
+    /// (the one on `A` itself also the tool's, unless [`description`](Self::description) sets
+    /// another),
     /// `#[serde(deny_unknown_fields)]` becomes `"additionalProperties": false`, and
     /// `Option` fields are optional. Each call is validated against that schema as any
     /// tool's arguments are, then deserialized into `A`. `O` may be a [`Json<T>`](super::Json),
@@ -46,10 +48,18 @@ impl Tool {
         F: Fn(A, Context) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<O, HandlerError>> + Send + 'static,
     {
-        let tool = Tool::new(name, super::input_schema::<A>(), move |args, ctx| {
+        let schema = super::input_schema::<A>();
+        let description = schema
+            .get("description")
+            .and_then(|d| d.as_str())
+            .map(str::to_owned);
+        let mut tool = Tool::new(name, schema, move |args, ctx| {
             let call = decode::<A>(args).map(|args| handler(args, ctx));
             async move { call?.await?.into_tool_output() }
         });
+        if let Some(description) = description {
+            tool = tool.description(description);
+        }
         match O::output_schema() {
             Some(schema) => tool.output_schema(schema),
             None => tool,
