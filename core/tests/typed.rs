@@ -105,9 +105,8 @@ fn registry() -> Registry {
             Ok(args.name.to_uppercase())
         }))
         .unwrap()
-        .prompt(Prompt::typed(
-            "welcome",
-            |args: Welcome, _ctx: Context| async move {
+        .prompt(
+            Prompt::typed("welcome", |args: Welcome, _ctx: Context| async move {
                 let word = match args.language {
                     Some(Language::French) => "Bienvenue",
                     Some(Language::German) => "Willkommen",
@@ -115,8 +114,11 @@ fn registry() -> Registry {
                 };
                 let marks = "!".repeat(usize::from(args.excitement.unwrap_or(1)));
                 Ok(PromptResult::new().user(Content::text(format!("{word} {}{marks}", args.name))))
-            },
-        ))
+            })
+            .complete(|request, _ctx| async move {
+                Ok(Completion::matching(["Ada", "Alan"], &request.value))
+            }),
+        )
         .unwrap()
         .resource_template(
             ResourceTemplate::typed(
@@ -355,11 +357,28 @@ fn enum_arguments_complete_their_values() {
         json!(["english"]),
         "{completed}"
     );
+    // The prompt's own handler answers for the other arguments.
+    let names = ask(
+        &mut world,
+        conn,
+        "completion/complete",
+        json!({"ref": {"type": "ref/prompt", "name": "welcome"}, "argument": {"name": "name", "value": "A"}}),
+    );
+    assert_eq!(
+        names["result"]["completion"]["values"],
+        json!(["Ada", "Alan"]),
+        "{names}"
+    );
 }
 
 #[test]
 fn typed_templates_read_variables_as_types() {
     let (mut world, conn) = legacy();
+    let listed = ask(&mut world, conn, "resources/templates/list", json!({}));
+    assert_eq!(
+        listed["result"]["resourceTemplates"][0]["mimeType"], "application/json",
+        "the handler's result type sets it: {listed}"
+    );
     let found = ask(&mut world, conn, "resources/read", json!({"uri": "users://1"}));
     assert_eq!(
         found["result"]["contents"],

@@ -35,9 +35,6 @@ enum Tone {
 }
 
 impl Tone {
-    /// Every tone, in the order completion offers them.
-    const ALL: [Tone; 2] = [Tone::Formal, Tone::Friendly];
-
     fn as_str(self) -> &'static str {
         match self {
             Tone::Formal => "formal",
@@ -125,14 +122,10 @@ pub fn register(registry: Registry, demo: &Demo) -> Result<Registry, RegisterErr
             )
             .title("Welcome a user")
             .description("Drafts a welcome message for a user of the directory.")
-            // Ids come from the directory, so this replaces the completion of `tone` that
-            // `typed` derives: both are answered here.
+            // `tone` completes by itself, being an enum; ids come from the directory.
             .complete(move |request, _| {
                 let users = Arc::clone(&completing_prompt);
                 async move {
-                    if request.argument == "tone" {
-                        return Ok(Completion::matching(Tone::ALL.map(Tone::as_str), &request.value));
-                    }
                     let ids = directory(&users)?.ids();
                     Ok(Completion::matching(
                         ids.iter().map(String::as_str),

@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rampart_core::typed::{IntoToolOutput, Json, output_schema};
+use rampart_core::typed::Json;
 use rampart_core::{
     Context, HandlerError, LoggingLevel, Notice, ReadinessCheck, RegisterError, Registry, Tool, ToolOutput,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Number, Value, json};
+use serde_json::{Number, json};
 
 use crate::{COUNTER_URI, Demo, NoArguments};
 
@@ -152,10 +152,7 @@ pub fn register(
                 }
                 .or_else(|| Number::from_f64(a.as_f64()? + b.as_f64()?))
                 .ok_or_else(|| HandlerError::tool_error("the sum is too large for a JSON number"))?;
-                Ok(Shown {
-                    text: sum.to_string(),
-                    value: Sum { sum },
-                })
+                Ok(Json(Sum { sum: sum.clone() }).with_text(sum.to_string()))
             })
             .title("Add")
             .description("Adds two numbers.")
@@ -224,34 +221,12 @@ pub fn register(
                     };
                     // Sessions subscribed to the counter's resource hear of the change.
                     ctx.notify(Notice::ResourceUpdated(COUNTER_URI.into()));
-                    Ok(Shown {
-                        text: format!("counter is now {value}"),
-                        value: Counter { value },
-                    })
+                    Ok(Json(Counter { value }).with_text(format!("counter is now {value}")))
                 }
             })
             .title("Increment the counter")
             .description("Adds one to the counter at demo://counter and notifies its subscribers."),
         )
-}
-
-/// A structured result whose text block is `text` rather than the value's JSON: `add`
-/// shows "5", not `{"sum":5}`. Its output schema is `T`'s.
-struct Shown<T> {
-    text: String,
-    value: T,
-}
-
-impl<T: Serialize + JsonSchema + Send + 'static> IntoToolOutput for Shown<T> {
-    fn output_schema() -> Option<Value> {
-        Some(output_schema::<T>())
-    }
-
-    fn into_tool_output(self) -> Result<ToolOutput, HandlerError> {
-        let value = serde_json::to_value(self.value)
-            .map_err(|err| HandlerError::failed(format!("the result did not serialize: {err}")))?;
-        Ok(ToolOutput::text(self.text).with_structured(value))
-    }
 }
 
 /// Locks the user directory.

@@ -69,10 +69,19 @@ fn start(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Result<Start, Rp
         context,
         args: args.cloned(),
     };
-    let completer: Completer = match completer {
-        Some(completer) => Arc::clone(completer),
+    // An enum argument of a typed prompt or template completes its own values.
+    let choices = request
+        .args
+        .as_deref()
+        .and_then(|args| args.complete(&request.argument, &request.value));
+    let completer: Completer = match (choices, completer) {
+        (Some(choices), _) => Arc::new(move |_, _| {
+            let choices = choices.clone();
+            Box::pin(async move { Ok(crate::handler::Output::Completion(choices)) })
+        }),
+        (None, Some(completer)) => Arc::clone(completer),
         // Nothing to suggest for a prompt or template without a completion handler.
-        None => crate::registry::no_completion(),
+        (None, None) => crate::registry::no_completion(),
     };
     Ok(Start::new(CallKind::Completion, target, move |ctx| {
         completer(request, ctx)

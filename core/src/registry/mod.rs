@@ -68,15 +68,11 @@ impl Registry {
 
     /// Returns whether any prompt or template completes its arguments.
     pub(crate) fn completes(&self) -> bool {
-        self.prompts
-            .all()
-            .iter()
-            .any(|prompt| prompt.completer().is_some())
-            || self
-                .resources
-                .templates()
-                .iter()
-                .any(|template| template.completer().is_some())
+        self.prompts.all().iter().any(|prompt| {
+            prompt.completer().is_some() || prompt.string_args().is_some_and(|args| args.has_choices())
+        }) || self.resources.templates().iter().any(|template| {
+            template.completer().is_some() || template.string_args().is_some_and(|args| args.has_choices())
+        })
     }
 }
 

@@ -103,6 +103,23 @@ impl StringArgs {
         })
     }
 
+    /// Returns the enum values of `argument` that start with `prefix`, when it is an enum.
+    pub(crate) fn complete(&self, argument: &str, prefix: &str) -> Option<crate::handler::Completion> {
+        let property = self
+            .properties
+            .iter()
+            .find(|property| property.name == argument && !property.choices.is_empty())?;
+        let values = property.choices.iter().map(String::as_str);
+        Some(crate::handler::Completion::matching(values, prefix))
+    }
+
+    /// Returns whether any argument is an enum, which completion answers by itself.
+    pub(crate) fn has_choices(&self) -> bool {
+        self.properties
+            .iter()
+            .any(|property| !property.choices.is_empty())
+    }
+
     /// Returns the arguments in the schema's order.
     pub(crate) fn properties(&self) -> &[Property] {
         &self.properties

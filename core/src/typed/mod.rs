@@ -23,7 +23,7 @@ mod tests;
 mod tool;
 
 pub use info::ServerInfo;
-pub use output::{IntoToolOutput, Json};
+pub use output::{IntoToolOutput, Json, WithText};
 pub use template::IntoContents;
 
 use schemars::JsonSchema;

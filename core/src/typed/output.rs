@@ -116,3 +116,51 @@ impl IntoToolOutput for Vec<Content> {
         Ok(ToolOutput::content(self))
     }
 }
+
+impl<T> Json<T> {
+    /// Sends `text` as the result's text block in place of the value's JSON: `"5"` rather
+    /// than `{"sum":5}`, for clients that show only content.
+    ///
+    /// ```
+    /// use rampart_core::{Context, Tool, typed::Json};
+    /// use schemars::JsonSchema;
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct Add { a: i64, b: i64 }
+    ///
+    /// #[derive(Serialize, JsonSchema)]
+    /// struct Sum { sum: i64 }
+    ///
+    /// let tool = Tool::typed("add", |args: Add, _ctx: Context| async move {
+    ///     let sum = args.a.saturating_add(args.b);
+    ///     Ok(Json(Sum { sum }).with_text(sum.to_string()))
+    /// });
+    /// # let _ = tool;
+    /// ```
+    pub fn with_text(self, text: impl Into<String>) -> WithText<T> {
+        WithText {
+            value: self.0,
+            text: text.into(),
+        }
+    }
+}
+
+/// A [`Json`] result whose text block is chosen by the handler; made by [`Json::with_text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithText<T> {
+    value: T,
+    text: String,
+}
+
+impl<T: Serialize + JsonSchema + Send + 'static> IntoToolOutput for WithText<T> {
+    fn output_schema() -> Option<Value> {
+        Json::<T>::output_schema()
+    }
+
+    fn into_tool_output(self) -> Result<ToolOutput, HandlerError> {
+        let value = serde_json::to_value(&self.value)
+            .map_err(|err| HandlerError::failed(format!("the result did not serialize: {err}")))?;
+        Ok(ToolOutput::text(self.text).with_structured(value))
+    }
+}

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 use super::args::StringArgs;
-use crate::handler::{Completion, Context, HandlerError, PromptResult};
+use crate::handler::{Context, HandlerError, PromptResult};
 use crate::registry::{Prompt, PromptArgument};
 
 impl Prompt {
@@ -18,7 +18,8 @@ impl Prompt {
     /// that are not `Option` are required. Arguments arrive as strings and are read as their
     /// field's type (`"3"` for a `u32`), checked against the schema, then deserialized: a
     /// refusal is -32602 naming the argument. A field whose type is an enum of strings
-    /// completes its values with no completion handler of your own.
+    /// completes its values by itself; a completion handler of your own
+    /// ([`complete`](Self::complete)) is asked for the other arguments.
     ///
     /// ```
     /// use rampart_core::{Content, Context, Prompt, PromptResult, Registry};
@@ -72,28 +73,6 @@ impl Prompt {
             }
             prompt = prompt.argument(argument);
         }
-        if args
-            .properties()
-            .iter()
-            .any(|property| !property.choices.is_empty())
-        {
-            let choices = Arc::clone(&args);
-            prompt = prompt.complete(move |request, _ctx| {
-                let completion = choices_of(&choices, &request.argument, &request.value);
-                async move { Ok(completion) }
-            });
-        }
         prompt.with_string_args(args)
     }
-}
-
-/// The enum values of `argument` that start with `prefix`.
-pub(crate) fn choices_of(args: &StringArgs, argument: &str, prefix: &str) -> Completion {
-    let values = args
-        .properties()
-        .iter()
-        .find(|property| property.name == argument)
-        .map(|property| property.choices.as_slice())
-        .unwrap_or_default();
-    Completion::matching(values.iter().map(String::as_str), prefix)
 }

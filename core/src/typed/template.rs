@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::args::StringArgs;
 use super::output::Json;
-use super::prompt::choices_of;
+
 use crate::content::ResourceContents;
 use crate::handler::{Context, HandlerError};
 use crate::registry::ResourceTemplate;
@@ -26,17 +26,30 @@ use crate::registry::ResourceTemplate;
 /// assert!(None::<String>.into_contents("data://gone").unwrap().is_empty());
 /// ```
 pub trait IntoContents: Send + 'static {
+    /// Returns the MIME type every value of this type has, listed with the template.
+    fn mime_type() -> Option<&'static str> {
+        None
+    }
+
     /// Turns the value into the contents of `uri`; none means the resource does not exist.
     fn into_contents(self, uri: &str) -> Result<Vec<ResourceContents>, HandlerError>;
 }
 
 impl IntoContents for String {
+    fn mime_type() -> Option<&'static str> {
+        Some("text/plain")
+    }
+
     fn into_contents(self, uri: &str) -> Result<Vec<ResourceContents>, HandlerError> {
         Ok(vec![ResourceContents::text(uri, self).mime_type("text/plain")])
     }
 }
 
 impl<T: Serialize + Send + 'static> IntoContents for Json<T> {
+    fn mime_type() -> Option<&'static str> {
+        Some("application/json")
+    }
+
     fn into_contents(self, uri: &str) -> Result<Vec<ResourceContents>, HandlerError> {
         let text = serde_json::to_string(&self.0)
             .map_err(|err| HandlerError::failed(format!("the contents did not serialize: {err}")))?;
@@ -59,6 +72,10 @@ impl IntoContents for Vec<ResourceContents> {
 }
 
 impl<T: IntoContents> IntoContents for Option<T> {
+    fn mime_type() -> Option<&'static str> {
+        T::mime_type()
+    }
+
     fn into_contents(self, uri: &str) -> Result<Vec<ResourceContents>, HandlerError> {
         self.map_or(Ok(Vec::new()), |contents| contents.into_contents(uri))
     }
@@ -72,8 +89,9 @@ impl ResourceTemplate {
     /// (`users://42` gives a `u64` 42) and checked against `A`'s schema: a URI whose
     /// variables `A` refuses gets -32602 naming the variable. The handler returns the
     /// contents at the URI: text, [`Json`] (sent as `application/json`), contents of your
-    /// own, or `None` for a resource that does not exist (-32002). String enum fields
-    /// complete their values.
+    /// own, or `None` for a resource that does not exist (-32002); text and `Json` also set
+    /// the listed MIME type. String enum fields complete their values by themselves; a
+    /// completion handler of your own is asked for the other variables.
     ///
     /// ```
     /// use rampart_core::{Context, Registry, ResourceTemplate, typed::Json};
@@ -123,16 +141,8 @@ impl ResourceTemplate {
                     .into_contents(&request.uri)
             }
         });
-        if args
-            .properties()
-            .iter()
-            .any(|property| !property.choices.is_empty())
-        {
-            let choices = Arc::clone(&args);
-            template = template.complete(move |request, _ctx| {
-                let completion = choices_of(&choices, &request.argument, &request.value);
-                async move { Ok(completion) }
-            });
+        if let Some(mime_type) = O::mime_type() {
+            template = template.mime_type(mime_type);
         }
         template.with_string_args(args)
     }
