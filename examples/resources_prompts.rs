@@ -148,12 +148,9 @@ fn registry() -> Result<Registry, RegisterError> {
         )
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::new(server_info!()).apply_env(std::env::vars())?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    let _inside = runtime.enter();
-    rampart_stdio::run(config, registry()?, |task| {
-        tokio::spawn(task);
-    })?;
+    rampart_tokio::run_stdio(config, registry()?).await?;
     Ok(())
 }

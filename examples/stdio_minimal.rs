@@ -10,15 +10,12 @@ struct Greet {
     name: String,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let greet = Tool::typed("greet", |args: Greet, _ctx| async move {
         Ok(format!("Hello, {}!", args.name))
     });
     let registry = Registry::new().tool(greet.description("Greets someone by name."))?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    let _inside = runtime.enter();
-    rampart_stdio::run(Config::new(server_info!()), registry, |task| {
-        tokio::spawn(task);
-    })?;
+    rampart_tokio::run_stdio(Config::new(server_info!()), registry).await?;
     Ok(())
 }

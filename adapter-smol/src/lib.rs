@@ -3,8 +3,9 @@
 //! sockets, and the system clock.
 //!
 //! [`run`] does everything in one call: it seeds a server, listens on the configured address
-//! and serves on the calling thread until Ctrl-C or SIGTERM. [`serve`] takes an executor, a
-//! server and a listener of the caller's:
+//! and serves on the calling thread until Ctrl-C or SIGTERM. [`run_stdio`] is its stdio twin:
+//! the stdio adapter's drive loop with tool calls on smol's global executor. [`serve`] takes
+//! an executor, a server and a listener of the caller's:
 //!
 //! ```no_run
 //! # fn run(server: rampart_core::Server) -> std::io::Result<()> {
@@ -78,6 +79,29 @@ pub fn run(config: Config, registry: Registry) -> io::Result<()> {
         };
         serve(&executor, server, listener, shutdown).await
     }))
+}
+
+/// Serves `registry` with `config` on this process's stdin and stdout until stdin ends and
+/// every accepted request has been answered; blocks the calling thread until then.
+///
+/// The drive loop is [`rampart_stdio::run`] on the calling thread. Tool calls run on smol's
+/// global executor ([`smol::spawn`]), whose thread count `SMOL_THREADS` sets (one unless set).
+///
+/// ```no_run
+/// use rampart_core::{Config, Registry, Tool, ToolOutput};
+/// use serde_json::json;
+///
+/// fn main() -> std::io::Result<()> {
+///     let registry = Registry::new()
+///         .tool(Tool::new("echo", json!({"type": "object"}), |args, _ctx| async move {
+///             Ok(ToolOutput::text(args.to_string()))
+///         }))
+///         .map_err(std::io::Error::other)?;
+///     rampart_smol::run_stdio(Config::default(), registry)
+/// }
+/// ```
+pub fn run_stdio(config: Config, registry: Registry) -> io::Result<()> {
+    rampart_stdio::run(config, registry, |task| smol::spawn(task).detach())
 }
 
 /// Serves `server` on `listener` until `shutdown` resolves and every connection has drained.

@@ -2,7 +2,9 @@
 //! ([`rampart_core::shared::serve`]) on tokio's tasks, timers, clock and TCP sockets.
 //!
 //! [`run`] does everything in one call: it seeds a server, listens on the configured address
-//! and serves until Ctrl-C or SIGTERM. [`serve`] takes a server and a listener of the caller's:
+//! and serves until Ctrl-C or SIGTERM. [`run_stdio`] is its stdio twin: the stdio adapter's
+//! drive loop with tool calls on tokio's tasks. [`serve`] takes a server and a listener of the
+//! caller's:
 //!
 //! ```no_run
 //! # async fn run(server: rampart_core::Server) -> std::io::Result<()> {
@@ -67,6 +69,39 @@ pub async fn run(config: Config, registry: Registry) -> io::Result<()> {
         log_info(&[("message", "shutting down: draining connections")]);
     };
     serve(server, listener, shutdown).await
+}
+
+/// Serves `registry` with `config` on this process's stdin and stdout until stdin ends and
+/// every accepted request has been answered.
+///
+/// Must be called within a tokio runtime; tool calls are spawned on it. The drive loop is
+/// [`rampart_stdio::run`], which blocks, so it runs on tokio's blocking pool and no worker
+/// thread is held: a current-thread runtime serves as well. Dropping the future does not stop
+/// the loop, and the runtime's shutdown then waits for stdin to end.
+///
+/// ```no_run
+/// use rampart_core::{Config, Registry, Tool, ToolOutput};
+/// use serde_json::json;
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     let registry = Registry::new()
+///         .tool(Tool::new("echo", json!({"type": "object"}), |args, _ctx| async move {
+///             Ok(ToolOutput::text(args.to_string()))
+///         }))
+///         .map_err(std::io::Error::other)?;
+///     let config = Config::default();
+///     rampart_tokio::run_stdio(config, registry).await
+/// }
+/// ```
+pub async fn run_stdio(config: Config, registry: Registry) -> io::Result<()> {
+    let handle = Handle::current();
+    let serving = tokio::task::spawn_blocking(move || {
+        rampart_stdio::run(config, registry, move |task| {
+            handle.spawn(task);
+        })
+    });
+    serving.await.map_err(io::Error::other)?
 }
 
 /// Serves `server` on `listener` until `shutdown` resolves and every connection has drained.
