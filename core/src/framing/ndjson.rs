@@ -41,7 +41,7 @@ impl LineFramer {
     /// Appends input; the tail of an overlong line is dropped as it arrives.
     pub(crate) fn push(&mut self, mut data: &[u8]) {
         if self.discarding {
-            match data.iter().position(|&b| b == b'\n') {
+            match memchr::memchr(b'\n', data) {
                 Some(newline) => {
                     self.discarding = false;
                     data = &data[newline + 1..];
@@ -60,7 +60,7 @@ impl LineFramer {
     pub(crate) fn next_line(&mut self) -> Option<Line> {
         loop {
             let pending = &self.buf[self.start..];
-            let Some(offset) = pending[self.scanned..].iter().position(|&b| b == b'\n') else {
+            let Some(offset) = memchr::memchr(b'\n', &pending[self.scanned..]) else {
                 self.scanned = pending.len();
                 if pending.len() > self.cap {
                     self.clear();

@@ -33,7 +33,7 @@ impl Head {
         self.buf.extend_from_slice(name.as_bytes());
         self.buf.extend_from_slice(b": ");
         // Guard against header injection should a value ever carry a line break.
-        if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+        if memchr::memchr2(b'\r', b'\n', value.as_bytes()).is_some() {
             self.buf
                 .extend(value.bytes().filter(|&b| b != b'\r' && b != b'\n'));
         } else {

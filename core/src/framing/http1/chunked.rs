@@ -208,7 +208,7 @@ impl Chunked {
         let from = self.scanned.min(window.len());
         let Some(offset) = window
             .get(from..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+            .and_then(|rest| memchr::memchr(b'\n', rest))
         else {
             self.scanned = window.len();
             return if input.len() >= max {

@@ -51,7 +51,7 @@ impl HeadScan {
             let from = self.scanned.min(window.len());
             let Some(offset) = window
                 .get(from..)
-                .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+                .and_then(|rest| memchr::memchr(b'\n', rest))
             else {
                 break;
             };
