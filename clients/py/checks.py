@@ -240,7 +240,17 @@ async def check_tools(client: Client, expected_tools: list[str]) -> None:
     e = await call_err(client, "user.create@v1", {"email": "not-an-email", "name": "Ada"})
     if e.code != -32007 or not e.message.startswith("Invalid parameters: "):
         fail(f"user.create@v1 bad email: expected error -32007 'Invalid parameters: ...', got {e.code}: {e.message!r}")
-    ok(f"tools/call user.create@v1 bad email -> -32007 {e.message!r}")
+        ok(f"tools/call user.create@v1 bad email -> -32007 {e.message!r}")
+
+    # wrong type
+    e = await call_err(client, "user.create@v1", {"email": "ada@example.com", "name": 7})
+    if e.code != -32007 or e.message != 'Invalid parameters: name: 7 is not of type "string"':
+        fail(
+            "user.create@v1 wrong type: expected error -32007 "
+            f"'Invalid parameters: name: 7 is not of type \"string\"', got {e.code}: {e.message!r}"
+        )
+    ok(f"tools/call user.create@v1 wrong type -> -32007 {e.message!r}")
+
 
     # tool that always fails
     e = await call_err(client, "fail", {})
