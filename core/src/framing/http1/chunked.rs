@@ -206,10 +206,7 @@ impl Chunked {
     fn line<'a>(&mut self, input: &'a [u8], max: usize) -> Line<'a> {
         let window = input.get(..max).unwrap_or(input);
         let from = self.scanned.min(window.len());
-        let Some(offset) = window
-            .get(from..)
-            .and_then(|rest| memchr::memchr(b'\n', rest))
-        else {
+        let Some(offset) = window.get(from..).and_then(|rest| memchr::memchr(b'\n', rest)) else {
             self.scanned = window.len();
             return if input.len() >= max {
                 Line::TooLong

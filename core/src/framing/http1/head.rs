@@ -49,10 +49,7 @@ impl HeadScan {
         let window = input.get(..limits.max_head_bytes).unwrap_or(input);
         loop {
             let from = self.scanned.min(window.len());
-            let Some(offset) = window
-                .get(from..)
-                .and_then(|rest| memchr::memchr(b'\n', rest))
-            else {
+            let Some(offset) = window.get(from..).and_then(|rest| memchr::memchr(b'\n', rest)) else {
                 break;
             };
             let lf = from + offset;
