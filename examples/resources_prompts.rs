@@ -11,8 +11,8 @@
 //! Run it with `cargo run -p rampart-examples --bin resources-prompts` and speak MCP on stdin.
 
 use rampart_core::{
-    Completion, Config, Content, ErrorCode, HandlerError, Json, Prompt, PromptResult, RegisterError,
-    Registry, Resource, ResourceTemplate, RpcError, server_info,
+    Completion, Config, Content, HandlerError, Json, Prompt, PromptResult, RegisterError, Registry, Resource,
+    ResourceTemplate, server_info,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -109,32 +109,22 @@ fn registry() -> Result<Registry, RegisterError> {
                 },
             )
             .description("A note, as JSON.")
-            .mime_type("application/json")
-            // A handler of our own replaces the completion of `folder` the template had by itself.
+            // `folder`, an enum, completes by itself; this handler is asked for `id`.
             .complete(|request, _ctx| async move {
-                match request.argument.as_str() {
-                    "folder" => Ok(Completion::matching(["work", "home"], &request.value)),
-                    "id" => {
-                        let chosen: Chosen = request.context_as()?;
-                        let ids = NOTES
-                            .iter()
-                            .filter(|note| chosen.folder.is_none_or(|folder| note.folder == folder))
-                            .map(|note| note.id.to_string())
-                            .filter(|id| id.starts_with(&request.value));
-                        Ok(Completion::new(ids))
-                    }
-                    _ => Ok(Completion::default()),
-                }
+                let chosen: Chosen = request.context_as()?;
+                let ids = NOTES
+                    .iter()
+                    .filter(|note| chosen.folder.is_none_or(|folder| note.folder == folder))
+                    .map(|note| note.id.to_string())
+                    .filter(|id| id.starts_with(&request.value));
+                Ok(Completion::new(ids))
             }),
         )?
         .prompt(
             Prompt::typed("note.summarize", |args: Summarize, _ctx| async move {
                 let Some(note) = find(args.folder, args.id) else {
                     let missing = format!("No note {} in that folder", args.id);
-                    return Err(HandlerError::rpc(RpcError::new(
-                        ErrorCode::InvalidParams,
-                        missing,
-                    )));
+                    return Err(HandlerError::invalid_params(missing));
                 };
                 let how = match args.style.unwrap_or(Style::Brief) {
                     Style::Brief => "in one sentence",
