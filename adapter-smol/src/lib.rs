@@ -29,7 +29,6 @@ use std::time::{Instant, SystemTime};
 use async_signal::{Signal, Signals};
 use rampart_core::shared::{self, Listener, Runtime, Stream};
 use rampart_core::{Config, Now, Registry, Server};
-use serde_json::Value;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::net::{TcpListener, TcpStream};
 use smol::stream::StreamExt;
@@ -53,7 +52,7 @@ use smol::{Executor, Timer};
 ///             Ok(ToolOutput::text(args.to_string()))
 ///         }))
 ///         .map_err(std::io::Error::other)?;
-///     rampart_smol::run(Config::default(), registry)
+///     rampart_smol::run(Config::new(rampart_core::server_info!()), registry)
 /// }
 /// ```
 pub fn run(config: Config, registry: Registry) -> io::Result<()> {
@@ -68,14 +67,14 @@ pub fn run(config: Config, registry: Registry) -> io::Result<()> {
             .await
             .map_err(|err| io::Error::new(err.kind(), format!("cannot listen on {address}: {err}")))?;
         let bound = listener.local_addr()?;
-        log_info(&[
+        rampart_stdio::log_info(&[
             ("message", "listening"),
             ("address", &format!("http://{bound}{path}")),
             ("runtime", "smol"),
         ]);
         let shutdown = async {
             let _ = signals.next().await;
-            log_info(&[("message", "shutting down: draining connections")]);
+            rampart_stdio::log_info(&[("message", "shutting down: draining connections")]);
         };
         serve(&executor, server, listener, shutdown).await
     }))
@@ -97,7 +96,7 @@ pub fn run(config: Config, registry: Registry) -> io::Result<()> {
 ///             Ok(ToolOutput::text(args.to_string()))
 ///         }))
 ///         .map_err(std::io::Error::other)?;
-///     rampart_smol::run_stdio(Config::default(), registry)
+///     rampart_smol::run_stdio(Config::new(rampart_core::server_info!()), registry)
 /// }
 /// ```
 pub fn run_stdio(config: Config, registry: Registry) -> io::Result<()> {
@@ -129,17 +128,6 @@ const SHUTDOWN_SIGNALS: [Signal; 2] = [Signal::Int, Signal::Term];
 /// The signals that start the shutdown: Ctrl-C (the only one listened for on this platform).
 #[cfg(not(unix))]
 const SHUTDOWN_SIGNALS: [Signal; 1] = [Signal::Int];
-
-/// Writes an INFO record about the server itself to stderr as one JSON line: the timestamp
-/// and level, then `fields` in order, as the request records are laid out.
-fn log_info(fields: &[(&str, &str)]) {
-    let mut line = format!("{{\"timestamp\":\"{}\",\"level\":\"INFO\"", Smol::now().rfc3339());
-    for (name, value) in fields {
-        line.push_str(&format!(",{}:{}", Value::from(*name), Value::from(*value)));
-    }
-    line.push_str("}\n");
-    write_stderr(line.as_bytes());
-}
 
 /// The executor the tasks run on.
 #[derive(Clone)]

@@ -77,7 +77,7 @@ const READ_CHUNK: usize = 64 * 1024;
 ///         .map_err(std::io::Error::other)?;
 ///     let runtime = tokio::runtime::Runtime::new()?;
 ///     let _inside = runtime.enter();
-///     rampart_stdio::run(Config::default(), registry, |task| {
+///     rampart_stdio::run(Config::new(rampart_core::server_info!()), registry, |task| {
 ///         tokio::spawn(task);
 ///     })
 /// }
@@ -317,6 +317,20 @@ fn write_line(log: &mut impl Write, line: &str) {
 
 fn now() -> Now {
     Now::new(Instant::now(), SystemTime::now())
+}
+
+/// Writes one INFO line to stderr with `fields` after the timestamp and level, in the
+/// format of the request logs: the adapters' "listening" and "shutting down" lines.
+pub fn log_info(fields: &[(&str, &str)]) {
+    let mut line = format!("{{\"timestamp\":\"{}\",\"level\":\"INFO\"", now().rfc3339());
+    for (name, value) in fields {
+        line.push(',');
+        line.push_str(&serde_json::Value::from(*name).to_string());
+        line.push(':');
+        line.push_str(&serde_json::Value::from(*value).to_string());
+    }
+    line.push_str("}\n");
+    let _ = io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// Installs a panic hook that reports panics as one JSON log line on stderr, so that stderr

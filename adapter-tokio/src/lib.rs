@@ -22,7 +22,6 @@ use std::time::{Instant, SystemTime};
 
 use rampart_core::shared::{self, Listener, Runtime, Stream};
 use rampart_core::{Config, Now, Registry, Server};
-use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
@@ -46,7 +45,7 @@ use tokio::runtime::Handle;
 ///             Ok(ToolOutput::text(args.to_string()))
 ///         }))
 ///         .map_err(std::io::Error::other)?;
-///     rampart_tokio::run(Config::default(), registry).await
+///     rampart_tokio::run(Config::new(rampart_core::server_info!()), registry).await
 /// }
 /// ```
 pub async fn run(config: Config, registry: Registry) -> io::Result<()> {
@@ -59,14 +58,14 @@ pub async fn run(config: Config, registry: Registry) -> io::Result<()> {
         .await
         .map_err(|err| io::Error::new(err.kind(), format!("cannot listen on {address}: {err}")))?;
     let bound = listener.local_addr()?;
-    log_info(&[
+    rampart_stdio::log_info(&[
         ("message", "listening"),
         ("address", &format!("http://{bound}{path}")),
         ("runtime", "tokio"),
     ]);
     let shutdown = async {
         signal.await;
-        log_info(&[("message", "shutting down: draining connections")]);
+        rampart_stdio::log_info(&[("message", "shutting down: draining connections")]);
     };
     serve(server, listener, shutdown).await
 }
@@ -90,7 +89,7 @@ pub async fn run(config: Config, registry: Registry) -> io::Result<()> {
 ///             Ok(ToolOutput::text(args.to_string()))
 ///         }))
 ///         .map_err(std::io::Error::other)?;
-///     let config = Config::default();
+///     let config = Config::new(rampart_core::server_info!());
 ///     rampart_tokio::run_stdio(config, registry).await
 /// }
 /// ```
@@ -141,20 +140,6 @@ fn shutdown_signal() -> io::Result<impl Future<Output = ()>> {
             std::future::pending::<()>().await;
         }
     })
-}
-
-/// Writes an INFO record about the server itself to stderr as one JSON line: the timestamp
-/// and level, then `fields` in order, as the request records are laid out.
-fn log_info(fields: &[(&str, &str)]) {
-    let mut line = format!(
-        "{{\"timestamp\":\"{}\",\"level\":\"INFO\"",
-        Tokio::now().rfc3339()
-    );
-    for (name, value) in fields {
-        line.push_str(&format!(",{}:{}", Value::from(*name), Value::from(*value)));
-    }
-    line.push_str("}\n");
-    write_stderr(line.as_bytes());
 }
 
 /// The tokio runtime `serve` was called in; a handle, so that tool calls can be spawned from
