@@ -61,6 +61,7 @@ enum Language {
     German,
 }
 
+/// Welcomes someone in their language.
 #[derive(Deserialize, JsonSchema)]
 struct Welcome {
     /// Whom to welcome.
@@ -303,6 +304,10 @@ fn results_that_are_not_objects_are_wrapped_only_before_2026_07_28() {
 fn typed_prompts_derive_their_arguments_and_read_strings_as_types() {
     let (mut world, conn) = legacy();
     let listed = ask(&mut world, conn, "prompts/list", json!({}));
+    assert_eq!(
+        listed["result"]["prompts"][0]["description"],
+        "Welcomes someone in their language."
+    );
     assert_eq!(
         listed["result"]["prompts"][0]["arguments"],
         json!([

@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 use super::completion::{Completer, CompletionRequest, completer};
 use super::{Named, RegisterError, valid_name};
 use crate::handler::{Completion, Context, Erased, HandlerError, PromptResult, erase};
-use crate::typed::args::StringArgs;
-use crate::validate::SchemaError;
+use crate::typed::args::{StringArgs, TypedArgs};
 
 /// A prompt handler, type-erased.
 pub(crate) type PromptHandler = Erased<BTreeMap<String, String>>;
@@ -66,9 +65,7 @@ pub struct Prompt {
     handler: PromptHandler,
     completer: Option<Completer>,
     /// The typed arguments of [`Prompt::typed`], which completion requests read.
-    args: Option<Arc<StringArgs>>,
-    /// Why the arguments' type cannot serve as a prompt's arguments; registering fails.
-    refused: Option<SchemaError>,
+    typed: Option<TypedArgs>,
 }
 
 impl Prompt {
@@ -85,8 +82,7 @@ impl Prompt {
             arguments: Vec::new(),
             handler: erase(handler),
             completer: None,
-            args: None,
-            refused: None,
+            typed: None,
         }
     }
 
@@ -123,20 +119,15 @@ impl Prompt {
         &self.name
     }
 
-    /// Marks the prompt as one that cannot be registered, for `reason`.
-    pub(crate) fn refuse(mut self, reason: SchemaError) -> Self {
-        self.refused = Some(reason);
-        self
-    }
-
-    /// Keeps the typed arguments for completion requests.
-    pub(crate) fn with_string_args(mut self, args: Arc<StringArgs>) -> Self {
-        self.args = Some(args);
+    /// Keeps what `typed` derived: the arguments for completion requests, or the reason
+    /// registering fails.
+    pub(crate) fn with_typed(mut self, typed: TypedArgs) -> Self {
+        self.typed = Some(typed);
         self
     }
 
     pub(crate) fn string_args(&self) -> Option<&Arc<StringArgs>> {
-        self.args.as_ref()
+        self.typed.as_ref().and_then(|typed| typed.as_ref().ok())
     }
 
     pub(crate) fn handler(&self) -> &PromptHandler {
@@ -219,7 +210,7 @@ impl PromptRegistry {
         if !valid_name(&prompt.name) {
             return Err(RegisterError::InvalidName(prompt.name));
         }
-        if let Some(source) = prompt.refused {
+        if let Some(Err(source)) = prompt.typed {
             return Err(RegisterError::InvalidSchema {
                 name: prompt.name,
                 source,

@@ -13,8 +13,7 @@ use super::uri_template::UriTemplate;
 use super::{Named, RegisterError};
 use crate::content::{Annotations, Body, ResourceContents};
 use crate::handler::{Completion, Context, Erased, HandlerError, erase};
-use crate::typed::args::StringArgs;
-use crate::validate::SchemaError;
+use crate::typed::args::{StringArgs, TypedArgs};
 
 /// A resource read handler, type-erased.
 pub(crate) type ReadHandler = Erased<ReadRequest>;
@@ -196,9 +195,7 @@ pub struct ResourceTemplate {
     handler: ReadHandler,
     completer: Option<Completer>,
     /// The typed variables of [`ResourceTemplate::typed`].
-    args: Option<Arc<StringArgs>>,
-    /// Why the variables' type cannot serve the template; registering fails.
-    refused: Option<SchemaError>,
+    typed: Option<TypedArgs>,
 }
 
 impl ResourceTemplate {
@@ -219,8 +216,7 @@ impl ResourceTemplate {
             },
             handler: read_handler(handler),
             completer: None,
-            args: None,
-            refused: None,
+            typed: None,
         }
     }
 
@@ -252,20 +248,15 @@ impl ResourceTemplate {
         self.completer.as_ref()
     }
 
-    /// Marks the template as one that cannot be registered, for `reason`.
-    pub(crate) fn refuse(mut self, reason: SchemaError) -> Self {
-        self.refused = Some(reason);
-        self
-    }
-
-    /// Keeps the typed variables, checked against the template's at registration.
-    pub(crate) fn with_string_args(mut self, args: Arc<StringArgs>) -> Self {
-        self.args = Some(args);
+    /// Keeps what `typed` derived: the variables, checked against the template's at
+    /// registration, or the reason registering fails.
+    pub(crate) fn with_typed(mut self, typed: TypedArgs) -> Self {
+        self.typed = Some(typed);
         self
     }
 
     pub(crate) fn string_args(&self) -> Option<&Arc<StringArgs>> {
-        self.args.as_ref()
+        self.typed.as_ref().and_then(|typed| typed.as_ref().ok())
     }
 
     pub(crate) fn has_variable(&self, name: &str) -> bool {
@@ -319,15 +310,12 @@ impl ResourceRegistry {
                 });
             }
         };
-        if let Some(reason) = &template.refused {
-            return Err(RegisterError::InvalidTemplate {
-                template: template.template.clone(),
-                reason: reason.to_string(),
-            });
-        }
-        if let Some(args) = &template.args
-            && let Err(reason) = typed_variables(&parsed, args)
-        {
+        let checked = match &template.typed {
+            Some(Ok(args)) => typed_variables(&parsed, args),
+            Some(Err(reason)) => Err(reason.to_string()),
+            None => Ok(()),
+        };
+        if let Err(reason) = checked {
             return Err(RegisterError::InvalidTemplate {
                 template: template.template.clone(),
                 reason,

@@ -26,9 +26,15 @@ pub(crate) fn decode<T: DeserializeOwned>(args: Value) -> Result<T, HandlerError
 /// The schema of arguments that arrive as strings (prompt arguments, template variables):
 /// which are required, what each is, and how to read each string as its JSON type.
 pub(crate) struct StringArgs {
+    /// The type's own doc comment.
+    pub(crate) description: Option<String>,
     properties: Vec<Property>,
     validator: ArgsValidator,
 }
+
+/// What a prompt or template made with `typed` keeps: its arguments, or why its type cannot
+/// serve, which registering reports.
+pub(crate) type TypedArgs = Result<std::sync::Arc<StringArgs>, SchemaError>;
 
 /// One argument as the schema describes it.
 pub(crate) struct Property {
@@ -98,6 +104,7 @@ impl StringArgs {
             })
             .collect();
         Ok(Self {
+            description: text(&schema, "description"),
             properties,
             validator,
         })

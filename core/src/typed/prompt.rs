@@ -14,7 +14,8 @@ use crate::registry::{Prompt, PromptArgument};
 impl Prompt {
     /// Creates a prompt whose arguments are the fields of `A`.
     ///
-    /// Each field is listed as an argument with its doc comment as the description; fields
+    /// The type's doc comment describes the prompt unless [`description`](Self::description)
+    /// sets another. Each field is listed as an argument with its doc comment as the description; fields
     /// that are not `Option` are required. Arguments arrive as strings and are read as their
     /// field's type (`"3"` for a `u32`), checked against the schema, then deserialized: a
     /// refusal is -32602 naming the argument. A field whose type is an enum of strings
@@ -52,7 +53,9 @@ impl Prompt {
     {
         let args = match StringArgs::of::<A>() {
             Ok(args) => Arc::new(args),
-            Err(err) => return Prompt::new(name, |_, _| async { Ok(PromptResult::new()) }).refuse(err),
+            Err(err) => {
+                return Prompt::new(name, |_, _| async { Ok(PromptResult::new()) }).with_typed(Err(err));
+            }
         };
         let reader = Arc::clone(&args);
         let mut prompt = Prompt::new(name, move |strings, ctx| {
@@ -73,6 +76,9 @@ impl Prompt {
             }
             prompt = prompt.argument(argument);
         }
-        prompt.with_string_args(args)
+        if let Some(description) = &args.description {
+            prompt = prompt.description(description);
+        }
+        prompt.with_typed(Ok(args))
     }
 }

@@ -84,6 +84,7 @@ impl<T: IntoContents> IntoContents for Option<T> {
 impl ResourceTemplate {
     /// Creates a template whose variables are the fields of `A`.
     ///
+    /// The type's doc comment describes the template unless `description` sets another.
     /// Every variable of the template must be a field of `A`, and every required field a
     /// variable; registering fails otherwise. Variables are read as their field's type
     /// (`users://42` gives a `u64` 42) and checked against `A`'s schema: a URI whose
@@ -127,7 +128,7 @@ impl ResourceTemplate {
             Ok(args) => Arc::new(args),
             Err(err) => {
                 return ResourceTemplate::new(uri_template, name, |_, _| async { Ok(Vec::new()) })
-                    .refuse(err);
+                    .with_typed(Err(err));
             }
         };
         let reader = Arc::clone(&args);
@@ -144,6 +145,9 @@ impl ResourceTemplate {
         if let Some(mime_type) = O::mime_type() {
             template = template.mime_type(mime_type);
         }
-        template.with_string_args(args)
+        if let Some(description) = &args.description {
+            template = template.description(description);
+        }
+        template.with_typed(Ok(args))
     }
 }
