@@ -12,7 +12,9 @@ use super::sessions::SessionKey;
 use super::timers::Timer;
 use super::{CallError, ConnectionId, Event, Server};
 use crate::error::{ErrorCode, RpcError};
-use crate::handler::{CallId, CallKind, HandlerError, Outcome, Output, ReadResult, runtime_error};
+use crate::handler::{
+    CallId, CallKind, HandlerError, Outcome, Output, ReadResult, ToolOutput, runtime_error,
+};
 use crate::jsonrpc;
 use crate::log::Status;
 use crate::mcp;
@@ -68,17 +70,21 @@ impl Server {
     /// A task's outcome as `tasks/get` inlines it: the tool's result, or the error.
     fn task_result(&self, running: &Running, outcome: Outcome) -> Result<Value, RpcError> {
         match self.tool_outcome(outcome).map_err(HandlerError::into_rpc)? {
-            Output::Tool(output) => {
-                let output = mcp::tool_result(
-                    &self.registry.tools,
-                    &running.name,
-                    output,
-                    running.request.version,
-                )?;
-                serde_json::to_value(output).map_err(|err| runtime_error(err.to_string()))
-            }
+            Output::Tool(output) => serde_json::to_value(self.tool_result(running, output)?)
+                .map_err(|err| runtime_error(err.to_string())),
             _ => Err(runtime_error("a tool handler returned another kind of output")),
         }
+    }
+
+    /// A tool's result checked against its output schema and shaped for the request's
+    /// revision.
+    fn tool_result(&self, running: &Running, output: ToolOutput) -> Result<ToolOutput, RpcError> {
+        mcp::tool_result(
+            &self.registry.tools,
+            &running.name,
+            output,
+            running.request.version,
+        )
     }
 
     /// A tool's failure that the model should see, as the `isError` result it is answered
@@ -99,13 +105,7 @@ impl Server {
         };
         match (running.kind, outcome.map_err(HandlerError::into_rpc)?) {
             (CallKind::Tool, Output::Tool(output)) => {
-                let output = mcp::tool_result(
-                    &self.registry.tools,
-                    &running.name,
-                    output,
-                    running.request.version,
-                )?;
-                self.write_result(running, &output)
+                self.write_result(running, &self.tool_result(running, output)?)
             }
             (CallKind::ResourceRead, Output::Resource(mut contents)) => {
                 if contents.is_empty() {
