@@ -268,6 +268,63 @@ fn dns_rebinding_host_checks() {
 }
 
 #[test]
+fn behind_a_trusted_proxy_the_host_it_received_is_checked() {
+    let config = || Config {
+        allowed_hosts: Hosts::List(vec!["mcp.example.com".into()]),
+        trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+        ..Config::default()
+    };
+    let status = |h: &mut HttpHarness, extra: &str| {
+        let request = format!("GET /health HTTP/1.1\r\nHost: backend:8080\r\n{extra}\r\n");
+        h.exchange(request.as_bytes()).status
+    };
+    let mut h = HttpHarness::new(config(), test_tools());
+    for (extra, expected) in [
+        ("X-Forwarded-Host: mcp.example.com\r\n", 200),
+        (
+            "Forwarded: for=198.51.100.1;host=mcp.example.com;proto=https\r\n",
+            200,
+        ),
+        (
+            "Forwarded: for=198.51.100.1, for=10.0.0.1;host=\"mcp.example.com:443\"\r\n",
+            200,
+        ),
+        ("X-Forwarded-Host: evil.example\r\n", 403),
+        // The proxy's entry is the right-most; what a client wrote left of it is never read.
+        ("X-Forwarded-Host: evil.example, mcp.example.com\r\n", 200),
+        ("X-Forwarded-Host: mcp.example.com, evil.example\r\n", 403),
+        // Both headers must name an allowed host.
+        (
+            "X-Forwarded-Host: mcp.example.com\r\nForwarded: host=evil.example\r\n",
+            403,
+        ),
+        ("Forwarded: for=198.51.100.1;host=\"mcp.example.com\r\n", 403),
+        ("Forwarded: host=mcp.example.com;host=evil.example\r\n", 403),
+        // No forwarded host: the proxy's own Host decides.
+        ("Forwarded: for=198.51.100.1\r\n", 403),
+        ("", 403),
+    ] {
+        assert_eq!(status(&mut h, extra), expected, "{extra:?}");
+    }
+    // From a peer that is not a trusted proxy the headers count for nothing.
+    let mut h = HttpHarness::new(
+        Config {
+            trusted_proxies: Vec::new(),
+            ..config()
+        },
+        test_tools(),
+    );
+    assert_eq!(status(&mut h, "X-Forwarded-Host: mcp.example.com\r\n"), 403);
+    assert_eq!(
+        h.exchange(
+            b"GET /health HTTP/1.1\r\nHost: mcp.example.com\r\nX-Forwarded-Host: evil.example\r\n\r\n"
+        )
+        .status,
+        200
+    );
+}
+
+#[test]
 fn request_ids_are_echoed_when_sane() {
     let mut h = harness();
     let sane = h.exchange(b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: abc-123\r\n\r\n");

@@ -183,6 +183,36 @@ pub fn client_ip(peer: IpAddr, forwarded_for: &[&[u8]], forwarded: &[&[u8]], tru
     }
 }
 
+/// Returns the `Host` names a request from `peer` must be allowed by, when `peer` is a trusted
+/// proxy that says which `Host` it received; empty otherwise, and the request's own `Host`
+/// decides.
+///
+/// Only the nearest proxy's word is taken: the right-most `X-Forwarded-Host` entry and the
+/// `host=` of the right-most `Forwarded` element, both when both are sent. A proxy behind
+/// another one reports the `Host` the outer one used, which `ALLOWED_HOSTS` must then list.
+/// A value that is not a well-formed name comes back as the empty name, which no list
+/// allows.
+pub fn forwarded_hosts(
+    peer: IpAddr,
+    x_forwarded_host: &[&[u8]],
+    forwarded: &[&[u8]],
+    trusted: &[Cidr],
+) -> Vec<String> {
+    if !is_trusted(peer.to_canonical(), trusted) {
+        return Vec::new();
+    }
+    let name = |bytes: &[u8]| {
+        std::str::from_utf8(bytes)
+            .ok()
+            .filter(|host| !host.is_empty() && host.bytes().all(|b| b.is_ascii_graphic()))
+            .map_or_else(String::new, str::to_owned)
+    };
+    let by_xfh = forwarded::x_forwarded_host(x_forwarded_host).map(name);
+    let by_forwarded =
+        forwarded::forwarded_host(forwarded).map(|host| host.as_deref().map_or_else(String::new, name));
+    by_xfh.into_iter().chain(by_forwarded).collect()
+}
+
 /// Walks hops from the right, starting from a trusted peer (see [`client_ip`]).
 fn walk(peer: IpAddr, hops: impl Iterator<Item = Option<IpAddr>>, trusted: &[Cidr]) -> IpAddr {
     let mut last = peer;

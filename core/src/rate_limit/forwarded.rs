@@ -64,28 +64,74 @@ fn escaped(before: &[u8]) -> bool {
     before.iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
 }
 
+/// Returns the right-most `X-Forwarded-Host` entry: the `Host` the nearest proxy received.
+pub(super) fn x_forwarded_host<'a>(values: &[&'a [u8]]) -> Option<&'a [u8]> {
+    values
+        .iter()
+        .rev()
+        .flat_map(|value| value.rsplit(|&b| b == b','))
+        .map(trim)
+        .find(|element| !element.is_empty())
+}
+
+/// Returns the `host=` of the right-most `Forwarded` element, when it has one: the `Host`
+/// the nearest proxy received. `Some(None)` is an element whose `host` is malformed.
+pub(super) fn forwarded_host(values: &[&[u8]]) -> Option<Option<Vec<u8>>> {
+    let element = values
+        .iter()
+        .rev()
+        .flat_map(|value| ElementsRev { rest: Some(value) })
+        .map(trim)
+        .find(|element| !element.is_empty())?;
+    match param(element, b"host") {
+        Param::Absent => None,
+        Param::Malformed => Some(None),
+        Param::Value(host) => Some(Some(host.into_owned())),
+    }
+}
+
 /// Returns the address in the `for` parameter of one `Forwarded` element.
 fn for_param(element: &[u8]) -> Option<IpAddr> {
+    match param(element, b"for") {
+        Param::Value(value) => node(&value),
+        Param::Absent | Param::Malformed => None,
+    }
+}
+
+/// One parameter of a `Forwarded` element.
+enum Param<'a> {
+    Absent,
+    /// The element is malformed, or names the parameter twice.
+    Malformed,
+    Value(Cow<'a, [u8]>),
+}
+
+/// Returns the parameter `wanted` (case-insensitive) of one `Forwarded` element.
+fn param<'a>(element: &'a [u8], wanted: &[u8]) -> Param<'a> {
     let mut found = None;
     for pair in split_unquoted(element, b';') {
         let pair = trim(pair);
         if pair.is_empty() {
             continue;
         }
-        let eq = pair.iter().position(|&b| b == b'=')?;
+        let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+            return Param::Malformed;
+        };
         let name = trim(&pair[..eq]);
         if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
-            return None;
+            return Param::Malformed;
         }
-        let value = unquote(trim(&pair[eq + 1..]))?;
-        if name.eq_ignore_ascii_case(b"for") {
+        let Some(value) = unquote(trim(&pair[eq + 1..])) else {
+            return Param::Malformed;
+        };
+        if name.eq_ignore_ascii_case(wanted) {
             if found.is_some() {
-                return None;
+                return Param::Malformed;
             }
             found = Some(value);
         }
     }
-    node(&found?)
+    found.map_or(Param::Absent, Param::Value)
 }
 
 /// Splits at `separator` outside quoted strings, left to right.

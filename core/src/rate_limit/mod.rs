@@ -35,4 +35,4 @@ mod forwarded;
 mod tests;
 
 pub use bucket::{Decision, Limits, RateLimiter};
-pub use client::{Cidr, CidrError, ClientKey, client_ip};
+pub use client::{Cidr, CidrError, ClientKey, client_ip, forwarded_hosts};

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use proptest::prelude::*;
 
-use crate::rate_limit::{Cidr, CidrError, ClientKey, client_ip};
+use crate::rate_limit::{Cidr, CidrError, ClientKey, client_ip, forwarded_hosts};
 
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
@@ -424,10 +424,11 @@ proptest! {
     #[test]
     fn no_header_like_text_panics(
         xff in "[0-9a-f:.,\\[\\] _\"]{0,40}",
-        forwarded in "(for|by|For)=?[0-9a-f:.,;\\[\\] _\"\\\\]{0,40}",
+                forwarded in "(for|by|For|host)=?[0-9a-f:.,;\\[\\] _\"\\\\]{0,40}",
     ) {
         let _ = client_ip(ip("10.0.0.1"), &[xff.as_bytes()], &[forwarded.as_bytes()], &trusted());
         let _ = client_ip(ip("10.0.0.1"), &[], &[forwarded.as_bytes()], &trusted());
+        let _ = forwarded_hosts(ip("10.0.0.1"), &[xff.as_bytes()], &[forwarded.as_bytes()], &trusted());
     }
 
     /// No text makes `Cidr` parsing panic, and what parses prints back the same.
@@ -437,4 +438,42 @@ proptest! {
             prop_assert_eq!(cidr.to_string().parse::<Cidr>(), Ok(cidr));
         }
     }
+}
+
+#[test]
+fn forwarded_hosts_are_the_nearest_trusted_proxys_word() {
+    let hosts = |peer: &str, xfh: &[&str], forwarded: &[&str]| {
+        let xfh: Vec<&[u8]> = xfh.iter().map(|value| value.as_bytes()).collect();
+        let forwarded: Vec<&[u8]> = forwarded.iter().map(|value| value.as_bytes()).collect();
+        forwarded_hosts(ip(peer), &xfh, &forwarded, &trusted())
+    };
+    assert!(
+        hosts("203.0.113.1", &["a.example"], &["host=a.example"]).is_empty(),
+        "untrusted peer"
+    );
+    assert!(
+        hosts("10.0.0.1", &[], &["for=192.0.2.1"]).is_empty(),
+        "no host named"
+    );
+    assert_eq!(
+        hosts("10.0.0.1", &["x.example", "a.example, b.example"], &[]),
+        ["b.example"]
+    );
+    assert_eq!(hosts("10.0.0.1", &["a.example, "], &[]), ["a.example"]);
+    assert_eq!(
+        hosts(
+            "::ffff:10.0.0.1",
+            &[],
+            &["host=x.example, for=192.0.2.1;Host=\"a.example:8443\""]
+        ),
+        ["a.example:8443"]
+    );
+    assert_eq!(
+        hosts("10.0.0.1", &["a.example"], &["host=b.example"]),
+        ["a.example", "b.example"]
+    );
+    for malformed in ["host=", "host=\"a b\"", "host=a;host=b", "host=\"a", "host"] {
+        assert_eq!(hosts("10.0.0.1", &[], &[malformed]), [""], "{malformed}");
+    }
+    assert_eq!(hosts("10.0.0.1", &["a\u{7f}b"], &[]), [""]);
 }

@@ -9,7 +9,7 @@ use super::{Ctx, Server};
 use crate::config::{Hosts, Origins};
 use crate::error::{ErrorCode, RpcError};
 use crate::framing::http1::Head;
-use crate::rate_limit::{ClientKey, client_ip};
+use crate::rate_limit::{ClientKey, client_ip, forwarded_hosts};
 use crate::server::ConnectionId;
 use crate::time::Now;
 
@@ -53,12 +53,36 @@ impl Server {
         Some(reply)
     }
 
-    /// Checks `Host` (DNS rebinding) and `Origin`; fills in the CORS origin to echo.
-    pub(super) fn check_peer(&self, head: &Head, ctx: &mut Ctx) -> Result<(), Reply> {
-        let host = head.header("host").and_then(|h| std::str::from_utf8(h).ok());
-        let host_ok = match host {
-            Some(host) => self.config.allowed_hosts.allows(host),
-            None => self.config.allowed_hosts == Hosts::Any,
+    /// Checks `Host` (DNS rebinding) and `Origin`; fills in the CORS origin to echo. Behind a
+    /// trusted proxy, the `Host` it says it received is checked in place of its own.
+    pub(super) fn check_peer(
+        &self,
+        connection: ConnectionId,
+        head: &Head,
+        ctx: &mut Ctx,
+    ) -> Result<(), Reply> {
+        let peer = self.connections.get(&connection).and_then(|conn| conn.peer);
+        let forwarded = match peer {
+            Some(peer) if !self.config.trusted_proxies.is_empty() => {
+                let values = |name: &'static str| -> Vec<&[u8]> { head.values(name).collect() };
+                forwarded_hosts(
+                    peer,
+                    &values("x-forwarded-host"),
+                    &values("forwarded"),
+                    &self.config.trusted_proxies,
+                )
+            }
+            _ => Vec::new(),
+        };
+        let host_ok = if forwarded.is_empty() {
+            match head.header("host").and_then(|h| std::str::from_utf8(h).ok()) {
+                Some(host) => self.config.allowed_hosts.allows(host),
+                None => self.config.allowed_hosts == Hosts::Any,
+            }
+        } else {
+            forwarded
+                .iter()
+                .all(|host| self.config.allowed_hosts.allows(host))
         };
         if let Some(origin) = head.header("origin") {
             let origin = String::from_utf8_lossy(origin).into_owned();

@@ -43,7 +43,7 @@ impl Server {
             ctx.mcp_headers = Headers::collect(head.fields());
         }
         let limited = self.rate_limit(connection, &head, path, &mut ctx, now);
-        let reply = match limited.map_or_else(|| self.check_peer(&head, &mut ctx), Err) {
+        let reply = match limited.map_or_else(|| self.check_peer(connection, &head, &mut ctx), Err) {
             Err(reply) => Some(reply),
             Ok(()) if is_mcp && method != "OPTIONS" && ctx.session.is_some() && unknown_version(&ctx) => {
                 Some(unsupported_version())
