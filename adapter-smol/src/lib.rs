@@ -67,14 +67,10 @@ pub fn run(config: Config, registry: Registry) -> io::Result<()> {
             .await
             .map_err(|err| io::Error::new(err.kind(), format!("cannot listen on {address}: {err}")))?;
         let bound = listener.local_addr()?;
-        rampart_stdio::log_info(&[
-            ("message", "listening"),
-            ("address", &format!("http://{bound}{path}")),
-            ("runtime", "smol"),
-        ]);
+        rampart_stdio::log_listening(bound, &path, "smol");
         let shutdown = async {
             let _ = signals.next().await;
-            rampart_stdio::log_info(&[("message", "shutting down: draining connections")]);
+            rampart_stdio::log_draining();
         };
         serve(&executor, server, listener, shutdown).await
     }))

@@ -333,6 +333,21 @@ pub fn log_info(fields: &[(&str, &str)]) {
     let _ = io::stderr().lock().write_all(line.as_bytes());
 }
 
+/// Logs that an HTTP server listens at `bound` with its MCP endpoint at `path`, on `runtime`.
+pub fn log_listening(bound: std::net::SocketAddr, path: &str, runtime: &str) {
+    let address = format!("http://{bound}{path}");
+    log_info(&[
+        ("message", "listening"),
+        ("address", &address),
+        ("runtime", runtime),
+    ]);
+}
+
+/// Logs that a shutdown signal came and connections are draining.
+pub fn log_draining() {
+    log_info(&[("message", "shutting down: draining connections")]);
+}
+
 /// Installs a panic hook that reports panics as one JSON log line on stderr, so that stderr
 /// carries only JSON even when a tool panics (the panic itself still becomes E_RUNTIME).
 pub fn install_json_panic_hook() {

@@ -58,14 +58,10 @@ pub async fn run(config: Config, registry: Registry) -> io::Result<()> {
         .await
         .map_err(|err| io::Error::new(err.kind(), format!("cannot listen on {address}: {err}")))?;
     let bound = listener.local_addr()?;
-    rampart_stdio::log_info(&[
-        ("message", "listening"),
-        ("address", &format!("http://{bound}{path}")),
-        ("runtime", "tokio"),
-    ]);
+    rampart_stdio::log_listening(bound, &path, "tokio");
     let shutdown = async {
         signal.await;
-        rampart_stdio::log_info(&[("message", "shutting down: draining connections")]);
+        rampart_stdio::log_draining();
     };
     serve(server, listener, shutdown).await
 }
