@@ -38,6 +38,7 @@ use rampart_core::{
     Call, CallId, Config, Event, Framing, LogRecord, Message, Now, Outbox, Outcome, Registry, Server,
     Transmit,
 };
+use rampart_core::store::StoreError;
 use serde_json::json;
 
 /// A tool call's future, boxed for the caller's spawner.
@@ -82,7 +83,11 @@ const READ_CHUNK: usize = 64 * 1024;
 ///     })
 /// }
 /// ```
-pub fn run(config: Config, registry: Registry, spawner: impl Spawn) -> io::Result<()> {
+///
+/// A shared store (`REDIS_URL`) is for replicas behind a load balancer: stdio serves one
+/// client, so `run` serves without it.
+pub fn run(mut config: Config, registry: Registry, spawner: impl Spawn) -> io::Result<()> {
+    config.store.url = None;
     let server = seeded_server(config, registry)?;
     install_json_panic_hook();
     serve(server, spawner)
@@ -230,6 +235,13 @@ impl<W: Write, L: Write, S: Spawn> StdioHost<W, L, S> {
                         let _ = self.permit.try_send(());
                     }
                     Event::Closed(_) => self.closed = true,
+                    Event::Store(request) => {
+                        // One client has nothing to share with replicas: `run` serves stdio
+                        // without a store, and a server built with one limits as
+                        // `RATE_LIMIT_FAILURE` says.
+                        let answer = Err(StoreError::new("stdio serves without a shared store"));
+                        server.store_reply(request.id, answer, now());
+                    }
                     _ => {}
                 }
             }

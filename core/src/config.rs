@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::auth::{ResourceMetadata, StaticTokens, TokenVerifier};
 
 use crate::rate_limit::Cidr;
+use crate::store::StoreConfig;
 
 pub use crate::http::policy::{Hosts, Origins};
 
@@ -129,6 +130,9 @@ pub struct Config {
     pub rate_limit_exempt: Vec<String>,
     /// Calls per minute per client for single tools (`TOOL_RATE_LIMITS=name=10,other=5`).
     pub tool_rate_limits: BTreeMap<String, u32>,
+    /// The store replicas share rate limits through (`REDIS_URL`, `STORE_TIMEOUT_MS`,
+    /// `RATE_LIMIT_FAILURE`); none by default.
+    pub store: StoreConfig,
     /// Authentication of HTTP requests to the MCP endpoint; `None` admits every request.
     pub auth: Option<AuthConfig>,
 }
@@ -202,6 +206,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             rate_limit_exempt: Vec::new(),
             tool_rate_limits: BTreeMap::new(),
+            store: StoreConfig::default(),
             auth: None,
         }
     }
@@ -236,7 +241,8 @@ impl Config {
     /// `MAX_LINE_BYTES`, `HOST`,
     /// `PORT`, `ALLOWED_ORIGINS`, `ALLOWED_HOSTS`, `STATELESS`, `REQUIRE_SESSIONS`,
     /// `REQUEST_STATE_KEY`, `REQUEST_STATE_TTL_SECS`, `MAX_SESSIONS`, `RATE_LIMIT`,
-    /// `RATE_LIMIT_MAX_CLIENTS`, `TRUSTED_PROXIES`, `RATE_LIMIT_EXEMPT`, `TOOL_RATE_LIMITS`. Other variables
+    /// `RATE_LIMIT_MAX_CLIENTS`, `TRUSTED_PROXIES`, `RATE_LIMIT_EXEMPT`, `TOOL_RATE_LIMITS`,
+    /// `REDIS_URL`, `STORE_TIMEOUT_MS`, `RATE_LIMIT_FAILURE`. Other variables
     /// are ignored; a malformed value is an error naming the variable. Without
     /// `ALLOWED_HOSTS`, a loopback `HOST` admits only loopback names and any other admits all.
     pub fn apply_env<I, K, V>(mut self, vars: I) -> Result<Self, ConfigError>
@@ -357,7 +363,11 @@ impl Config {
                     let n = parse_positive(value).ok_or_else(|| bad("a positive number"))?;
                     self.max_sessions = usize::try_from(n).map_err(|_| bad("a smaller number"))?;
                 }
-                _ => {}
+                _ => {
+                    if let Some(Err(expected)) = self.store.apply(name, value) {
+                        return Err(bad(expected));
+                    }
+                }
             }
         }
         match (issuer, resource) {

@@ -83,6 +83,7 @@ pub mod rate_limit;
 pub mod registry;
 mod server;
 pub mod shared;
+pub mod store;
 pub mod time;
 pub mod typed;
 pub mod validate;

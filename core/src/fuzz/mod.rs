@@ -182,6 +182,11 @@ fn check_stats(stats: Stats, config: &Config) {
         stats.client_requests <= stats.running_calls * config.max_client_requests,
         "more requests to clients waiting than running calls may make: {stats:?}"
     );
+    // One per head waiting (one per connection), one per call not started yet, and probes.
+    assert!(
+        stats.store_requests <= stats.connections + stats.running_calls + 2,
+        "more store requests waiting than heads, calls and probes: {stats:?}"
+    );
 }
 
 /// The virtual clock's first moment: the caller's instant, and a fixed wall clock.

@@ -5,9 +5,11 @@
 use serde_json::Value;
 
 use super::calls::{Modern, Progress, RequestContext, Running};
+use super::http::store_unavailable;
 use super::outgoing::Refused;
 use super::record::Finished;
 use super::sessions::SessionKey;
+use super::store::{Limit, Waiter};
 use super::task_calls::{TASK_METHODS, task_link};
 use super::timers::Timer;
 use super::{ConnectionId, Event, Server};
@@ -18,6 +20,8 @@ use crate::jsonrpc::{self, Id, Notification, Request, Response};
 use crate::log::Status;
 use crate::mcp::modern::{Input, RequestMeta, Sealing};
 use crate::mcp::{self, Dispatch, ProtocolVersion, Reply, Session, Start};
+use crate::rate_limit::{ClientKey, Decision};
+use crate::store::StoreOp;
 use crate::time::Now;
 
 /// How the dispatcher answered one JSON-RPC message.
@@ -184,9 +188,10 @@ impl Server {
             Reply::Listen(filter) => return Ok(Answer::Listen(request.id, filter)),
             Reply::Run(start) => start,
         };
-        if let Err(error) = self.admit(connection, &start, now) {
-            return Err((request.id, error));
-        }
+        let ask = match self.admit(connection, &start, now) {
+            Ok(ask) => ask,
+            Err(error) => return Err((request.id, error)),
+        };
         let call = self.calls.next_id();
         let deadline = now.instant + start.timeout.unwrap_or(self.config.tool_timeout);
         if let Some(session) = self.sessions.get_mut(key) {
@@ -215,8 +220,12 @@ impl Server {
             },
         );
         self.timers.arm(deadline, Timer::Call(call));
-        self.events
-            .push_back(Event::Call(Call::new(call, kind, name, deadline, run)));
+        let run = Call::new(call, kind, name, deadline, run);
+        match ask {
+            // The call starts once the shared store says its tool's limit allows it.
+            Some(op) => self.ask_store(op, Waiter::Call(call, Box::new(run)), now),
+            None => self.events.push_back(Event::Call(run)),
+        }
         Ok(Answer::Started(call))
     }
 
@@ -245,19 +254,18 @@ impl Server {
         }
     }
 
-    /// Checks what a tool call needs beyond its arguments: the tool's own rate limit and
-    /// the scope it requires.
-    fn admit(&mut self, connection: ConnectionId, start: &Start, now: Now) -> Result<(), RpcError> {
+    /// Checks what a tool call needs beyond its arguments: the scope it requires and the
+    /// tool's own rate limit, decided here or by the store request returned.
+    fn admit(
+        &mut self,
+        connection: ConnectionId,
+        start: &Start,
+        now: Now,
+    ) -> Result<Option<StoreOp>, RpcError> {
         if start.kind != CallKind::Tool {
-            return Ok(());
+            return Ok(None);
         }
         let conn = self.connections.get(&connection);
-        if let Some(limiter) = self.tool_limiters.get_mut(&start.name) {
-            let key = conn.map_or(crate::rate_limit::ClientKey::V4([0; 4]), |conn| conn.client_key);
-            if !limiter.check(key, now.instant).allowed {
-                return Err(RpcError::new(ErrorCode::RateLimit, "Too many requests"));
-            }
-        }
         let principal = conn.and_then(|conn| conn.principal.as_ref());
         let scope = self
             .registry
@@ -272,7 +280,69 @@ impl Server {
                 format!("Insufficient scope: {scope} is required"),
             ));
         }
-        Ok(())
+        let Some(&per_minute) = self.config.tool_rate_limits.get(&start.name) else {
+            return Ok(None);
+        };
+        let key = conn.map_or(ClientKey::V4([0; 4]), |conn| conn.client_key);
+        if self.store.is_asked() && per_minute > 0 {
+            return Ok(Some(Self::take_op(
+                format!("rl:t:{}:{key}", start.name),
+                per_minute,
+            )));
+        }
+        match self.limit_tool_here(&start.name, key, now) {
+            Limit::Decided(decision) if decision.allowed => Ok(None),
+            Limit::Decided(_) => Err(RpcError::new(ErrorCode::RateLimit, "Too many requests")),
+            Limit::Unavailable => Err(store_unavailable()),
+        }
+    }
+
+    /// The shared store decided a tool call's limit (`None`: it failed): start the call, or
+    /// answer it with the refusal. A call cancelled meanwhile is forgotten.
+    pub(super) fn call_admitted(&mut self, call: CallId, run: Call, decision: Option<Decision>, now: Now) {
+        let Some(running) = self.calls.get(call) else {
+            return;
+        };
+        let limit = match decision {
+            Some(decision) => Limit::Decided(decision),
+            None => {
+                let name = running.name.clone();
+                let key = self
+                    .connections
+                    .get(&running.request.connection)
+                    .map_or(ClientKey::V4([0; 4]), |conn| conn.client_key);
+                self.limit_tool_here(&name, key, now)
+            }
+        };
+        match limit {
+            Limit::Decided(decision) if decision.allowed => self.events.push_back(Event::Call(run)),
+            Limit::Decided(_) => {
+                let error = RpcError::new(ErrorCode::RateLimit, "Too many requests");
+                self.refuse_call(call, &error, now);
+            }
+            Limit::Unavailable => self.refuse_call(call, &store_unavailable(), now),
+        }
+    }
+
+    /// Decides a client's limit for one tool in this process: with the tool's own limiter
+    /// when there is no shared store, and as `RATE_LIMIT_FAILURE` says while the store fails.
+    fn limit_tool_here(&mut self, tool: &str, key: ClientKey, now: Now) -> Limit {
+        // Every limited tool has a limiter, made with the server from the same settings.
+        let check = |server: &mut Self| match server.tool_limiters.get_mut(tool) {
+            Some(limiter) => limiter.check(key, now.instant),
+            None => Decision {
+                allowed: true,
+                limit: 0,
+                remaining: 0,
+                reset: std::time::Duration::ZERO,
+                retry_after: None,
+            },
+        };
+        if self.config.store.is_shared() {
+            self.limit_locally(check)
+        } else {
+            Limit::Decided(check(self))
+        }
     }
 
     fn handle_notification(&mut self, key: &SessionKey, notification: &Notification, now: Now) {

@@ -175,6 +175,15 @@ impl Server {
         self.finish_call(running, bytes, Some(&error), now);
     }
 
+    /// Answers a call that never started with `error` (its tool's limit refused it).
+    pub(super) fn refuse_call(&mut self, call: CallId, error: &RpcError, now: Now) {
+        let Some(running) = self.take_call(call) else {
+            return;
+        };
+        let bytes = jsonrpc::write_error(Some(&running.request.id), error, self.config.debug);
+        self.finish_call(running, bytes, Some(error), now);
+    }
+
     /// Sends a finished call's response on its connection and logs it.
     fn finish_call(&mut self, running: Running, bytes: Vec<u8>, error: Option<&RpcError>, now: Now) {
         let connection = running.request.connection;

@@ -20,6 +20,7 @@ mod record;
 mod replay;
 mod resume;
 mod sessions;
+mod store;
 mod task_calls;
 mod tasks;
 #[cfg(test)]
@@ -42,12 +43,14 @@ use crate::handler::{CallId, Message, Notice, Outcome};
 use crate::mcp::StateKey;
 use crate::rate_limit::{ClientKey, Limits, RateLimiter};
 use crate::registry::Registry;
+use crate::store::{StoreAnswer, StoreError, StoreId};
 use crate::time::Now;
 
 use calls::Calls;
 use connections::Connection;
 use outgoing::Outgoing;
 use sessions::Sessions;
+use store::Store;
 use tasks::Tasks;
 use timers::{Timer, Timers};
 
@@ -60,7 +63,7 @@ use timers::{Timer, Timers};
 ///   [`handle_eof`](Self::handle_eof), [`handle_disconnect`](Self::handle_disconnect),
 ///   [`handle_timeout`](Self::handle_timeout);
 /// - commands: [`complete`](Self::complete) and [`call_message`](Self::call_message) for
-///   running handlers, [`notify`](Self::notify), [`shutdown`](Self::shutdown), ...;
+///   running handlers, [`store_reply`](Self::store_reply) for the shared store, [`notify`](Self::notify), [`shutdown`](Self::shutdown), ...;
 /// - output, `poll_*`: [`poll_transmit`](Self::poll_transmit),
 ///   [`poll_event`](Self::poll_event), [`poll_timeout`](Self::poll_timeout).
 ///
@@ -91,6 +94,8 @@ pub struct Server {
     limiter: RateLimiter<ClientKey>,
     /// Calls per client, for tools with a limit of their own.
     tool_limiters: BTreeMap<String, RateLimiter<ClientKey>>,
+    /// The shared store's requests and health, when replicas share limits.
+    store: Store,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     /// Connections whose state changed since the last resume pass.
@@ -129,7 +134,8 @@ impl Server {
             StateKey::from_random(key)
         });
         let server_info = crate::mcp::modern::server_info_member(&config);
-        Self {
+        let store = Store::new(config.store.is_shared());
+        let mut server = Self {
             config,
             registry: registry.into(),
             rng,
@@ -148,10 +154,13 @@ impl Server {
             timers: Timers::default(),
             limiter,
             tool_limiters,
+            store,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             touched: Vec::new(),
-        }
+        };
+        server.start_store(now.instant);
+        server
     }
 
     // ---- getters ----
@@ -174,12 +183,19 @@ impl Server {
             sessions: self.sessions.http_count(),
             client_requests: self.outgoing.len(),
             rate_limited_clients: self.limiter.len(),
+            store_requests: self.store.waiting(),
+            store_failures: self.store.failures,
+            store_fallbacks: self.store.fallbacks,
         }
     }
 
-    /// Returns whether `GET /ready` answers 200: ready, not draining, every check healthy.
+    /// Returns whether `GET /ready` answers 200: ready, not draining, every check healthy,
+    /// and, with `RATE_LIMIT_FAILURE=closed`, the shared store answering.
     pub fn is_ready(&self) -> bool {
-        self.ready && !self.draining && self.checks.iter().all(|(_, check)| check.is_healthy())
+        let store_ok = self.config.store.failure == crate::store::StoreFailure::Open
+            || !self.config.store.is_shared()
+            || self.store.is_up();
+        self.ready && !self.draining && store_ok && self.checks.iter().all(|(_, check)| check.is_healthy())
     }
 
     /// Returns whether shutdown has begun and every connection has closed.
@@ -286,6 +302,8 @@ impl Server {
                 }
                 Timer::Session(id) => self.session_timer(id, now),
                 Timer::ClientRequest(id) => self.client_request_timed_out(id),
+                Timer::Store(id) => self.store_timed_out(id, now),
+                Timer::StoreProbe => self.probe_store(now),
             }
         }
         self.settle(now);
@@ -307,6 +325,13 @@ impl Server {
         let result = self.handler_message(call, message, now);
         self.settle(now);
         result
+    }
+
+    /// Reports the shared store's answer to [`Event::Store`]; an answer after the request's
+    /// deadline (when the core has decided without it) is dropped.
+    pub fn store_reply(&mut self, id: StoreId, answer: Result<StoreAnswer, StoreError>, now: Now) {
+        self.store_answer(id, answer, now);
+        self.settle(now);
     }
 
     /// Announces a change to the clients that care (subscribers of a resource, or every
@@ -366,6 +391,7 @@ impl Server {
                 Timer::Connection(connection) => TimeoutReason::Connection(*connection),
                 Timer::Session(_) => TimeoutReason::SessionExpiry,
                 Timer::ClientRequest(_) => TimeoutReason::ClientRequest,
+                Timer::Store(_) | Timer::StoreProbe => TimeoutReason::Store,
             },
         });
         let sweep = std::iter::once(&self.limiter)

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use crate::handler::{Call, CallId};
 use crate::log::LogRecord;
+use crate::store::StoreRequest;
 
 /// Identifies one connection (for stdio, the one pair of pipes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -48,6 +49,9 @@ pub enum Event {
     Resume(ConnectionId),
     /// This connection is finished: write what was transmitted for it, then close it.
     Closed(ConnectionId),
+    /// Run this request on the shared store and report its answer with
+    /// [`Server::store_reply`](crate::Server::store_reply).
+    Store(StoreRequest),
 }
 
 /// The next deadline and what it is for.
@@ -76,6 +80,8 @@ pub enum TimeoutReason {
     ClientRequest,
     /// The sweep of idle rate-limit buckets.
     RateLimitSweep,
+    /// A request to the shared store that must be answered by then, or the next probe of it.
+    Store,
 }
 
 /// Counters of what the server holds now.
@@ -92,6 +98,12 @@ pub struct Stats {
     pub client_requests: usize,
     /// Clients with a rate-limit bucket of their own (never above the configured cap).
     pub rate_limited_clients: usize,
+    /// Requests to the shared store waiting for an answer.
+    pub store_requests: usize,
+    /// Requests to the shared store that failed or timed out, since the start.
+    pub store_failures: u64,
+    /// Rate limits decided without the shared store while it failed, since the start.
+    pub store_fallbacks: u64,
 }
 
 /// Misuse of the input methods by the embedding code.

@@ -23,6 +23,10 @@ pub(crate) enum Timer {
     Session(String),
     /// A request to the client that must be answered by then.
     ClientRequest(u64),
+    /// A request to the shared store that must be answered by then.
+    Store(u64),
+    /// The next probe of the shared store's health.
+    StoreProbe,
 }
 
 /// Deadlines, earliest first.

@@ -7,6 +7,7 @@ use super::{CallSlot, Slot, wake};
 use crate::handler::{Call, CallId};
 use crate::log::LogRecord;
 use crate::server::{ConnectionId, Event, Server, Transmit};
+use crate::store::StoreRequest;
 use crate::time::Now;
 
 /// Log bytes held for the log writer at most; lines past it are counted and dropped.
@@ -19,6 +20,8 @@ pub(super) struct Drain<'a> {
     pub(super) calls: &'a mut HashMap<CallId, CallSlot>,
     /// Calls to poll once the lock is released, each with whether it was cancelled since.
     pub(super) started: &'a mut Vec<(Call, bool)>,
+    /// Store requests to run once the lock is released.
+    pub(super) stores: &'a mut Vec<StoreRequest>,
     pub(super) logs: &'a mut Vec<u8>,
     pub(super) dropped_logs: &'a mut u64,
     pub(super) max_output: usize,
@@ -45,6 +48,7 @@ impl Drain<'_> {
                     Event::Log(record) => self.log(record),
                     Event::Resume(connection) => self.resume(connection),
                     Event::Closed(connection) => self.close(connection),
+                    Event::Store(request) => self.stores.push(request),
                 }
             }
             if !progressed {

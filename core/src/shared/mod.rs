@@ -18,7 +18,7 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
@@ -26,12 +26,14 @@ use crate::Framing;
 use crate::handler::{Call, CallFuture, CallId, Message, Outbox, Outcome};
 use crate::log::Level;
 use crate::server::{ConnectionId, Server};
+use crate::store::{StoreBackend, StoreRequest};
 use crate::time::Now;
 
 mod buffer;
 mod drain;
 mod runtime;
 mod serve;
+mod store;
 mod wait;
 
 pub use buffer::ReadBuffer;
@@ -48,6 +50,8 @@ pub struct SharedServer {
     state: Mutex<State>,
     clock: Box<dyn Fn() -> Now + Send + Sync>,
     spawn: Box<dyn Fn(Task) + Send + Sync>,
+    /// Where store requests run, when replicas share state.
+    store: OnceLock<Arc<dyn StoreBackend>>,
     max_output: usize,
 }
 
@@ -144,6 +148,7 @@ impl SharedServer {
             }),
             clock: Box::new(clock),
             spawn: Box::new(spawn),
+            store: OnceLock::new(),
             max_output,
         })
     }
@@ -348,10 +353,11 @@ impl SharedServer {
     /// its output is left in its slot for the task to take, without waking it.
     fn drive<R>(self: &Arc<Self>, own: Option<ConnectionId>, step: impl FnOnce(&mut State, Now) -> R) -> R {
         let mut started = Vec::new();
+        let mut stores = Vec::new();
         let mut state = self.lock();
         let now = (self.clock)();
         let result = step(&mut state, now);
-        self.drain(&mut state, own, &mut started, now);
+        self.drain(&mut state, own, &mut started, &mut stores, now);
         while !started.is_empty() {
             drop(state);
             let mut finished = Vec::new();
@@ -379,12 +385,23 @@ impl SharedServer {
                 // A call cancelled meanwhile is refused: its outcome is dropped.
                 let _ = state.server.complete(id, outcome, now);
             }
-            self.drain(&mut state, own, &mut started, now);
+            self.drain(&mut state, own, &mut started, &mut stores, now);
+        }
+        drop(state);
+        for request in stores {
+            self.run_store(request);
         }
         result
     }
 
-    fn drain(&self, state: &mut State, own: Option<ConnectionId>, started: &mut Vec<(Call, bool)>, now: Now) {
+    fn drain(
+        &self,
+        state: &mut State,
+        own: Option<ConnectionId>,
+        started: &mut Vec<(Call, bool)>,
+        stores: &mut Vec<StoreRequest>,
+        now: Now,
+    ) {
         let State {
             server,
             slots,
@@ -402,6 +419,7 @@ impl SharedServer {
             slots,
             calls,
             started,
+            stores,
             logs,
             dropped_logs,
             max_output: self.max_output,

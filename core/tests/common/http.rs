@@ -128,6 +128,8 @@ pub struct HttpHarness {
     pub cancelled: Vec<rampart_core::CallId>,
     pub logs: Vec<rampart_core::LogRecord>,
     pub closed: Vec<ConnectionId>,
+    /// Requests to the shared store, not answered yet.
+    pub stores: Vec<rampart_core::store::StoreRequest>,
 }
 
 impl HttpHarness {
@@ -148,6 +150,7 @@ impl HttpHarness {
             cancelled: Vec::new(),
             logs: Vec::new(),
             closed: Vec::new(),
+            stores: Vec::new(),
         }
     }
 
@@ -185,6 +188,7 @@ impl HttpHarness {
                 Event::Log(record) => self.logs.push(record),
                 Event::Closed(conn) => self.closed.push(conn),
                 Event::Resume(_) => {}
+                Event::Store(request) => self.stores.push(request),
                 other => panic!("unexpected event {other:?}"),
             }
         }

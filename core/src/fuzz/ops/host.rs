@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::super::peer::Peer;
 use super::conn::Conn;
 use super::handlers::Handler;
+use super::store::StoreHost;
 use crate::{CallId, ConnectionId, Event, Framing, LogRecord, Now, Server, Transmit};
 
 /// What was written to each connection, which calls run, what closed.
@@ -23,9 +24,19 @@ pub(super) struct Recorder {
     asked_by: BTreeMap<u64, (CallId, ConnectionId)>,
     /// The connection of the first transmit since `expect_first`.
     first: Option<ConnectionId>,
+    /// The shared store, when the input asked for one.
+    pub(super) store: Option<StoreHost>,
 }
 
 impl Recorder {
+    /// Creates a host with no connections, running store requests on `store` if given.
+    pub(super) fn new(store: Option<StoreHost>) -> Self {
+        Self {
+            store,
+            ..Self::default()
+        }
+    }
+
     /// Picks one of the connections not yet closed.
     pub(super) fn pick(&self, arg: u8) -> Option<ConnectionId> {
         self.pick_where(arg, |_| true)
@@ -85,6 +96,19 @@ impl Recorder {
                     Event::Log(record) => self.log(record),
                     Event::Resume(connection) => self.resume(connection),
                     Event::Closed(connection) => self.close(connection),
+                    Event::Store(request) => {
+                        let store = self
+                            .store
+                            .as_mut()
+                            .expect("a store request with no store configured");
+                        store.fresh.push(request);
+                    }
+                }
+            }
+            if let Some(store) = &mut self.store {
+                for (id, answer) in store.answers(now.instant) {
+                    progressed = true;
+                    server.store_reply(id, answer, now);
                 }
             }
             if !progressed {

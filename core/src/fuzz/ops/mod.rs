@@ -7,6 +7,7 @@ mod handlers;
 mod host;
 mod modern;
 mod pipe;
+mod store;
 
 use std::time::{Duration, Instant};
 
@@ -19,15 +20,23 @@ use crate::{CallId, ConnectionId, Framing, Notice, Now, Server};
 use conn::Conn;
 use handlers::{Ask, Mail};
 use host::Recorder;
+use store::StoreHost;
 
 /// Decodes `data` as operations on one server (accept, input, end of input, disconnect,
 /// time, call outcomes, handler messages, answers to the server's requests, streams,
 /// notices, readiness, shutdown, 2026-07-28 messages and retries of their rounds), drains
 /// after each, and checks framing, answers, routing and caps throughout. `base` is the caller's instant the virtual clock starts from (the
 /// core reads no clock).
+///
+/// An input that starts with [`SHARED_STORE`] runs the server with a shared store; the byte
+/// after it scripts how the store answers (see `StoreHost`).
 pub fn ops(data: &[u8], base: Instant) {
+    let (store, data) = match data {
+        [SHARED_STORE, script, rest @ ..] => (Some(*script), rest),
+        _ => (None, data),
+    };
     let mut input = Reader(data);
-    let mut run = Run::new(base);
+    let mut run = Run::new(base, store);
     while let Some(code) = input.byte() {
         run.step(code, &mut input);
         run.host.drain(&mut run.server, run.now);
@@ -35,6 +44,9 @@ pub fn ops(data: &[u8], base: Instant) {
     }
     run.finish();
 }
+
+/// A first byte that gives the server a shared store; no input before it started so.
+const SHARED_STORE: u8 = 0xFF;
 
 /// How many connections one input may open.
 const MAX_CONNECTIONS: usize = 8;
@@ -57,12 +69,17 @@ struct Run {
 }
 
 impl Run {
-    fn new(base: Instant) -> Self {
+    fn new(base: Instant, store: Option<u8>) -> Self {
         let now = start(base);
+        let mut config = fuzz_config();
+        if store.is_some() {
+            config.store.url = Some("redis://fuzz".into());
+            config.tool_rate_limits = [("echo".to_owned(), 3)].into_iter().collect();
+        }
         Self {
-            server: Server::new(fuzz_config(), fuzz_registry(), [0; 32], now),
+            server: Server::new(config, fuzz_registry(), [0; 32], now),
             now,
-            host: Recorder::default(),
+            host: Recorder::new(store.map(StoreHost::new)),
             mail: Mail::default(),
             asks: Vec::new(),
         }

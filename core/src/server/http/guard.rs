@@ -1,25 +1,69 @@
-//! The checks every request passes before anything else: the client's rate limit, the
-//! `Host` (DNS rebinding) and `Origin` checks, and CORS preflight.
+//! The checks every request passes before anything else: the client's rate limit (here, or
+//! in the shared store while the head waits), the `Host` (DNS rebinding) and `Origin`
+//! checks, and CORS preflight.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::reply::{Reply, error_reply, simple_error};
 use super::route::ALLOW_METHODS;
-use super::{Ctx, Server};
+use super::{Ctx, Exchange, Server};
 use crate::config::{Hosts, Origins};
 use crate::error::{ErrorCode, RpcError};
 use crate::framing::http1::Head;
-use crate::rate_limit::{ClientKey, client_ip, forwarded_hosts};
+use crate::rate_limit::{ClientKey, Decision, client_ip, forwarded_hosts};
 use crate::server::ConnectionId;
+use crate::server::store::{Limit, Waiter};
 use crate::time::Now;
+
+/// What the rate limit says of a request head.
+pub(super) enum Gate {
+    /// Go on.
+    Pass,
+    /// Answer this (429, or 503 while the shared store fails with `RATE_LIMIT_FAILURE=closed`).
+    Refuse(Reply),
+    /// The shared store was asked; the head waits for its answer.
+    Asked,
+}
+
+/// Turns a decided limit into the gate, noting the decision for the `RateLimit` headers.
+fn gate(limit: Limit, ctx: &mut Ctx) -> Gate {
+    match limit {
+        Limit::Decided(decision) => {
+            ctx.rate = Some(decision);
+            if decision.allowed {
+                return Gate::Pass;
+            }
+            let error = RpcError::new(ErrorCode::RateLimit, "Too many requests");
+            let mut reply = error_reply(429, &error, false);
+            let retry_after = decision.retry_after_secs().unwrap_or(1);
+            reply.headers.push(("Retry-After", retry_after.to_string()));
+            Gate::Refuse(reply)
+        }
+        Limit::Unavailable => {
+            let error = store_unavailable();
+            let mut reply = error_reply(503, &error, false);
+            reply.headers.push(("Retry-After", "1".to_owned()));
+            Gate::Refuse(reply)
+        }
+    }
+}
+
+/// The error of a request refused because the shared store fails and limits fail closed.
+pub(crate) fn store_unavailable() -> RpcError {
+    RpcError::new(
+        ErrorCode::InternalError,
+        "Service Unavailable: the rate-limit store is unreachable",
+    )
+}
 
 /// Headers a browser may send on CORS requests to the MCP endpoint.
 const ALLOW_HEADERS: &str =
     "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, X-Request-Id";
 
 impl Server {
-    /// Counts the request against its client's bucket, before anything else is read; returns
-    /// the 429 to send when the bucket is empty.
+    /// Counts the request against its client's bucket, before anything else is read: here,
+    /// or in the shared store, whose answer comes back through
+    /// [`http_admitted`](Self::http_admitted).
     pub(super) fn rate_limit(
         &mut self,
         connection: ConnectionId,
@@ -27,11 +71,13 @@ impl Server {
         path: &str,
         ctx: &mut Ctx,
         now: Now,
-    ) -> Option<Reply> {
+    ) -> Gate {
         if self.config.rate_limit == 0 || self.config.rate_limit_exempt.iter().any(|exempt| exempt == path) {
-            return None;
+            return Gate::Pass;
         }
-        let conn = self.connections.get_mut(&connection)?;
+        let Some(conn) = self.connections.get_mut(&connection) else {
+            return Gate::Pass;
+        };
         let peer = conn.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let values = |name: &'static str| -> Vec<&[u8]> { head.values(name).collect() };
         let ip = client_ip(
@@ -40,17 +86,56 @@ impl Server {
             &values("forwarded"),
             &self.config.trusted_proxies,
         );
-        conn.client_key = ClientKey::from_ip(ip);
-        let decision = self.limiter.check(conn.client_key, now.instant);
-        ctx.rate = Some(decision);
-        if decision.allowed {
-            return None;
+        let key = ClientKey::from_ip(ip);
+        conn.client_key = key;
+        if self.store.is_asked() {
+            let op = Self::take_op(format!("rl:c:{key}"), self.config.rate_limit);
+            self.ask_store(op, Waiter::Head(connection), now);
+            return Gate::Asked;
         }
-        let error = RpcError::new(ErrorCode::RateLimit, "Too many requests");
-        let mut reply = error_reply(429, &error, false);
-        let retry_after = decision.retry_after_secs().unwrap_or(1);
-        reply.headers.push(("Retry-After", retry_after.to_string()));
-        Some(reply)
+        let limit = self.limit_here(key, now);
+        gate(limit, ctx)
+    }
+
+    /// The shared store decided a parked head's rate limit (`None`: it failed): answer the
+    /// head, then go on with the connection.
+    pub(in crate::server) fn http_admitted(
+        &mut self,
+        connection: ConnectionId,
+        decision: Option<Decision>,
+        now: Now,
+    ) {
+        let Some(http) = self.http_mut(connection) else {
+            return;
+        };
+        let Exchange::Admit(parked) = std::mem::replace(&mut http.exchange, Exchange::Idle) else {
+            return;
+        };
+        let (head, mut ctx) = *parked;
+        let limit = match decision {
+            Some(decision) => Limit::Decided(decision),
+            None => {
+                let key = self.connections.get(&connection).map(|conn| conn.client_key);
+                self.limit_here(key.unwrap_or(ClientKey::V4([0; 4])), now)
+            }
+        };
+        let refusal = match gate(limit, &mut ctx) {
+            Gate::Refuse(reply) => Some(reply),
+            Gate::Pass | Gate::Asked => None,
+        };
+        self.route_head(connection, head, ctx, refusal, now);
+        self.touched.push(connection);
+        self.http_drive(connection, now);
+    }
+
+    /// Decides a client's limit in this process: with its own limiter when there is no
+    /// shared store, and as `RATE_LIMIT_FAILURE` says while the store fails.
+    fn limit_here(&mut self, key: ClientKey, now: Now) -> Limit {
+        if self.config.store.is_shared() {
+            self.limit_locally(|server| server.limiter.check(key, now.instant))
+        } else {
+            Limit::Decided(self.limiter.check(key, now.instant))
+        }
     }
 
     /// Checks `Host` (DNS rebinding) and `Origin`; fills in the CORS origin to echo. Behind a

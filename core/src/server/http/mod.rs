@@ -24,7 +24,7 @@ use super::connections::Kind;
 use super::{ConnectionId, Server};
 use crate::config::Config;
 use crate::error::{ErrorCode, RpcError};
-use crate::framing::http1::{Decoded, Decoder, Limits, Phase};
+use crate::framing::http1::{Decoded, Decoder, Head, Limits, Phase};
 use crate::handler::CallId;
 use crate::jsonrpc::{self, Id};
 use crate::mcp::ProtocolVersion;
@@ -32,6 +32,7 @@ use crate::mcp::modern::Headers;
 use crate::rate_limit::Decision;
 use crate::time::Now;
 
+pub(super) use guard::store_unavailable;
 use reply::error_reply;
 
 /// The HTTP side of one connection.
@@ -55,6 +56,8 @@ pub(crate) struct HttpConn {
 enum Exchange {
     /// Reading the next request.
     Idle,
+    /// A request head waits for the shared store to decide its client's rate limit.
+    Admit(Box<(Head, Ctx)>),
     /// A `POST` to the MCP endpoint passed its checks; its body is on the way.
     Body(Box<Ctx>),
     /// A handler answers this request; once it sent a message first, the response is an
@@ -180,7 +183,8 @@ impl HttpConn {
     fn next_deadline(&self, config: &Config) -> Option<Instant> {
         match self.exchange {
             Exchange::Idle | Exchange::Body(_) => {}
-            Exchange::Call { .. } | Exchange::Stream { .. } => return None,
+            // The store request and the call keep deadlines of their own.
+            Exchange::Admit(_) | Exchange::Call { .. } | Exchange::Stream { .. } => return None,
         }
         match self.phase {
             Phase::Idle => Some(self.since + config.keep_alive_timeout),

@@ -23,6 +23,9 @@ impl Server {
                 json!(if check.is_healthy() { "ok" } else { "failing" }),
             );
         }
+        if let Some(store) = self.store.readiness() {
+            checks.insert("store".into(), json!(store));
+        }
         let ready = self.is_ready();
         let status = if self.draining {
             "draining"

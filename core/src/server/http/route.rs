@@ -1,6 +1,7 @@
 //! Routing one request head: the guard and rate limit first, then the endpoint by path and
 //! method. An answer given before the body skips the body, or closes when it cannot.
 
+use super::guard::Gate;
 use super::reply::{Reply, not_allowed, reply_error, simple_error};
 use super::{Ctx, Exchange, Server, VersionHeader};
 use crate::framing::http1::{BodyFraming, Head};
@@ -19,7 +20,6 @@ impl Server {
         let method = head.method();
         let path = request_path(head.target());
         ctx.line = [method, " ", path].concat();
-        let has_body = head.body != BodyFraming::None;
         ctx.session = head
             .header("mcp-session-id")
             .map(|id| String::from_utf8_lossy(id).into_owned());
@@ -38,11 +38,35 @@ impl Server {
             }
             (Some(raw), _) => Some(VersionHeader::Other(raw.into())),
         };
-        let is_mcp = path == self.config.mcp_path;
-        if is_mcp && method == "POST" {
+        if path == self.config.mcp_path && method == "POST" {
             ctx.mcp_headers = Headers::collect(head.fields());
         }
-        let limited = self.rate_limit(connection, &head, path, &mut ctx, now);
+        match self.rate_limit(connection, &head, path, &mut ctx, now) {
+            Gate::Asked => {
+                // The shared store decides; the head waits in its connection for the answer.
+                if let Some(http) = self.http_mut(connection) {
+                    http.exchange = Exchange::Admit(Box::new((head, ctx)));
+                }
+            }
+            Gate::Pass => self.route_head(connection, head, ctx, None, now),
+            Gate::Refuse(reply) => self.route_head(connection, head, ctx, Some(reply), now),
+        }
+    }
+
+    /// Answers a request head once its rate limit is decided (`limited` is the refusal, if
+    /// any): the guard, then the endpoint by path and method.
+    pub(super) fn route_head(
+        &mut self,
+        connection: ConnectionId,
+        head: Head,
+        mut ctx: Ctx,
+        limited: Option<Reply>,
+        now: Now,
+    ) {
+        let method = head.method();
+        let path = request_path(head.target());
+        let is_mcp = path == self.config.mcp_path;
+        let has_body = head.body != BodyFraming::None;
         let reply = match limited.map_or_else(|| self.check_peer(connection, &head, &mut ctx), Err) {
             Err(reply) => Some(reply),
             Ok(()) if is_mcp && method != "OPTIONS" && ctx.session.is_some() && unknown_version(&ctx) => {

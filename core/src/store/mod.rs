@@ -1,0 +1,106 @@
+//! Shared state: what the core asks a store that every replica shares, and the answers it
+//! takes back.
+//!
+//! With no store configured ([`StoreConfig::url`] unset) the core keeps everything in its own
+//! process, as a single server always has. With one, the core asks it through the same kind
+//! of exchange as a tool call, sans-IO: it emits [`Event::Store`](crate::Event::Store) with a
+//! [`StoreRequest`], the embedder runs the request on its store, and reports the answer with
+//! [`Server::store_reply`](crate::Server::store_reply). Every request has a deadline
+//! ([`StoreConfig::timeout`]) that the core keeps on its own clock: a store that does not
+//! answer in time counts as failing, and what the request was for is decided without it
+//! ([`StoreFailure`]). While the store fails, the core stops asking it for requests and
+//! probes it with [`StoreOp::Ping`] until it answers again.
+//!
+//! [`SharedServer`](crate::SharedServer) runs the requests on a [`StoreBackend`] (the
+//! `rampart-redis` crate provides one for Redis).
+
+mod config;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+pub use config::{StoreConfig, StoreFailure};
+
+use crate::rate_limit::Decision;
+
+/// Identifies one store request, for its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StoreId(pub(crate) u64);
+
+impl fmt::Display for StoreId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "store-{}", self.0)
+    }
+}
+
+/// A request to the shared store: run `op`, then report with
+/// [`Server::store_reply`](crate::Server::store_reply) under `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct StoreRequest {
+    /// What the answer is reported under.
+    pub id: StoreId,
+    /// What to do.
+    pub op: StoreOp,
+}
+
+/// One operation on the shared store. New kinds may come in later versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreOp {
+    /// Take one token from a rate-limit bucket shared by every replica; answered with
+    /// [`StoreAnswer::Taken`].
+    Take(Take),
+    /// Check that the store answers; answered with [`StoreAnswer::Pong`].
+    Ping,
+}
+
+/// Takes one token from the GCRA bucket `key`: `per_minute` tokens a minute, `burst` at
+/// once, as [`RateLimiter`](crate::rate_limit::RateLimiter) counts them, on the store's own
+/// clock so that the replicas' clocks do not matter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Take {
+    /// The bucket, e.g. `rl:c:203.0.113.7` for a client or `rl:t:search:203.0.113.7` for a
+    /// client's calls of one tool; the store may prefix it with a namespace of its own.
+    pub key: String,
+    /// Tokens added per minute (at least 1).
+    pub per_minute: u32,
+    /// Tokens a full bucket holds (at least 1).
+    pub burst: u32,
+}
+
+/// What the store answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreAnswer {
+    /// The answer to [`StoreOp::Take`].
+    Taken(Decision),
+    /// The answer to [`StoreOp::Ping`].
+    Pong,
+}
+
+/// Why a store request failed: the store is unreachable, refused it, or answered nonsense.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(String);
+
+impl StoreError {
+    /// Creates an error that says what went wrong (it is logged, never sent to clients).
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// The future of one store request.
+pub type StoreFuture = Pin<Box<dyn Future<Output = Result<StoreAnswer, StoreError>> + Send + 'static>>;
+
+/// A shared store the [`SharedServer`](crate::SharedServer) runs store requests on.
+///
+/// Requests run concurrently: an implementation should pipeline them on one connection
+/// rather than open one per request. It need not time them out: the core keeps each
+/// request's deadline and drops a late answer.
+pub trait StoreBackend: Send + Sync + 'static {
+    /// Starts running `op`.
+    fn run(&self, op: StoreOp) -> StoreFuture;
+}
