@@ -28,6 +28,7 @@ use std::time::{Instant, SystemTime};
 
 use async_signal::{Signal, Signals};
 use rampart_core::shared::{self, Listener, Runtime, Stream};
+use rampart_core::store::StoreBackend;
 use rampart_core::{Config, Now, Registry, Server};
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::net::{TcpListener, TcpStream};
@@ -114,7 +115,24 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let smol = Smol(Arc::clone(executor));
-    shared::serve(smol, server, Tcp(listener), shutdown, write_stderr).await
+    let store = shared_store(server.config())?;
+    shared::serve(smol, server, Tcp(listener), shutdown, write_stderr, store).await
+}
+
+/// The shared store `config` names (`REDIS_URL`), if any.
+fn shared_store(config: &Config) -> io::Result<Option<Arc<dyn StoreBackend>>> {
+    #[cfg(feature = "redis")]
+    {
+        rampart_redis::RedisStore::from_config(&config.store)
+            .map_err(|err| io::Error::other(format!("REDIS_URL: {err}")))
+    }
+    #[cfg(not(feature = "redis"))]
+    match config.store.url {
+        Some(_) => Err(io::Error::other(
+            "REDIS_URL is set, but this adapter was built without its `redis` feature",
+        )),
+        None => Ok(None),
+    }
 }
 
 /// The signals that start the shutdown: Ctrl-C, and on unix the service manager's SIGTERM.

@@ -18,9 +18,11 @@
 use std::future::Future;
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use rampart_core::shared::{self, Listener, Runtime, Stream};
+use rampart_core::store::StoreBackend;
 use rampart_core::{Config, Now, Registry, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -110,7 +112,24 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let tokio = Tokio(Handle::current());
-    shared::serve(tokio, server, Tcp(listener), shutdown, write_stderr).await
+    let store = shared_store(server.config())?;
+    shared::serve(tokio, server, Tcp(listener), shutdown, write_stderr, store).await
+}
+
+/// The shared store `config` names (`REDIS_URL`), if any.
+fn shared_store(config: &Config) -> io::Result<Option<Arc<dyn StoreBackend>>> {
+    #[cfg(feature = "redis")]
+    {
+        rampart_redis::RedisStore::from_config(&config.store)
+            .map_err(|err| io::Error::other(format!("REDIS_URL: {err}")))
+    }
+    #[cfg(not(feature = "redis"))]
+    match config.store.url {
+        Some(_) => Err(io::Error::other(
+            "REDIS_URL is set, but this adapter was built without its `redis` feature",
+        )),
+        None => Ok(None),
+    }
 }
 
 /// Listens for SIGINT (Ctrl-C) and SIGTERM; the future resolves at the first of them.

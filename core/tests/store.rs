@@ -227,6 +227,21 @@ fn failing_closed_refuses_with_503_and_fails_readiness_until_the_store_answers()
     assert!(takes(&store).is_empty(), "a failing store is not asked");
     // Liveness does not depend on the store; readiness does.
     assert_eq!(h.exchange(&get("/health")).status, 200);
+    let limited_probes = Config {
+        rate_limit: 2,
+        ..shared(StoreFailure::Closed)
+    };
+    let mut probes = HttpHarness::new(limited_probes, test_tools());
+    probes.advance(Duration::ZERO);
+    fail(&mut probes);
+    // Probes a failing store would refuse are limited locally instead, and still limited.
+    assert_eq!(probes.exchange(&get("/health")).status, 200);
+    let ready = probes.exchange(&get("/ready"));
+    assert_eq!(
+        (ready.status, ready.json()["checks"]["store"].clone()),
+        (503, "unreachable".into())
+    );
+    assert_eq!(probes.exchange(&get("/health")).status, 429);
     let ready = h.exchange(&get("/ready"));
     assert_eq!(ready.status, 503);
     assert_eq!(ready.json()["checks"]["store"], "unreachable");

@@ -105,7 +105,9 @@ fn server(config: Config) -> Result<Server, String> {
     Ok(server)
 }
 
-fn serve_stdio(config: Config, runtime: Runtime) -> Result<(), String> {
+fn serve_stdio(mut config: Config, runtime: Runtime) -> Result<(), String> {
+    // One client on a pipe shares nothing with replicas.
+    config.store.url = None;
     let server = server(config)?;
     rampart_stdio::install_json_panic_hook();
     match runtime {

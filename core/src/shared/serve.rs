@@ -13,13 +13,15 @@ use super::runtime::{Listener, Runtime, Stream};
 use super::wait::{Signal, race};
 use super::{ReadBuffer, SharedServer};
 use crate::server::{ConnectionId, Server};
+use crate::store::StoreBackend;
 
 /// How long the accept loop pauses after a failed accept.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Serves `server` on `listener` until `shutdown` resolves and every connection has drained.
 ///
-/// Log records are handed to `log` as batches of JSON lines by a task of their own; the last
+/// Store requests run on `store`, when the server shares state with replicas (see
+/// [`SharedServer::set_store`]). Log records are handed to `log` as batches of JSON lines by a task of their own; the last
 /// batch is written before this returns. After `shutdown`, no new connection is accepted,
 /// `/ready` answers 503, idle connections close, and busy ones close after their response.
 pub async fn serve<R: Runtime, L: Listener>(
@@ -28,10 +30,14 @@ pub async fn serve<R: Runtime, L: Listener>(
     listener: L,
     shutdown: impl Future<Output = ()>,
     log: impl Fn(&[u8]) + Clone + Send + 'static,
+    store: Option<Arc<dyn StoreBackend>>,
 ) -> io::Result<()> {
     let stall = server.config().write_stall_timeout;
     let spawner = runtime.clone();
     let shared = SharedServer::new(server, R::now, move |task| spawner.spawn(task));
+    if let Some(store) = store {
+        shared.set_store(store);
+    }
     let stop = Arc::new(Stop::default());
     runtime.spawn(drive_timers::<R>(Arc::clone(&shared), Arc::clone(&stop)));
     runtime.spawn(write_logs::<R>(

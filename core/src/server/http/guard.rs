@@ -48,6 +48,11 @@ fn gate(limit: Limit, ctx: &mut Ctx) -> Gate {
     }
 }
 
+/// Returns whether `path` is one of the probes.
+fn is_probe(path: &str) -> bool {
+    path == "/health" || path == "/ready"
+}
+
 /// The error of a request refused because the shared store fails and limits fail closed.
 pub(crate) fn store_unavailable() -> RpcError {
     RpcError::new(
@@ -93,7 +98,7 @@ impl Server {
             self.ask_store(op, Waiter::Head(connection), now);
             return Gate::Asked;
         }
-        let limit = self.limit_here(key, now);
+        let limit = self.limit_here(key, is_probe(path), now);
         gate(limit, ctx)
     }
 
@@ -116,7 +121,8 @@ impl Server {
             Some(decision) => Limit::Decided(decision),
             None => {
                 let key = self.connections.get(&connection).map(|conn| conn.client_key);
-                self.limit_here(key.unwrap_or(ClientKey::V4([0; 4])), now)
+                let probe = is_probe(super::route::request_path(head.target()));
+                self.limit_here(key.unwrap_or(ClientKey::V4([0; 4])), probe, now)
             }
         };
         let refusal = match gate(limit, &mut ctx) {
@@ -129,12 +135,17 @@ impl Server {
     }
 
     /// Decides a client's limit in this process: with its own limiter when there is no
-    /// shared store, and as `RATE_LIMIT_FAILURE` says while the store fails.
-    fn limit_here(&mut self, key: ClientKey, now: Now) -> Limit {
-        if self.config.store.is_shared() {
-            self.limit_locally(|server| server.limiter.check(key, now.instant))
-        } else {
-            Limit::Decided(self.limiter.check(key, now.instant))
+    /// shared store, and as `RATE_LIMIT_FAILURE` says while the store fails, except for the
+    /// probes, which a failing store never refuses (liveness must not depend on it, and
+    /// `/ready` reports it).
+    fn limit_here(&mut self, key: ClientKey, probe: bool, now: Now) -> Limit {
+        let check = |server: &mut Self| server.limiter.check(key, now.instant);
+        if !self.config.store.is_shared() {
+            return Limit::Decided(check(self));
+        }
+        match self.limit_locally(check) {
+            Limit::Unavailable if probe => Limit::Decided(check(self)),
+            limit => limit,
         }
     }
 

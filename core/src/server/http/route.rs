@@ -147,7 +147,7 @@ fn unsupported_version() -> Reply {
 }
 
 /// The path of a request target, without its query (absolute-form targets included).
-fn request_path(target: &str) -> &str {
+pub(super) fn request_path(target: &str) -> &str {
     let target = match target.split_once("://") {
         Some((_, rest)) => rest.find('/').map_or("/", |slash| &rest[slash..]),
         None => target,
