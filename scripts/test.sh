@@ -2,7 +2,8 @@
 # Runs every check the project has, on a machine with only a Rust toolchain,
 # Node.js/npm and Python 3: installs the real MCP SDK clients and the official
 # conformance suite used by the integration tests (and curl, when missing and
-# root), then format check, clippy, and the whole test suite.
+# root), redis-server and nginx for the replica tests (when missing and root), then
+# format check, clippy, and the whole test suite.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -72,6 +73,38 @@ if ! command -v curl >/dev/null 2>&1; then
     else
         echo "error: 'curl' is required by demo/tests/http_curl.rs but not on PATH; install it" \
             "(e.g. apt-get install curl) or run this script as root" >&2
+        exit 1
+    fi
+fi
+
+# --- redis-server and nginx (demo/tests/replicas.rs starts its own on free ports) -----
+# Installed without starting their system services: while apt runs, a policy-rc.d that
+# refuses every start stands in (unless the machine has one already, as containers do), so
+# no system Redis or nginx is left holding the default ports.
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing+=(nginx)
+if [[ ${#missing[@]} -gt 0 ]]; then
+    if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        step "apt-get install ${missing[*]}"
+        policy=/usr/sbin/policy-rc.d
+        own_policy=false
+        if [[ ! -e "$policy" ]]; then
+            printf '#!/bin/sh\nexit 101\n' >"$policy"
+            chmod 755 "$policy"
+            own_policy=true
+        fi
+        rc=0
+        quiet apt-get update &&
+            quiet env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" ||
+            rc=$?
+        if [[ "$own_policy" == true ]]; then
+            rm -f "$policy"
+        fi
+        [[ $rc -eq 0 ]] || exit 1
+    else
+        echo "error: ${missing[*]} required by demo/tests/replicas.rs but not on PATH; install" \
+            "(e.g. apt-get install redis-server nginx) or run this script as root" >&2
         exit 1
     fi
 fi
