@@ -391,6 +391,21 @@ struct OutgoingNotification<'a> {
     params: Option<&'a Value>,
 }
 
+/// Writes a client's response again, as it could be read back (to pass it on).
+pub(crate) fn write_response(response: &Response) -> String {
+    let (result, error) = match &response.outcome {
+        Ok(result) => (Some(result), None),
+        Err(error) => (None, Some(error.clone())),
+    };
+    let bytes = encode(&OutgoingResponse {
+        jsonrpc: "2.0",
+        id: response.id.as_ref().map(Id::raw),
+        result,
+        error,
+    });
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
 /// Writes a success response; `result` is anything that serializes to a JSON object.
 pub fn write_result<R: Serialize>(id: &Id, result: &R) -> Vec<u8> {
     encode(&OutgoingResponse {

@@ -4,42 +4,14 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::http::{HttpHarness, Response, get, post};
+use common::store::ScriptedStore;
 use common::test_tools;
-use rampart_core::rate_limit::{Limits, RateLimiter};
 use rampart_core::store::{StoreAnswer, StoreError, StoreFailure, StoreOp, StoreRequest};
 use rampart_core::{Config, Level};
 use serde_json::Value;
-
-/// A store shared by replicas: one GCRA bucket per key, on the store's own clock.
-#[derive(Default)]
-struct ScriptedStore {
-    buckets: BTreeMap<String, RateLimiter<()>>,
-    ops: Vec<StoreOp>,
-}
-
-impl ScriptedStore {
-    fn answer(&mut self, op: &StoreOp, now: Instant) -> StoreAnswer {
-        self.ops.push(op.clone());
-        match op {
-            StoreOp::Take(take) => {
-                let bucket = self.buckets.entry(take.key.clone()).or_insert_with(|| {
-                    RateLimiter::new(Limits {
-                        per_minute: take.per_minute,
-                        burst: take.burst,
-                        ..Limits::default()
-                    })
-                });
-                StoreAnswer::Taken(bucket.check((), now))
-            }
-            StoreOp::Ping => StoreAnswer::Pong,
-            other => panic!("unexpected store op {other:?}"),
-        }
-    }
-}
 
 fn shared(failure: StoreFailure) -> Config {
     let mut config = Config::default();
@@ -52,8 +24,12 @@ fn shared(failure: StoreFailure) -> Config {
 fn serve(h: &mut HttpHarness, store: &mut ScriptedStore) {
     while !h.stores.is_empty() {
         for StoreRequest { id, op } in std::mem::take(&mut h.stores) {
-            let answer = store.answer(&op, h.now.instant);
-            h.server.store_reply(id, Ok(answer), h.now);
+            // One replica here: a bulletin reaches no other.
+            let answer = match op {
+                StoreOp::Publish { .. } => Ok(StoreAnswer::Delivered(0)),
+                op => store.answer(&op, h.now.instant),
+            };
+            h.server.store_reply(id, answer, h.now);
             h.drain();
         }
         h.run_calls();
@@ -79,17 +55,6 @@ fn exchange(h: &mut HttpHarness, store: &mut ScriptedStore, request: &[u8]) -> R
     responses.remove(0)
 }
 
-fn takes(store: &ScriptedStore) -> Vec<String> {
-    store
-        .ops
-        .iter()
-        .filter_map(|op| match op {
-            StoreOp::Take(take) => Some(take.key.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn a_head_waits_for_the_store_and_takes_its_decision() {
     let mut h = HttpHarness::new(shared(StoreFailure::Open), test_tools());
@@ -106,7 +71,7 @@ fn a_head_waits_for_the_store_and_takes_its_decision() {
             .unwrap()
             .starts_with("\"default\";r=99;")
     );
-    assert_eq!(takes(&store), ["rl:c:127.0.0.1"]);
+    assert_eq!(store.takes(), ["rl:c:127.0.0.1"]);
     // The local limiter was never touched.
     assert_eq!(h.server.stats().rate_limited_clients, 0);
 }
@@ -146,7 +111,7 @@ fn pipelined_requests_behind_a_waiting_head_are_answered_in_order() {
     assert_eq!(responses.len(), 2);
     assert_eq!(responses[0].json()["status"], "alive");
     assert_eq!(responses[1].json()["result"]["protocolVersion"], "2025-11-25");
-    assert_eq!(takes(&store).len(), 2);
+    assert_eq!(store.takes().len(), 2);
 }
 
 #[test]
@@ -224,7 +189,7 @@ fn failing_closed_refuses_with_503_and_fails_readiness_until_the_store_answers()
         body["error"]["message"],
         "Service Unavailable: the rate-limit store is unreachable"
     );
-    assert!(takes(&store).is_empty(), "a failing store is not asked");
+    assert!(store.takes().is_empty(), "a failing store is not asked");
     // Liveness does not depend on the store; readiness does.
     assert_eq!(h.exchange(&get("/health")).status, 200);
     let limited_probes = Config {
@@ -253,7 +218,7 @@ fn failing_closed_refuses_with_503_and_fails_readiness_until_the_store_answers()
     assert_eq!(ready.json()["checks"]["store"], "ok");
     let init = exchange(&mut h, &mut store, &post(common::http::INITIALIZE, None));
     assert_eq!(init.status, 200);
-    assert_eq!(takes(&store), ["rl:c:127.0.0.1"]);
+    assert_eq!(store.takes(), ["rl:c:127.0.0.1"]);
 }
 
 #[test]
@@ -278,7 +243,7 @@ fn a_tool_limit_is_asked_of_the_store_before_the_call_starts() {
     serve(&mut h, &mut store);
     assert!(h.calls.is_empty() && h.stores.is_empty());
     // The head's take, then the tool's: the call was not started before the second answer.
-    let ops = takes(&store);
+    let ops = store.takes();
     assert_eq!(ops[ops.len() - 2..], ["rl:c:127.0.0.1", "rl:t:echo:127.0.0.1"]);
     let first = h.responses().remove(0).json();
     assert_eq!(first["result"]["content"][0]["text"], "x");

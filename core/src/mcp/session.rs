@@ -1,8 +1,10 @@
 //! The MCP state of one session: its negotiated revision, what the client declared about
 //! itself, its logging level and its resource subscriptions.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{LoggingLevel, ProtocolVersion};
@@ -19,6 +21,22 @@ pub(crate) struct Session {
     /// The `capabilities` the client declared at `initialize`.
     client_capabilities: Value,
     subscriptions: BTreeSet<String>,
+    /// Counts changes to what a record holds, so that a change can be saved for replicas.
+    revision: u64,
+}
+
+/// What replicas share of a session: everything needed to serve it anywhere.
+#[derive(Serialize, Deserialize)]
+struct Record<'a> {
+    /// The negotiated revision.
+    v: &'a str,
+    caps: Cow<'a, Value>,
+    level: &'a str,
+    /// Whether the client sent `notifications/initialized`.
+    init: bool,
+    subs: Cow<'a, BTreeSet<String>>,
+    /// The principal that opened it, when authentication is on.
+    owner: Option<&'a str>,
 }
 
 impl Session {
@@ -30,7 +48,48 @@ impl Session {
             assumed: false,
             client_capabilities: Value::Null,
             subscriptions: BTreeSet::new(),
+            revision: 0,
         }
+    }
+
+    /// Returns a number that changes whenever what [`record`](Self::record) writes changes.
+    pub(crate) fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Writes what replicas need to serve the session (of `owner`), as JSON.
+    pub(crate) fn record(&self, owner: Option<&str>) -> String {
+        let record = Record {
+            v: self.version.map_or("", ProtocolVersion::as_str),
+            caps: Cow::Borrowed(&self.client_capabilities),
+            level: self.log_level.as_str(),
+            init: self.initialized_notified,
+            subs: Cow::Borrowed(&self.subscriptions),
+            owner,
+        };
+        serde_json::to_string(&record).unwrap_or_default()
+    }
+
+    /// Reads a record another replica wrote: the session and its owner, or `None` when it
+    /// is not one (a record of an initialized session only).
+    pub(crate) fn from_record(text: &str) -> Option<(Self, Option<String>)> {
+        let record: Record<'_> = serde_json::from_str(text).ok()?;
+        let session = Self {
+            version: Some(ProtocolVersion::parse(record.v).filter(|v| !v.is_modern())?),
+            log_level: LoggingLevel::parse(record.level)?,
+            initialized_notified: record.init,
+            assumed: false,
+            client_capabilities: record.caps.into_owned(),
+            subscriptions: record.subs.into_owned(),
+            revision: 0,
+        };
+        Some((session, record.owner.map(str::to_owned)))
+    }
+
+    /// Takes on what a newer record of the same session says (from another replica).
+    pub(crate) fn update_from(&mut self, newer: Self) {
+        let revision = self.revision;
+        *self = Self { revision, ..newer };
     }
 
     /// Creates a session that skips `initialize`, for stateless HTTP, at the version the
@@ -63,6 +122,7 @@ impl Session {
 
     /// Records what `initialize` settled.
     pub(crate) fn initialized(&mut self, version: ProtocolVersion, capabilities: Value) {
+        self.revision += 1;
         self.version = Some(version);
         self.assumed = false;
         self.client_capabilities = capabilities;
@@ -74,11 +134,13 @@ impl Session {
     }
 
     pub(crate) fn set_log_level(&mut self, level: LoggingLevel) {
+        self.revision += 1;
         self.log_level = level;
     }
 
     /// Records the client's `notifications/initialized`.
     pub(crate) fn mark_initialized(&mut self) {
+        self.revision += u64::from(!self.initialized_notified);
         self.initialized_notified = true;
     }
 
@@ -93,12 +155,12 @@ impl Session {
         if self.subscriptions.len() >= cap && !self.subscriptions.contains(&uri) {
             return false;
         }
-        self.subscriptions.insert(uri);
+        self.revision += u64::from(self.subscriptions.insert(uri));
         true
     }
 
     pub(crate) fn unsubscribe(&mut self, uri: &str) {
-        self.subscriptions.remove(uri);
+        self.revision += u64::from(self.subscriptions.remove(uri));
     }
 
     pub(crate) fn is_subscribed(&self, uri: &str) -> bool {

@@ -36,6 +36,8 @@ pub(super) enum Answer {
     Unrouted,
     /// A `subscriptions/listen` request: open its stream with this filter.
     Listen(Id, mcp::modern::Filter),
+    /// An answer to a request another replica made: forward it there.
+    Forward(Response),
 }
 
 impl Server {
@@ -374,16 +376,29 @@ impl Server {
     /// Routes a client's response to the handler that asked, if it came from the session
     /// and principal the request went to.
     fn handle_response(&mut self, connection: ConnectionId, key: &SessionKey, response: Response) -> Answer {
-        let Some(id) = response.id else {
-            // An error about a message the client could not read: nothing waits for it.
-            return Answer::Nothing;
-        };
         let principal = self
             .connections
             .get(&connection)
-            .and_then(|conn| conn.principal_name());
+            .and_then(|conn| conn.principal_name())
+            .map(str::to_owned);
+        self.route_answer(key, principal.as_deref(), response)
+    }
+
+    /// Routes a client's answer from `key` and `principal` to the handler that asked; an
+    /// answer to another replica's request is handed back to be forwarded.
+    pub(super) fn route_answer(
+        &mut self,
+        key: &SessionKey,
+        principal: Option<&str>,
+        response: Response,
+    ) -> Answer {
+        let Some(id) = response.id.clone() else {
+            // An error about a message the client could not read: nothing waits for it.
+            return Answer::Nothing;
+        };
         let pending = match self.outgoing.answer(&id, key, principal) {
             Ok(pending) => pending,
+            Err(Refused::Unknown) if self.is_foreign_request(&id) => return Answer::Forward(response),
             Err(Refused::Unknown | Refused::Foreign) => return Answer::Unrouted,
         };
         if let Some(wire) = id.as_u64() {

@@ -66,7 +66,7 @@ impl Server {
                     .and_then(|state| state.set_heartbeat(every, now.instant));
                 self.rearm_heartbeat(call, armed, next);
             }
-            Message::Notice(notice) => self.broadcast(&notice),
+            Message::Notice(notice) => self.announce(&notice, now),
             Message::ElicitationComplete { id } => {
                 let params = serde_json::json!({ "elicitationId": id });
                 let bytes = jsonrpc::write_notification("notifications/elicitation/complete", Some(&params));

@@ -18,6 +18,7 @@ mod output;
 mod readiness;
 mod record;
 mod replay;
+mod replicas;
 mod resume;
 mod sessions;
 mod store;
@@ -96,6 +97,9 @@ pub struct Server {
     tool_limiters: BTreeMap<String, RateLimiter<ClientKey>>,
     /// The shared store's requests and health, when replicas share limits.
     store: Store,
+    /// This replica's tag among those sharing the store (random, never 0): the high bits of
+    /// its requests' ids, and its channel's name.
+    replica: u32,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     /// Connections whose state changed since the last resume pass.
@@ -135,6 +139,12 @@ impl Server {
         });
         let server_info = crate::mcp::modern::server_info_member(&config);
         let store = Store::new(config.store.is_shared());
+        // 20 bits: ids of requests to clients stay exact in JavaScript (below 2^53).
+        let replica = (rand_core::RngCore::next_u32(&mut rng) >> 12).max(1);
+        let mut outgoing = Outgoing::default();
+        if config.store.is_shared() {
+            outgoing.start_at(u64::from(replica) << 32);
+        }
         let mut server = Self {
             config,
             registry: registry.into(),
@@ -149,12 +159,13 @@ impl Server {
             next_connection: 0,
             sessions: Sessions::default(),
             calls: Calls::default(),
-            outgoing: Outgoing::default(),
+            outgoing,
             tasks: Tasks::default(),
             timers: Timers::default(),
             limiter,
             tool_limiters,
             store,
+            replica,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             touched: Vec::new(),
@@ -334,10 +345,25 @@ impl Server {
         self.settle(now);
     }
 
+    /// Returns the store channels this server listens on when it shares a store with
+    /// replicas (none otherwise): pass what arrives on them to
+    /// [`store_message`](Self::store_message).
+    pub fn store_channels(&self) -> Vec<String> {
+        self.channels()
+    }
+
+    /// Takes a message that arrived on one of the [`store_channels`](Self::store_channels):
+    /// what another replica tells this one (a session changed or ended, an announcement, a
+    /// client's answer to a request of this replica). Anything else is ignored.
+    pub fn store_message(&mut self, message: &[u8], now: Now) {
+        self.bulletin(message, now);
+        self.settle(now);
+    }
+
     /// Announces a change to the clients that care (subscribers of a resource, or every
-    /// session for a changed list).
+    /// session for a changed list), on every replica when replicas share a store.
     pub fn notify(&mut self, notice: Notice, now: Now) {
-        self.broadcast(&notice);
+        self.announce(&notice, now);
         self.settle(now);
     }
 

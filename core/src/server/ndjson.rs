@@ -174,7 +174,8 @@ impl Server {
                 }
                 self.log_finished(now, finished);
             }
-            Answer::Nothing | Answer::Unrouted => self.log_finished(now, finished),
+            // A pipe's session is its own: nothing of it lives on another replica.
+            Answer::Nothing | Answer::Unrouted | Answer::Forward(_) => self.log_finished(now, finished),
             // Logged when the call finishes.
             Answer::Started(_) => {}
             Answer::Listen(id, filter) => {

@@ -43,6 +43,11 @@ pub(crate) struct Outgoing {
 }
 
 impl Outgoing {
+    /// Numbers the next requests from `base` on (a replica's tag in the high bits).
+    pub(crate) fn start_at(&mut self, base: u64) {
+        self.next = base;
+    }
+
     /// Records a request about to be sent; returns its JSON-RPC id.
     pub(crate) fn open(&mut self, pending: Pending) -> u64 {
         self.next += 1;

@@ -33,10 +33,6 @@ pub struct Transmit {
 #[derive(Debug)]
 #[must_use]
 #[non_exhaustive]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "a log record comes with every request: boxing it costs an allocation each time"
-)]
 pub enum Event {
     /// Run this handler on the runtime and report its outcome with
     /// [`Server::complete`](crate::Server::complete).

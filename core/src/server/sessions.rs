@@ -38,6 +38,8 @@ pub(crate) struct SessionState {
     pub(crate) owner: Option<String>,
     /// Its 2026-07-28 `subscriptions/listen` streams.
     pub(crate) listens: Vec<Listen>,
+    /// When it was last renewed in the shared store, if it is shared.
+    pub(crate) renewed: Option<Instant>,
 }
 
 /// One `subscriptions/listen` subscription: its request id, and what it asked for.
@@ -57,6 +59,7 @@ impl SessionState {
             expiry: None,
             owner: None,
             listens: Vec::new(),
+            renewed: None,
         }
     }
 

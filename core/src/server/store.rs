@@ -22,6 +22,14 @@ pub(super) enum Waiter {
     Call(CallId, Box<Call>),
     /// A probe of the store's health.
     Probe,
+    /// Nothing: the answer only tells the store's health.
+    Ignore,
+    /// An HTTP request head naming a session this replica does not hold yet.
+    Load(ConnectionId),
+    /// An `initialize` response, sent once its session is stored.
+    Open(ConnectionId),
+    /// An HTTP request that forwarded a client's answer to another replica.
+    Forward(ConnectionId),
 }
 
 /// How the store has been answering.
@@ -116,17 +124,16 @@ impl Server {
             return;
         };
         self.timers.disarm(deadline, Timer::Store(id.0));
-        // A pong answering a take decides nothing: the take falls back as if it failed.
-        let decision = match answer {
-            Ok(StoreAnswer::Taken(decision)) => Some(decision),
-            Ok(_) => None,
+        match answer {
+            Ok(answer) => {
+                self.store_up(now);
+                self.resolve(waiter, Some(answer), now);
+            }
             Err(error) => {
                 self.store_down(&error.to_string(), now);
-                return self.resolve(waiter, None, now);
+                self.resolve(waiter, None, now);
             }
-        };
-        self.store_up(now);
-        self.resolve(waiter, decision, now);
+        }
     }
 
     /// A store request's deadline passed without an answer.
@@ -173,11 +180,35 @@ impl Server {
         })
     }
 
-    fn resolve(&mut self, waiter: Waiter, decision: Option<Decision>, now: Now) {
+    /// Hands the store's answer (`None`: it failed or timed out) to what waits for it; an
+    /// answer of the wrong kind counts as none.
+    fn resolve(&mut self, waiter: Waiter, answer: Option<StoreAnswer>, now: Now) {
+        let decision = match &answer {
+            Some(StoreAnswer::Taken(decision)) => Some(*decision),
+            _ => None,
+        };
         match waiter {
             Waiter::Head(connection) => self.http_admitted(connection, decision, now),
             Waiter::Call(call, run) => self.call_admitted(call, *run, decision, now),
-            Waiter::Probe => {}
+            Waiter::Probe | Waiter::Ignore => {}
+            Waiter::Load(connection) => {
+                let record = match answer {
+                    Some(StoreAnswer::Session(record)) => record,
+                    _ => None,
+                };
+                self.http_loaded(connection, record, now);
+            }
+            Waiter::Open(connection) => {
+                let opened = match answer {
+                    Some(StoreAnswer::Opened(opened)) => Some(opened),
+                    _ => None,
+                };
+                self.http_opened(connection, opened, now);
+            }
+            Waiter::Forward(connection) => {
+                let delivered = matches!(answer, Some(StoreAnswer::Delivered(n)) if n > 0);
+                self.http_forwarded(connection, delivered, now);
+            }
         }
     }
 

@@ -7,12 +7,28 @@ use super::SharedServer;
 use crate::store::{StoreAnswer, StoreBackend, StoreError, StoreId, StoreRequest};
 
 impl SharedServer {
-    /// Sets the shared store that store requests run on (once; a second call is ignored).
+    /// Sets the shared store that store requests run on (once; a second call is ignored),
+    /// and subscribes to the server's channels on it.
     ///
     /// Without one, a server configured with a store sees every store request fail, and
     /// limits as `RATE_LIMIT_FAILURE` says.
-    pub fn set_store(&self, backend: Arc<dyn StoreBackend>) {
-        let _ = self.store.set(backend);
+    pub fn set_store(self: &Arc<Self>, backend: Arc<dyn StoreBackend>) {
+        if self.store.set(Arc::clone(&backend)).is_err() {
+            return;
+        }
+        let channels = self.with(|server| server.store_channels());
+        if channels.is_empty() {
+            return;
+        }
+        let shared = Arc::downgrade(self);
+        backend.subscribe(
+            channels,
+            Box::new(move |message| {
+                if let Some(shared) = shared.upgrade() {
+                    shared.drive(None, |state, now| state.server.store_message(&message, now));
+                }
+            }),
+        );
     }
 
     /// Runs a store request on the backend in a task of its own; its answer is fed back

@@ -19,6 +19,7 @@ mod config;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 pub use config::{StoreConfig, StoreFailure};
 
@@ -54,6 +55,58 @@ pub enum StoreOp {
     Take(Take),
     /// Check that the store answers; answered with [`StoreAnswer::Pong`].
     Ping,
+    /// Store a new session, unless `max` sessions live already (the cap holds across
+    /// replicas); answered with [`StoreAnswer::Opened`].
+    OpenSession {
+        /// The session.
+        session: SessionWrite,
+        /// Sessions that may live at once, counting every replica's.
+        max: usize,
+    },
+    /// Read a session's record and renew its lifetime; answered with
+    /// [`StoreAnswer::Session`] (`None` when it does not exist or expired).
+    LoadSession {
+        /// The session's id (`Mcp-Session-Id`).
+        id: String,
+        /// Its new time to live.
+        ttl: Duration,
+    },
+    /// Replace a session's record and renew its lifetime, if it still exists; answered with
+    /// [`StoreAnswer::Done`].
+    SaveSession(SessionWrite),
+    /// Renew a session's lifetime, if it still exists; answered with [`StoreAnswer::Done`].
+    TouchSession {
+        /// The session's id.
+        id: String,
+        /// Its new time to live.
+        ttl: Duration,
+    },
+    /// Delete a session; answered with [`StoreAnswer::Closed`].
+    CloseSession {
+        /// The session's id.
+        id: String,
+    },
+    /// Send `message` to the replicas subscribed to `channel` (see
+    /// [`StoreBackend::subscribe`]); answered with [`StoreAnswer::Delivered`].
+    Publish {
+        /// One of the channels a server names in
+        /// [`Server::store_channels`](crate::Server::store_channels).
+        channel: String,
+        /// The message, as the core wrote it.
+        message: String,
+    },
+}
+
+/// A session record to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionWrite {
+    /// The session's id (`Mcp-Session-Id`).
+    pub id: String,
+    /// What the core needs to serve it on any replica, as the core wrote it (opaque to the
+    /// store).
+    pub record: String,
+    /// How long it lives unless renewed (the session idle timeout).
+    pub ttl: Duration,
 }
 
 /// Takes one token from the GCRA bucket `key`: `per_minute` tokens a minute, `burst` at
@@ -78,6 +131,17 @@ pub enum StoreAnswer {
     Taken(Decision),
     /// The answer to [`StoreOp::Ping`].
     Pong,
+    /// The answer to [`StoreOp::OpenSession`]: whether the session was stored (false: the
+    /// cap is reached).
+    Opened(bool),
+    /// The answer to [`StoreOp::LoadSession`]: the session's record, if it lives.
+    Session(Option<String>),
+    /// The answer to [`StoreOp::SaveSession`] and [`StoreOp::TouchSession`].
+    Done,
+    /// The answer to [`StoreOp::CloseSession`]: whether the session existed.
+    Closed(bool),
+    /// The answer to [`StoreOp::Publish`]: how many replicas received the message.
+    Delivered(u64),
 }
 
 /// Why a store request failed: the store is unreachable, refused it, or answered nonsense.
@@ -103,4 +167,14 @@ pub type StoreFuture = Pin<Box<dyn Future<Output = Result<StoreAnswer, StoreErro
 pub trait StoreBackend: Send + Sync + 'static {
     /// Starts running `op`.
     fn run(&self, op: StoreOp) -> StoreFuture;
+
+    /// Delivers every message published on `channels` (by any replica, this one included)
+    /// to `deliver`, for as long as the backend lives, resubscribing after an outage.
+    ///
+    /// Called once, when the backend is set. Without it (the default does nothing), the
+    /// replicas share limits and sessions but not what happens in them: a session's changes,
+    /// its end, announcements and answers to requests made on another replica.
+    fn subscribe(&self, channels: Vec<String>, deliver: Box<dyn Fn(Vec<u8>) + Send + Sync>) {
+        let _ = (channels, deliver);
+    }
 }

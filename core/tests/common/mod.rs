@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod jwt;
+pub mod store;
 pub mod world;
 
 use std::future::Future;

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
+use rampart_core::store::StoreRequest;
 use rampart_core::{
     CallFuture, CallId, Completion, Config, ConnectionId, Content, Elicitation, Event, Framing, LogRecord,
     Message, Notice, Now, Outbox, Prompt, PromptArgument, PromptResult, ReadRequest, Registry, Resource,
@@ -32,16 +33,23 @@ pub struct World {
     pub logs: Vec<LogRecord>,
     running: Vec<(CallId, Pin<Box<CallFuture>>)>,
     outbox: Queue,
+    /// Requests to the shared store, not answered yet.
+    pub stores: Vec<StoreRequest>,
 }
 
 impl World {
     pub fn new(config: Config, registry: Registry) -> Self {
+        Self::seeded(config, registry, [5; 32])
+    }
+
+    /// A world whose server has its own seed (replicas need different ones).
+    pub fn seeded(config: Config, registry: Registry, seed: [u8; 32]) -> Self {
         let now = Now::new(
             Instant::now(),
             SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
         );
         Self {
-            server: Server::new(config, registry, [5; 32], now),
+            server: Server::new(config, registry, seed, now),
             now,
             wires: BTreeMap::new(),
             read: BTreeMap::new(),
@@ -50,6 +58,7 @@ impl World {
             logs: Vec::new(),
             running: Vec::new(),
             outbox: Arc::new(Mutex::new(Vec::new())),
+            stores: Vec::new(),
         }
     }
 
@@ -120,6 +129,7 @@ impl World {
                     Event::Log(record) => self.logs.push(record),
                     Event::Closed(conn) => self.closed.push(conn),
                     Event::Resume(_) => {}
+                    Event::Store(request) => self.stores.push(request),
                     other => panic!("unexpected event {other:?}"),
                 }
             }

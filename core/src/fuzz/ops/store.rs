@@ -1,6 +1,6 @@
 //! The shared store of the `ops` target, when the input asks for one: it answers the core's
 //! store requests as a script byte says, from a model of the store (one GCRA bucket per
-//! key), with failures, or late (a stalled request is answered at the next drain, after its
+//! key, the session records), with failures, or late (a stalled request is answered at the next drain, after its
 //! deadline if time moved on).
 
 use std::collections::BTreeMap;
@@ -15,6 +15,8 @@ pub(super) struct StoreHost {
     script: u8,
     turn: u32,
     buckets: BTreeMap<String, RateLimiter<()>>,
+    /// Session records by id.
+    sessions: BTreeMap<String, String>,
     /// Requests that came since the last drain's answers.
     pub(super) fresh: Vec<StoreRequest>,
     stalled: Vec<StoreRequest>,
@@ -26,6 +28,7 @@ impl StoreHost {
             script,
             turn: 0,
             buckets: BTreeMap::new(),
+            sessions: BTreeMap::new(),
             fresh: Vec::new(),
             stalled: Vec::new(),
         }
@@ -64,6 +67,24 @@ impl StoreHost {
                 StoreAnswer::Taken(bucket.check((), now))
             }
             StoreOp::Ping => StoreAnswer::Pong,
+            StoreOp::OpenSession { session, max } => {
+                let open = self.sessions.len() < *max;
+                if open {
+                    self.sessions.insert(session.id.clone(), session.record.clone());
+                }
+                StoreAnswer::Opened(open)
+            }
+            StoreOp::LoadSession { id, .. } => StoreAnswer::Session(self.sessions.get(id).cloned()),
+            StoreOp::SaveSession(write) => {
+                if let Some(record) = self.sessions.get_mut(&write.id) {
+                    record.clone_from(&write.record);
+                }
+                StoreAnswer::Done
+            }
+            StoreOp::TouchSession { .. } => StoreAnswer::Done,
+            StoreOp::CloseSession { id } => StoreAnswer::Closed(self.sessions.remove(id).is_some()),
+            // This replica is the only one listening, and ignores its own bulletins.
+            StoreOp::Publish { .. } => StoreAnswer::Delivered(1),
         }
     }
 }

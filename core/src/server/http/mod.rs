@@ -16,6 +16,7 @@ mod probes;
 mod reply;
 mod route;
 mod session;
+mod shared;
 mod stream;
 
 use std::time::Instant;
@@ -56,8 +57,11 @@ pub(crate) struct HttpConn {
 enum Exchange {
     /// Reading the next request.
     Idle,
-    /// A request head waits for the shared store to decide its client's rate limit.
+    /// A request head waits for the shared store: its client's rate limit, or the session
+    /// it names.
     Admit(Box<(Head, Ctx)>),
+    /// A response waits for the shared store to do what it depends on.
+    Commit(Box<shared::Commit>),
     /// A `POST` to the MCP endpoint passed its checks; its body is on the way.
     Body(Box<Ctx>),
     /// A handler answers this request; once it sent a message first, the response is an
@@ -111,6 +115,8 @@ struct Ctx {
     rate: Option<Decision>,
     /// Who the request authenticated as, for logs.
     principal: Option<String>,
+    /// The session it names was looked for in the shared store already.
+    session_loaded: bool,
 }
 
 /// An `MCP-Protocol-Version` header.
@@ -184,7 +190,9 @@ impl HttpConn {
         match self.exchange {
             Exchange::Idle | Exchange::Body(_) => {}
             // The store request and the call keep deadlines of their own.
-            Exchange::Admit(_) | Exchange::Call { .. } | Exchange::Stream { .. } => return None,
+            Exchange::Admit(_) | Exchange::Commit(_) | Exchange::Call { .. } | Exchange::Stream { .. } => {
+                return None;
+            }
         }
         match self.phase {
             Phase::Idle => Some(self.since + config.keep_alive_timeout),

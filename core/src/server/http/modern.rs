@@ -101,7 +101,8 @@ impl Server {
                 }
             }
             Answer::Listen(id, filter) => self.open_listen(connection, &ctx, id, filter, now),
-            Answer::Nothing | Answer::Unrouted => {
+            // A 2026-07-28 request has no session: nothing of it lives on another replica.
+            Answer::Nothing | Answer::Unrouted | Answer::Forward(_) => {
                 let reply = Reply::empty(202);
                 self.send_reply_as(connection, &ctx, reply, None, method, now);
             }

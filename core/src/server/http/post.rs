@@ -3,6 +3,7 @@
 //! answer comes later (as JSON, or as SSE once it sends messages first).
 
 use super::reply::{Reply, error_reply, json_reply, simple_error};
+use super::shared::Commit;
 use super::{Ctx, Exchange, Server};
 use crate::error::{ErrorCode, RpcError};
 use crate::framing::http1::Head;
@@ -87,8 +88,12 @@ impl Server {
                 return;
             }
         };
+        let revision = self.sessions.get(&key).map(|state| state.mcp.revision());
         let (answer, finished, error) =
             self.dispatch_message(connection, &key, message, &ctx.request_id, None, now);
+        if ctx.new_session.is_none() {
+            self.save_if_changed(&key, revision, now);
+        }
         let method = finished.method;
         match answer {
             Answer::Respond(bytes) => {
@@ -115,7 +120,19 @@ impl Server {
                         .headers
                         .push(("WWW-Authenticate", self.insufficient_scope(scope)));
                 }
-                self.send_reply_as(connection, &ctx, reply, error, method, now);
+                match ctx.new_session.clone() {
+                    // Other replicas must find the session before the client learns its id.
+                    Some(id) if self.store.is_asked() => {
+                        let commit = Commit {
+                            ctx: *ctx,
+                            reply,
+                            error,
+                            method,
+                        };
+                        self.commit_session(connection, &id, commit, now);
+                    }
+                    _ => self.send_reply_as(connection, &ctx, reply, error, method, now),
+                }
             }
             Answer::Nothing => self.send_reply_as(connection, &ctx, Reply::empty(202), None, method, now),
             Answer::Unrouted => {
@@ -127,6 +144,15 @@ impl Server {
                 if let Some(http) = self.http_mut(connection) {
                     http.exchange = Exchange::Call { ctx, call, sse: None };
                 }
+            }
+            Answer::Forward(response) => {
+                let commit = Commit {
+                    ctx: *ctx,
+                    reply: Reply::empty(202),
+                    error: None,
+                    method,
+                };
+                self.forward(connection, &key, &response, commit, now);
             }
             Answer::Listen(..) => {
                 // `subscriptions/listen` is a 2026-07-28 method: never routed here.
@@ -203,6 +229,7 @@ impl Server {
             return Err(bad(404, "Session not found"));
         };
         state.last_active = now.instant;
+        self.renew_shared_session(&id, now);
         Ok(SessionKey::Http(id))
     }
 }

@@ -142,6 +142,7 @@ impl Server {
             mcp_headers: None,
             rate: None,
             principal: None,
+            session_loaded: false,
         }
     }
 

@@ -63,9 +63,17 @@ impl Server {
         limited: Option<Reply>,
         now: Now,
     ) {
+        let is_mcp = request_path(head.target()) == self.config.mcp_path;
+        if is_mcp
+            && limited.is_none()
+            && head.method() != "OPTIONS"
+            && let Some(id) = self.session_to_load(&ctx)
+        {
+            // A session another replica made is loaded before anything else looks for it.
+            return self.park_for_session(connection, head, ctx, &id, now);
+        }
         let method = head.method();
         let path = request_path(head.target());
-        let is_mcp = path == self.config.mcp_path;
         let has_body = head.body != BodyFraming::None;
         let reply = match limited.map_or_else(|| self.check_peer(connection, &head, &mut ctx), Err) {
             Err(reply) => Some(reply),

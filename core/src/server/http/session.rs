@@ -21,7 +21,8 @@ impl Server {
         if self.sessions.owned(&id, ctx.principal.as_deref()).is_none() {
             return simple_error(404, "Session not found");
         }
-        self.end_session(&SessionKey::Http(id), now);
+        self.end_session(&SessionKey::Http(id.clone()), now);
+        self.close_shared_session(&id, now);
         Reply::empty(204)
     }
 
@@ -33,12 +34,16 @@ impl Server {
         {
             Expiry::Gone => {}
             Expiry::Expired => self.end_session(&SessionKey::Http(id), now),
-            Expiry::Rearm(at) => self.timers.arm(at, Timer::Session(id)),
+            Expiry::Rearm(at) => {
+                // Still in use here: keep it alive for the other replicas too.
+                self.renew_shared_session(&id, now);
+                self.timers.arm(at, Timer::Session(id));
+            }
         }
     }
 
     /// Ends a session: its calls are cancelled and its stream closed.
-    fn end_session(&mut self, key: &SessionKey, now: Now) {
+    pub(crate) fn end_session(&mut self, key: &SessionKey, now: Now) {
         let calls: Vec<_> = self
             .sessions
             .get(key)
