@@ -289,3 +289,82 @@ fn a_new_session_when_the_store_fails_stays_on_its_replica_or_is_refused() {
     assert_eq!(refused.status, 503);
     assert_eq!(closed.replicas[0].server.stats().sessions, 0);
 }
+
+/// The `notifications/resources/updated` events in `text`, with their ids.
+fn updates(text: &str) -> Vec<String> {
+    sse_events(text)
+        .into_iter()
+        .filter(|(_, message)| message["method"] == "notifications/resources/updated")
+        .map(|(id, _)| id.expect("an event id"))
+        .collect()
+}
+
+#[test]
+fn a_client_that_resumes_its_stream_on_another_replica_gets_what_it_missed() {
+    let mut cluster = Cluster::new(3, config(100, StoreFailure::Open));
+    let session = cluster.session(0, json!({}));
+    let subscribe = call(1, "resources/subscribe", json!({"uri": "test://a"}), &session);
+    assert_eq!(cluster.exchange(1, &subscribe).status, 200);
+    let touch = |id| {
+        call(
+            id,
+            "tools/call",
+            json!({"name": "touch", "arguments": {}}),
+            &session,
+        )
+    };
+    // The session's stream is on replica 2; one update reaches it live.
+    let stream = cluster.connect(2);
+    cluster.send(2, stream, &get_stream(&session, None));
+    assert_eq!(cluster.exchange(0, &touch(2)).status, 200);
+    let seen = updates(&cluster.replicas[2].fresh(stream));
+    assert_eq!(seen.len(), 1);
+    // The client loses the stream; two more updates come meanwhile.
+    cluster.replicas[2].disconnect(stream);
+    assert_eq!(cluster.exchange(0, &touch(3)).status, 200);
+    assert_eq!(cluster.exchange(1, &touch(4)).status, 200);
+    // It resumes on replica 1, which never held the stream: the two come first, once each.
+    let resumed = cluster.connect(1);
+    cluster.send(1, resumed, &get_stream(&session, Some(&seen[0])));
+    let missed = updates(&cluster.replicas[1].fresh(resumed));
+    assert_eq!(missed.len(), 2, "{missed:?}");
+    let seq = |id: &str| {
+        id.rsplit('-')
+            .next()
+            .and_then(|seq| seq.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert!(seq(&missed[0]) > seq(&seen[0]) && seq(&missed[1]) > seq(&missed[0]));
+    // The stream goes on from there, live.
+    assert_eq!(cluster.exchange(2, &touch(5)).status, 200);
+    let live = updates(&cluster.replicas[1].fresh(resumed));
+    assert_eq!(live.len(), 1);
+    assert!(
+        seq(&live[0]) > seq(&missed[1]),
+        "ids keep growing: {live:?} after {missed:?}"
+    );
+}
+
+#[test]
+fn a_request_stream_is_replayed_by_another_replica() {
+    let mut cluster = Cluster::new(2, config(100, StoreFailure::Open));
+    let session = cluster.session(0, json!({}));
+    let conn = cluster.connect(0);
+    let params = json!({"name": "wait", "arguments": {}, "_meta": {"progressToken": "p"}});
+    cluster.send(0, conn, &call(9, "tools/call", params, &session));
+    let text = cluster.replicas[0].fresh(conn);
+    let priming = text
+        .lines()
+        .find_map(|line| line.strip_prefix("id: "))
+        .expect("a priming event id")
+        .to_owned();
+    let sent = sse_events(&text);
+    assert_eq!(sent[0].1["method"], "notifications/progress");
+    // The client reconnects to the other replica, after the priming event.
+    let replayed = cluster.connect(1);
+    cluster.send(1, replayed, &get_stream(&session, Some(&priming)));
+    let events = sse_events(&cluster.replicas[1].fresh(replayed));
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].1["method"], "notifications/progress");
+    assert_eq!(events[0].0, sent[0].0, "the same event, by the same id");
+}

@@ -1,10 +1,12 @@
-//! The rate-limit bucket on Redis: the GCRA script, the arguments of one take and the
-//! decision read from its answer.
+//! The rate-limit bucket on Redis: the GCRA script, the take that runs it, its arguments and
+//! the decision read from its answer.
 
 use std::time::Duration;
 
 use rampart_core::rate_limit::Decision;
 use rampart_core::store::{StoreError, Take};
+
+use crate::{RedisStore, failed};
 
 /// The script: one round trip per take (`EVALSHA`, loaded again if Redis lost it).
 pub(crate) const SOURCE: &str = include_str!("gcra.lua");
@@ -15,6 +17,25 @@ const MINUTE_US: u64 = 60_000_000;
 /// The longest a bucket may take to refill, 2⁵² µs (about 142 years), so that Lua's doubles
 /// hold the server's clock plus it exactly.
 const MAX_SPAN_US: u64 = 1 << 52;
+
+impl RedisStore {
+    /// Takes one token from the bucket `take.key`, in one run of the GCRA script.
+    pub(crate) async fn take(&mut self, take: Take) -> Result<Decision, StoreError> {
+        let args = Args::new(&take)?;
+        let key = format!("{}{{{}}}", self.shared.settings.prefix, take.key);
+        let reply: Reply = self
+            .shared
+            .scripts
+            .take
+            .key(key)
+            .arg(args.interval_us)
+            .arg(args.burst)
+            .invoke_async(&mut self.manager)
+            .await
+            .map_err(failed)?;
+        decision(take.per_minute, reply)
+    }
+}
 
 /// What the script answers: allowed (1 or 0), tokens remaining, µs until the bucket is full,
 /// µs until a token is available (0 when allowed).

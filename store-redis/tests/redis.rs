@@ -1,19 +1,17 @@
 //! The Redis store against a real `redis-server` (which must be on PATH): its decisions, one
 //! bucket shared by two replicas, key expiry, and outages, on tokio and on smol.
 //!
-//! Nothing here measures speed: each call only has to answer within [`BOUND`].
+//! Nothing here measures speed: each call only has to answer within
+//! [`BOUND`](support::BOUND).
 
-use std::future::Future;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
 
 use rampart_core::rate_limit::Decision;
-use rampart_core::store::{StoreAnswer, StoreBackend, StoreError, StoreOp, Take};
+use rampart_core::store::{StoreAnswer, StoreOp, Take};
 use rampart_redis::{RedisSettings, RedisStore};
-
-/// How long one call may take before the test calls it hung.
-const BOUND: Duration = Duration::from_secs(5);
+use support::{RedisServer, call, connect, on_tokio, wait_for_pong};
 
 /// The bucket most tests take from.
 const KEY: &str = "rl:c:203.0.113.7";
@@ -157,98 +155,6 @@ async fn an_outage_fails_fast_and_heals() {
     );
 }
 
-/// A `redis-server` on a free local port, killed when dropped.
-struct RedisServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    /// Starts a server and waits until it answers.
-    fn start() -> Self {
-        let mut server = Self::stopped();
-        server.restart();
-        server
-    }
-
-    /// Picks a free port with no server on it yet.
-    fn stopped() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a free local port");
-        let port = listener.local_addr().expect("the port's address").port();
-        Self { port, child: None }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts the server on its port (again) and waits until it answers.
-    fn restart(&mut self) {
-        let port = self.port.to_string();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port,
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot run redis-server ({error}): these tests need it on PATH"));
-        self.child = Some(child);
-        let deadline = Instant::now() + BOUND;
-        while self.try_query::<String>(&redis::cmd("PING")).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server on port {port} did not answer within {BOUND:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Kills the server, if it runs.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Runs `command` on the server over a connection of its own.
-    fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> T {
-        self.try_query(command).expect("redis-server answers")
-    }
-
-    fn try_query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> redis::RedisResult<T> {
-        let client = redis::Client::open(self.url())?;
-        let mut connection = client.get_connection_with_timeout(Duration::from_secs(1))?;
-        command.query(&mut connection)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn on_tokio<F: Future<Output = ()>>(body: impl FnOnce() -> F) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(async { body().await });
-}
-
-fn connect(server: &RedisServer) -> RedisStore {
-    RedisStore::connect(&server.url(), RedisSettings::default()).expect("a valid URL")
-}
-
 fn take_op(key: &str) -> StoreOp {
     StoreOp::Take(Take {
         key: key.into(),
@@ -262,26 +168,5 @@ async fn take(store: &RedisStore, key: &str) -> Decision {
     match call(store, take_op(key)).await {
         Ok(StoreAnswer::Taken(decision)) => decision,
         other => panic!("a take answered {other:?}"),
-    }
-}
-
-/// Runs `op` on `store`, failing the test if it takes longer than [`BOUND`].
-async fn call(store: &RedisStore, op: StoreOp) -> Result<StoreAnswer, StoreError> {
-    let hung = async {
-        smol::Timer::after(BOUND).await;
-        panic!("a store call took longer than {BOUND:?}");
-    };
-    smol::future::or(store.run(op), hung).await
-}
-
-/// Pings until the store answers, which it must within 15 s.
-async fn wait_for_pong(store: &RedisStore) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while call(store, StoreOp::Ping).await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the store did not reconnect within 15 s"
-        );
-        smol::Timer::after(Duration::from_millis(50)).await;
     }
 }

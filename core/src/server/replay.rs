@@ -2,20 +2,28 @@
 //! carried while no stream was open), kept so that a client reconnecting with
 //! `Last-Event-ID` gets what it missed.
 //!
-//! A session's streams are numbered: 0 is its standalone `GET` stream, and each `POST`
-//! answered with SSE gets the next number. An event id is `<stream>-<seq>`, with `seq`
-//! counting every event of the session, so that an id names one stream and one place in it.
-//! The buffer holds at most a number of events and of bytes; the oldest go first.
+//! A session's streams are numbered from a base: the base is its standalone `GET` stream,
+//! and each `POST` answered with SSE gets the next number. An event id is `<stream>-<seq>`,
+//! with `seq` counting every event of the session, so that an id names one stream and one
+//! place in it. A replica that shares sessions numbers from its tag shifted into the high 32
+//! bits, so that an id names the replica whose buffer holds the event too. The buffer holds at
+//! most a number of events and of bytes; the oldest go first.
 
 use std::collections::VecDeque;
 
-/// The standalone `GET` stream's number.
-pub(crate) const STANDALONE: u32 = 0;
+/// The standalone `GET` stream's number, for a session whose streams number from 0.
+#[cfg(test)]
+pub(crate) const STANDALONE: u64 = 0;
+
+/// Returns whether `stream` is a standalone `GET` stream (of any replica).
+pub(crate) fn is_standalone(stream: u64) -> bool {
+    stream & 0xFFFF_FFFF == 0
+}
 
 /// One kept event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Kept {
-    stream: u32,
+    stream: u64,
     seq: u64,
     /// The JSON-RPC message (not SSE-framed).
     message: Vec<u8>,
@@ -25,7 +33,7 @@ struct Kept {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct EventId {
     /// The stream.
-    pub(crate) stream: u32,
+    pub(crate) stream: u64,
     /// The event's place among the session's events.
     pub(crate) seq: u64,
 }
@@ -55,33 +63,42 @@ pub(crate) struct Replay {
     max_events: usize,
     max_bytes: usize,
     next_seq: u64,
-    next_stream: u32,
+    /// The standalone stream's number; `POST` streams follow it.
+    base: u64,
+    next_stream: u64,
     /// The last event of the standalone stream written to a live connection.
     delivered: u64,
 }
 
 impl Replay {
-    pub(crate) fn new(max_events: usize, max_bytes: usize) -> Self {
+    /// Creates an empty buffer whose streams number from `base`.
+    pub(crate) fn new(max_events: usize, max_bytes: usize, base: u64) -> Self {
         Self {
             kept: VecDeque::new(),
             bytes: 0,
             max_events,
             max_bytes,
             next_seq: 1,
-            next_stream: STANDALONE + 1,
+            base,
+            next_stream: base + 1,
             delivered: 0,
         }
     }
 
+    /// Returns the standalone stream's number.
+    pub(crate) fn standalone(&self) -> u64 {
+        self.base
+    }
+
     /// Numbers a new `POST` stream.
-    pub(crate) fn open_stream(&mut self) -> u32 {
+    pub(crate) fn open_stream(&mut self) -> u64 {
         let stream = self.next_stream;
         self.next_stream = self.next_stream.saturating_add(1);
         stream
     }
 
     /// Returns the id of a place in `stream` that carries no message (a priming event).
-    pub(crate) fn mark(&mut self, stream: u32) -> EventId {
+    pub(crate) fn mark(&mut self, stream: u64) -> EventId {
         let id = EventId {
             stream,
             seq: self.next_seq,
@@ -91,7 +108,7 @@ impl Replay {
     }
 
     /// Keeps `message` as the next event of `stream`; returns its id.
-    pub(crate) fn push(&mut self, stream: u32, message: &[u8]) -> EventId {
+    pub(crate) fn push(&mut self, stream: u64, message: &[u8]) -> EventId {
         let id = self.mark(stream);
         if message.len() > self.max_bytes || self.max_events == 0 {
             // Too big to keep: it is sent live or not at all.
@@ -113,7 +130,7 @@ impl Replay {
     }
 
     /// Returns the kept events of `stream` after `after` (all of them for `None`).
-    pub(crate) fn after(&self, stream: u32, after: Option<u64>) -> Vec<(EventId, &[u8])> {
+    pub(crate) fn after(&self, stream: u64, after: Option<u64>) -> Vec<(EventId, &[u8])> {
         self.kept
             .iter()
             .filter(|kept| kept.stream == stream && after.is_none_or(|seq| kept.seq > seq))
@@ -129,7 +146,7 @@ impl Replay {
 
     /// Returns the standalone stream's events no live connection has carried yet.
     pub(crate) fn undelivered(&self) -> Vec<(EventId, &[u8])> {
-        self.after(STANDALONE, Some(self.delivered))
+        self.after(self.base, Some(self.delivered))
     }
 
     /// Notes that the standalone stream's events up to `seq` reached a live connection.
@@ -137,9 +154,15 @@ impl Replay {
         self.delivered = self.delivered.max(seq);
     }
 
-    /// Returns whether `stream` was ever opened in this session.
-    pub(crate) fn knows(&self, stream: u32) -> bool {
-        stream < self.next_stream
+    /// Returns whether `stream` was ever opened in this session, here.
+    pub(crate) fn knows(&self, stream: u64) -> bool {
+        (self.base..self.next_stream).contains(&stream)
+    }
+
+    /// Notes that events up to `seq` exist elsewhere (another replica's): this buffer's
+    /// next events come after them, so that a client's `Last-Event-ID` keeps growing.
+    pub(crate) fn follow(&mut self, seq: u64) {
+        self.next_seq = self.next_seq.max(seq.saturating_add(1));
     }
 
     /// Returns how many events are kept.

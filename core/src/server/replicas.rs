@@ -17,7 +17,7 @@ use super::timers::Timer;
 use crate::handler::Notice;
 use crate::jsonrpc::{self, Message, Response};
 use crate::mcp::Session;
-use crate::server::replay::Replay;
+use crate::server::replay::{EventId, Replay};
 use crate::store::{SessionWrite, StoreOp};
 use crate::time::Now;
 
@@ -167,7 +167,7 @@ impl Server {
         let Some((session, owner)) = Session::from_record(record) else {
             return;
         };
-        let replay = Replay::new(self.config.max_stream_queue, self.config.max_replay_bytes);
+        let replay = self.new_replay();
         let mut state = SessionState::new(session, now.instant, Some(Box::new(replay)));
         state.owner = owner;
         state.renewed = Some(now.instant);
@@ -180,6 +180,17 @@ impl Server {
         {
             self.timers.arm(expiry, Timer::Session(id));
         }
+    }
+
+    /// Returns an empty replay buffer for a session's streams: numbered from this replica's
+    /// tag when sessions are shared, so that an event id names the replica that holds it.
+    pub(super) fn new_replay(&self) -> Replay {
+        let base = if self.config.store.is_shared() {
+            u64::from(self.replica) << 32
+        } else {
+            0
+        };
+        Replay::new(self.config.max_stream_queue, self.config.max_replay_bytes, base)
     }
 
     /// Stores the session `initialize` just made, for `waiter` (its response waits).
@@ -289,6 +300,23 @@ impl Server {
             now,
         );
         true
+    }
+
+    /// Keeps an event of session `id`'s streams in the store, for a client that reconnects
+    /// to another replica.
+    pub(super) fn share_event(&mut self, id: &str, event: EventId, message: &[u8]) {
+        if !self.store.is_asked() {
+            return;
+        }
+        let op = StoreOp::AppendEvent {
+            session: id.to_owned(),
+            event: event.to_text(),
+            message: String::from_utf8_lossy(message).into_owned(),
+            max: self.config.max_stream_queue,
+            ttl: self.shared_session_ttl(),
+        };
+        // Sent at the end of the step; its answer only tells the store's health.
+        self.store.defer(op);
     }
 
     fn publish(&mut self, channel: String, bulletin: &Bulletin, waiter: Waiter, now: Now) {

@@ -1,5 +1,6 @@
-//! The end of every input and command: readers of connections that take input again are
-//! resumed, after any chunk parked while they were paused has been fed.
+//! The end of every input and command: store requests queued during the step are sent, and
+//! readers of connections that take input again are resumed, after any chunk parked while
+//! they were paused has been fed.
 
 use super::{Event, Server};
 use crate::time::Now;
@@ -9,6 +10,7 @@ impl Server {
     /// its connection takes input again, and a reader that waits is resumed once nothing of
     /// its is parked. Only touched connections are visited, so the cost follows the work done.
     pub(super) fn settle(&mut self, now: Now) {
+        self.flush_store(now);
         while let Some(connection) = self.touched.pop() {
             let Some(conn) = self.connections.get(&connection) else {
                 continue;

@@ -40,6 +40,9 @@ pub(crate) struct SessionState {
     pub(crate) listens: Vec<Listen>,
     /// When it was last renewed in the shared store, if it is shared.
     pub(crate) renewed: Option<Instant>,
+    /// Whether its standalone stream was ever open here: such a replica keeps the stream's
+    /// events in the shared store too.
+    pub(crate) held_stream: bool,
 }
 
 /// One `subscriptions/listen` subscription: its request id, and what it asked for.
@@ -60,6 +63,7 @@ impl SessionState {
             owner: None,
             listens: Vec::new(),
             renewed: None,
+            held_stream: false,
         }
     }
 

@@ -30,6 +30,8 @@ pub(super) enum Waiter {
     Open(ConnectionId),
     /// An HTTP request that forwarded a client's answer to another replica.
     Forward(ConnectionId),
+    /// A `GET` resuming a stream, waiting for the session's kept events.
+    Events(ConnectionId),
 }
 
 /// How the store has been answering.
@@ -52,6 +54,8 @@ pub(super) struct Store {
     pub(super) failures: u64,
     /// Limits decided without the store because it was failing.
     pub(super) fallbacks: u64,
+    /// Requests whose answers nothing waits for, sent at the end of the step.
+    deferred: Vec<StoreOp>,
 }
 
 impl Store {
@@ -63,6 +67,7 @@ impl Store {
             health: Health::Unknown,
             failures: 0,
             fallbacks: 0,
+            deferred: Vec::new(),
         }
     }
 
@@ -78,6 +83,11 @@ impl Store {
             Health::Unknown => "connecting",
             Health::Down => "unreachable",
         })
+    }
+
+    /// Queues `op`, whose answer nothing waits for, for the end of the step.
+    pub(super) fn defer(&mut self, op: StoreOp) {
+        self.deferred.push(op);
     }
 
     /// Returns how many store requests wait for an answer.
@@ -116,6 +126,13 @@ impl Server {
         self.timers.arm(deadline, Timer::Store(id));
         self.events
             .push_back(Event::Store(StoreRequest { id: StoreId(id), op }));
+    }
+
+    /// Sends the requests queued during the step (with their deadlines from `now`).
+    pub(super) fn flush_store(&mut self, now: Now) {
+        for op in std::mem::take(&mut self.store.deferred) {
+            self.ask_store(op, Waiter::Ignore, now);
+        }
     }
 
     /// Takes the store's answer to a request; a late or unknown one is dropped.
@@ -204,6 +221,13 @@ impl Server {
                     _ => None,
                 };
                 self.http_opened(connection, opened, now);
+            }
+            Waiter::Events(connection) => {
+                let events = match answer {
+                    Some(StoreAnswer::Events(events)) => Some(events),
+                    _ => None,
+                };
+                self.http_events(connection, events, now);
             }
             Waiter::Forward(connection) => {
                 let delivered = matches!(answer, Some(StoreAnswer::Delivered(n)) if n > 0);

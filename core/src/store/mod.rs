@@ -86,6 +86,25 @@ pub enum StoreOp {
         /// The session's id.
         id: String,
     },
+    /// Keep an SSE event of a session's stream, for a client that reconnects to another
+    /// replica; answered with [`StoreAnswer::Done`].
+    AppendEvent {
+        /// The session's id.
+        session: String,
+        /// The event's id, as the client sees it.
+        event: String,
+        /// The event's JSON-RPC message.
+        message: String,
+        /// Events kept per session at most: the oldest go first.
+        max: usize,
+        /// How long the session's events are kept after the last one (the session's lifetime).
+        ttl: Duration,
+    },
+    /// Read a session's kept events, oldest first; answered with [`StoreAnswer::Events`].
+    ReadEvents {
+        /// The session's id.
+        session: String,
+    },
     /// Send `message` to the replicas subscribed to `channel` (see
     /// [`StoreBackend::subscribe`]); answered with [`StoreAnswer::Delivered`].
     Publish {
@@ -136,12 +155,15 @@ pub enum StoreAnswer {
     Opened(bool),
     /// The answer to [`StoreOp::LoadSession`]: the session's record, if it lives.
     Session(Option<String>),
-    /// The answer to [`StoreOp::SaveSession`] and [`StoreOp::TouchSession`].
+    /// The answer to [`StoreOp::SaveSession`], [`StoreOp::TouchSession`] and
+    /// [`StoreOp::AppendEvent`].
     Done,
     /// The answer to [`StoreOp::CloseSession`]: whether the session existed.
     Closed(bool),
     /// The answer to [`StoreOp::Publish`]: how many replicas received the message.
     Delivered(u64),
+    /// The answer to [`StoreOp::ReadEvents`]: `(event id, message)`, oldest first.
+    Events(Vec<(String, String)>),
 }
 
 /// Why a store request failed: the store is unreachable, refused it, or answered nonsense.

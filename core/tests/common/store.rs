@@ -14,6 +14,8 @@ use rampart_core::store::{StoreAnswer, StoreError, StoreOp};
 #[derive(Default)]
 pub struct ScriptedStore {
     buckets: BTreeMap<String, RateLimiter<()>>,
+    /// Each session's kept events, oldest first.
+    events: BTreeMap<String, Vec<(String, String)>>,
     /// Session records and when they expire.
     sessions: BTreeMap<String, (String, Instant)>,
     /// Every operation asked, in order.
@@ -71,6 +73,22 @@ impl ScriptedStore {
                 StoreAnswer::Done
             }
             StoreOp::CloseSession { id } => StoreAnswer::Closed(self.sessions.remove(id).is_some()),
+            StoreOp::AppendEvent {
+                session,
+                event,
+                message,
+                max,
+                ..
+            } => {
+                let events = self.events.entry(session.clone()).or_default();
+                events.push((event.clone(), message.clone()));
+                let excess = events.len().saturating_sub(*max);
+                events.drain(..excess);
+                StoreAnswer::Done
+            }
+            StoreOp::ReadEvents { session } => {
+                StoreAnswer::Events(self.events.get(session).cloned().unwrap_or_default())
+            }
             StoreOp::Publish { .. } => panic!("the harness answers publishes"),
             other => panic!("unexpected store op {other:?}"),
         })

@@ -15,6 +15,8 @@ pub(super) struct StoreHost {
     script: u8,
     turn: u32,
     buckets: BTreeMap<String, RateLimiter<()>>,
+    /// Each session's kept events, oldest first.
+    events: BTreeMap<String, Vec<(String, String)>>,
     /// Session records by id.
     sessions: BTreeMap<String, String>,
     /// Requests that came since the last drain's answers.
@@ -29,6 +31,7 @@ impl StoreHost {
             turn: 0,
             buckets: BTreeMap::new(),
             sessions: BTreeMap::new(),
+            events: BTreeMap::new(),
             fresh: Vec::new(),
             stalled: Vec::new(),
         }
@@ -83,6 +86,22 @@ impl StoreHost {
             }
             StoreOp::TouchSession { .. } => StoreAnswer::Done,
             StoreOp::CloseSession { id } => StoreAnswer::Closed(self.sessions.remove(id).is_some()),
+            StoreOp::AppendEvent {
+                session,
+                event,
+                message,
+                max,
+                ..
+            } => {
+                let events = self.events.entry(session.clone()).or_default();
+                events.push((event.clone(), message.clone()));
+                let excess = events.len().saturating_sub(*max);
+                events.drain(..excess);
+                StoreAnswer::Done
+            }
+            StoreOp::ReadEvents { session } => {
+                StoreAnswer::Events(self.events.get(session).cloned().unwrap_or_default())
+            }
             // This replica is the only one listening, and ignores its own bulletins.
             StoreOp::Publish { .. } => StoreAnswer::Delivered(1),
         }

@@ -89,7 +89,7 @@ struct Sse {
     /// Chunked for HTTP/1.1, close-delimited for HTTP/1.0.
     chunked: bool,
     /// The stream's number in its session's replay buffer, when its events carry ids.
-    stream: Option<u32>,
+    stream: Option<u64>,
 }
 
 /// What the server knows about the request being answered.
@@ -117,6 +117,9 @@ struct Ctx {
     principal: Option<String>,
     /// The session it names was looked for in the shared store already.
     session_loaded: bool,
+    /// A `GET` resuming after a `Last-Event-ID`: the session's events the shared store kept,
+    /// once read.
+    replayed: Option<Vec<(crate::server::replay::EventId, Vec<u8>)>>,
 }
 
 /// An `MCP-Protocol-Version` header.

@@ -13,7 +13,6 @@ use crate::mcp::modern::{self, Era};
 use crate::mcp::{self, ProtocolVersion, Session};
 use crate::server::ConnectionId;
 use crate::server::dispatch::Answer;
-use crate::server::replay::Replay;
 use crate::server::sessions::{Full, SessionKey, SessionState};
 use crate::server::timers::Timer;
 use crate::time::Now;
@@ -189,7 +188,7 @@ impl Server {
         }
         if initialize {
             let id = self.new_session_id();
-            let replay = Replay::new(self.config.max_stream_queue, self.config.max_replay_bytes);
+            let replay = self.new_replay();
             let mut state = SessionState::new(Session::new(), now.instant, Some(Box::new(replay)));
             state.owner = ctx.principal.clone();
             // One expiry timer per session; when it fires it re-arms from the last use.

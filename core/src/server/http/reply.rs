@@ -143,6 +143,7 @@ impl Server {
             rate: None,
             principal: None,
             session_loaded: false,
+            replayed: None,
         }
     }
 

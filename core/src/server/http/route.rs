@@ -59,7 +59,7 @@ impl Server {
         &mut self,
         connection: ConnectionId,
         head: Head,
-        mut ctx: Ctx,
+        ctx: Ctx,
         limited: Option<Reply>,
         now: Now,
     ) {
@@ -72,6 +72,15 @@ impl Server {
             // A session another replica made is loaded before anything else looks for it.
             return self.park_for_session(connection, head, ctx, &id, now);
         }
+        let (head, mut ctx) = if is_mcp && limited.is_none() {
+            // So are the events a client resuming a stream missed, wherever they were kept.
+            match self.park_for_events(connection, head, ctx, now) {
+                Some(unparked) => unparked,
+                None => return,
+            }
+        } else {
+            (head, ctx)
+        };
         let method = head.method();
         let path = request_path(head.target());
         let has_body = head.body != BodyFraming::None;

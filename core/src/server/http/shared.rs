@@ -9,9 +9,10 @@ use crate::error::{ErrorCode, RpcError};
 use crate::framing::http1::Head;
 use crate::jsonrpc::Response;
 use crate::server::ConnectionId;
+use crate::server::replay::EventId;
 use crate::server::sessions::SessionKey;
 use crate::server::store::Waiter;
-use crate::store::StoreFailure;
+use crate::store::{StoreFailure, StoreOp};
 use crate::time::Now;
 
 /// A response held until the store has done what it depends on.
@@ -45,6 +46,55 @@ impl Server {
         if let Some(http) = self.http_mut(connection) {
             http.exchange = Exchange::Admit(Box::new((head, ctx)));
         }
+    }
+
+    /// Parks a `GET` that resumes after a `Last-Event-ID` while the session's events are read
+    /// from the store (another replica may have kept them); false when it need not wait.
+    pub(super) fn park_for_events(
+        &mut self,
+        connection: ConnectionId,
+        head: Head,
+        ctx: Ctx,
+        now: Now,
+    ) -> Option<(Head, Ctx)> {
+        let wanted = head.method() == "GET"
+            && head.header("last-event-id").is_some()
+            && ctx.replayed.is_none()
+            && self.store.is_asked();
+        let Some(session) = ctx.session.clone().filter(|_| wanted) else {
+            return Some((head, ctx));
+        };
+        self.ask_store(StoreOp::ReadEvents { session }, Waiter::Events(connection), now);
+        if let Some(http) = self.http_mut(connection) {
+            http.exchange = Exchange::Admit(Box::new((head, ctx)));
+        }
+        None
+    }
+
+    /// The store answered a parked `GET`'s events (`None`: it failed, and none are replayed
+    /// from it): answer the `GET` as usual.
+    pub(in crate::server) fn http_events(
+        &mut self,
+        connection: ConnectionId,
+        events: Option<Vec<(String, String)>>,
+        now: Now,
+    ) {
+        let Some(http) = self.http_mut(connection) else {
+            return;
+        };
+        let Exchange::Admit(parked) = std::mem::replace(&mut http.exchange, Exchange::Idle) else {
+            return;
+        };
+        let (head, mut ctx) = *parked;
+        let events = events
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(id, message)| Some((EventId::parse(id.as_bytes())?, message.into_bytes())))
+            .collect();
+        ctx.replayed = Some(events);
+        self.route_head(connection, head, ctx, None, now);
+        self.touched.push(connection);
+        self.http_drive(connection, now);
     }
 
     /// The store answered a parked head's session (`None`: unknown, or the store failed):

@@ -12,7 +12,7 @@ use crate::jsonrpc;
 use crate::mcp::{self, ProtocolVersion};
 use crate::server::ConnectionId;
 use crate::server::record::Finished;
-use crate::server::replay::{EventId, STANDALONE};
+use crate::server::replay::{EventId, is_standalone};
 use crate::server::sessions::SessionKey;
 use crate::time::Now;
 
@@ -56,27 +56,58 @@ impl Server {
         let Some(replay) = session.replay.as_deref_mut() else {
             return Some(simple_error(404, "Session not found"));
         };
-        let resume = head
-            .header("last-event-id")
-            .and_then(EventId::parse)
-            .filter(|last| replay.knows(last.stream));
-        let stream = resume.map_or(STANDALONE, |last| last.stream);
-        let previous = session.stream.filter(|_| stream == STANDALONE);
+        let standalone = replay.standalone();
+        let last = head.header("last-event-id").and_then(EventId::parse);
+        // The client resumes a stream this replica kept, or one another replica kept (its
+        // events were read from the shared store); an id of neither opens a new stream.
+        let (resume, elsewhere) = match (last, &ctx.replayed) {
+            (Some(last), _) if replay.knows(last.stream) => (Some(last), None),
+            (Some(last), Some(events)) => (Some(last), Some(events)),
+            _ => (None, None),
+        };
+        let resumes_standalone = resume.is_none_or(|last| is_standalone(last.stream));
+        let previous = session.stream.filter(|_| resumes_standalone);
         if previous.is_some() && resume.is_none() {
             return Some(simple_error(409, "Conflict: the session already has a stream"));
         }
-        let events: Vec<(EventId, Vec<u8>)> = match resume {
-            Some(last) => replay.after(last.stream, Some(last.seq)),
-            None => replay.undelivered(),
-        }
-        .into_iter()
-        .map(|(id, message)| (id, message.to_vec()))
-        .collect();
-        if stream == STANDALONE {
-            if let Some(seq) = events.last().map(|(id, _)| id.seq) {
+        let events: Vec<(EventId, Vec<u8>)> = match (resume, elsewhere) {
+            (Some(last), Some(events)) => events
+                .iter()
+                .filter(|(id, _)| id.stream == last.stream && id.seq > last.seq)
+                .cloned()
+                .collect(),
+            (Some(last), None) => replay
+                .after(last.stream, Some(last.seq))
+                .into_iter()
+                .map(|(id, message)| (id, message.to_vec()))
+                .collect(),
+            (None, _) => replay
+                .undelivered()
+                .into_iter()
+                .map(|(id, message)| (id, message.to_vec()))
+                .collect(),
+        };
+        let stream = if resumes_standalone {
+            standalone
+        } else {
+            resume.map_or(standalone, |last| last.stream)
+        };
+        if resumes_standalone {
+            if let Some(seq) = events.iter().map(|(id, _)| id.seq).max() {
+                replay.follow(seq);
+            }
+            // What this replica kept for the stream meanwhile is what the replayed stream
+            // carried: the client gets it once.
+            let delivered = if elsewhere.is_some() {
+                replay.undelivered().last().map(|(id, _)| id.seq)
+            } else {
+                events.last().map(|(id, _)| id.seq)
+            };
+            if let Some(seq) = delivered {
                 replay.mark_delivered(seq);
             }
             session.stream = Some(connection);
+            session.held_stream = true;
         }
         if let Some(old) = previous {
             // The client came back on a new connection: the old one is left behind.
@@ -97,7 +128,7 @@ impl Server {
         finished.method = Some("stream".into());
         finished.session = Some(id.clone());
         self.log_finished(now, finished);
-        if stream != STANDALONE {
+        if !resumes_standalone {
             // A request's stream is replayed, not resumed: what comes after goes on its own
             // connection.
             if sse.chunked {
@@ -126,7 +157,18 @@ impl Server {
         let Some(replay) = state.replay.as_deref_mut() else {
             return;
         };
-        let id = replay.push(STANDALONE, message);
+        let id = replay.push(replay.standalone(), message);
+        // Replicas that never held the session's stream keep its events to themselves: the
+        // one that held it last keeps them for every replica.
+        if state.held_stream {
+            self.share_event(session, id, message);
+        }
+        let Some(state) = self.sessions.get_mut(&SessionKey::Http(session.to_owned())) else {
+            return;
+        };
+        let Some(replay) = state.replay.as_deref_mut() else {
+            return;
+        };
         let Some(connection) = state.stream else {
             return;
         };
@@ -218,7 +260,11 @@ impl Server {
     fn keep(&mut self, session: &SessionKey, sse: Sse, message: &[u8]) -> Option<EventId> {
         let stream = sse.stream?;
         let replay = self.sessions.get_mut(session)?.replay.as_deref_mut()?;
-        Some(replay.push(stream, message))
+        let id = replay.push(stream, message);
+        if let SessionKey::Http(session) = session {
+            self.share_event(&session.clone(), id, message);
+        }
+        Some(id)
     }
 
     /// Sends the response of the call a connection was waiting on.

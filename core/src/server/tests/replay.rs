@@ -4,7 +4,7 @@ use crate::server::replay::*;
 
 #[test]
 fn events_replay_after_the_id_of_their_own_stream() {
-    let mut replay = Replay::new(16, 1024);
+    let mut replay = Replay::new(16, 1024, 0);
     let post = replay.open_stream();
     let a = replay.push(STANDALONE, b"a");
     let b = replay.push(post, b"b");
@@ -26,13 +26,13 @@ fn events_replay_after_the_id_of_their_own_stream() {
 
 #[test]
 fn the_oldest_events_go_when_a_cap_is_reached() {
-    let mut replay = Replay::new(2, 1024);
+    let mut replay = Replay::new(2, 1024, 0);
     for message in [b"1", b"2", b"3"] {
         replay.push(STANDALONE, message);
     }
     assert_eq!(replay.len(), 2);
     assert_eq!(replay.after(STANDALONE, None)[0].1, b"2");
-    let mut small = Replay::new(16, 4);
+    let mut small = Replay::new(16, 4, 0);
     small.push(STANDALONE, b"abc");
     small.push(STANDALONE, b"de");
     assert_eq!(small.len(), 1);
