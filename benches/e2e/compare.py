@@ -38,6 +38,9 @@ RMCP = os.environ["RMCP_BIN"]
 HYPER = os.environ["HYPER_BIN"]
 VERSIONS = os.environ.get("VERSIONS", "")
 MODERN = os.environ.get("MODERN", "1") not in ("0", "", "false", "no")
+LIMITED = os.environ.get("LIMITED", "1") not in ("0", "", "false", "no")
+# A limit no run reaches: every request is counted, none refused.
+LIMIT = "1000000000"
 SKIP_STDIO = os.environ.get("SKIP_STDIO", "0") not in ("0", "", "false", "no")
 
 BODY = ('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo",'
@@ -73,6 +76,18 @@ MODERN_SERVERS = [
     ("rampart smol", [DEMO, "--transport", "http", "--runtime", "smol"],
      {"STATELESS": "true", "RATE_LIMIT": "0"}),
     ("rmcp stateless", [RMCP, "--transport", "http", "--modern"], {}),
+]
+# The rate-limited rounds: the same legacy-era echo with the per-client limit on, counted in
+# the server's own limiter or in a shared Redis (`REDIS_URL`, filled in at run time).
+LIMITED_SERVERS = [
+    ("rampart tokio [in-process limit]", [DEMO, "--transport", "http", "--runtime", "tokio"],
+     {"STATELESS": "true", "RATE_LIMIT": LIMIT}),
+    ("rampart tokio [Redis limit]", [DEMO, "--transport", "http", "--runtime", "tokio"],
+     {"STATELESS": "true", "RATE_LIMIT": LIMIT, "REDIS_URL": None}),
+    ("rampart smol [in-process limit]", [DEMO, "--transport", "http", "--runtime", "smol"],
+     {"STATELESS": "true", "RATE_LIMIT": LIMIT}),
+    ("rampart smol [Redis limit]", [DEMO, "--transport", "http", "--runtime", "smol"],
+     {"STATELESS": "true", "RATE_LIMIT": LIMIT, "REDIS_URL": None}),
 ]
 STDIO_SERVERS = [
     ("rampart", [DEMO, "--transport", "stdio"]),
@@ -210,10 +225,36 @@ def run_wrk(port, duration, script="echo.lua"):
     return result
 
 
+def start_redis(port):
+    """Starts a redis-server on `port`, pinned with the servers (it shares their CPU)."""
+    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, "redis-server", "--port", str(port),
+                             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"redis-server did not answer on port {port}")
+
+
 def http_comparison():
     targets = [(name, cmd, extra, "legacy") for name, cmd, extra in HTTP_SERVERS]
     if MODERN:
         targets += [(name, cmd, extra, "modern") for name, cmd, extra in MODERN_SERVERS]
+    redis = None
+    if LIMITED:
+        redis_port = BASE_PORT + len(targets) + len(LIMITED_SERVERS)
+        redis = start_redis(redis_port)
+        url = f"redis://127.0.0.1:{redis_port}"
+        targets += [(name, cmd, {k: (url if v is None else v) for k, v in extra.items()},
+                     "limited") for name, cmd, extra in LIMITED_SERVERS]
     servers = []
     for i, (name, cmd, extra, kind) in enumerate(targets):
         port = BASE_PORT + i
@@ -264,6 +305,9 @@ def http_comparison():
             except subprocess.TimeoutExpired:
                 s["proc"].kill()
                 s["proc"].wait()
+        if redis is not None:
+            redis.kill()
+            redis.wait()
     return servers
 
 
@@ -359,13 +403,15 @@ def main():
     start = datetime.datetime.now(datetime.timezone.utc)
     fuzz_before = fuzzers_running()
     load_before = load_average()
-    n_http = len(HTTP_SERVERS) + (len(MODERN_SERVERS) if MODERN else 0)
+    n_http = (len(HTTP_SERVERS) + (len(MODERN_SERVERS) if MODERN else 0)
+              + (len(LIMITED_SERVERS) if LIMITED else 0))
     log(f"HTTP: {n_http} servers on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}, "
         f"-t{THREADS} -c{CONNECTIONS}, warm-up {WARMUP}, {ROUNDS} x {DURATION}"
         f"{'' if MODERN else ' (2026-07-28 rounds off: MODERN=0)'}")
     measured = http_comparison()
     http = [s for s in measured if s["kind"] == "legacy"]
     modern = [s for s in measured if s["kind"] == "modern"]
+    limited = [s for s in measured if s["kind"] == "limited"]
     if SKIP_STDIO:
         log("stdio: skipped (SKIP_STDIO=1)")
         stdio = []
@@ -457,8 +503,30 @@ def main():
             bars.append(f"- HTTP 2026-07-28 {name}: throughput {vs_rmcp:.2f}x rmcp stateless; "
                         f"p99 {p99:.2f}x rmcp's.")
         samples = "\n".join(f"- {s['name']}: `{s['sample'][:300]}`" for s in modern)
+    # ---- rate-limited ratios
+    if limited:
+        lrows, limited_table = http_rows(limited)
+        llines = ["| | tokio | smol | goal |", "|---|---:|---:|---|"]
+        lcells = {}
+        for rt in ("tokio", "smol"):
+            local = lrows[f"rampart {rt} [in-process limit]"]
+            shared = lrows[f"rampart {rt} [Redis limit]"]
+            lcells[rt] = (shared["rps"] / local["rps"], local["rps"] / rows[f"rampart {rt}"]["rps"],
+                          shared["p99"] / local["p99"])
+        llines.append(f"| throughput: Redis limit / in-process limit | **{lcells['tokio'][0]:.2f}x** | "
+                      f"**{lcells['smol'][0]:.2f}x** | ≥ 0.5x |")
+        llines.append(f"| p99: Redis limit / in-process limit | {lcells['tokio'][2]:.2f}x | "
+                      f"{lcells['smol'][2]:.2f}x | |")
+        llines.append(f"| throughput: in-process limit / no limit (table above) | "
+                      f"{lcells['tokio'][1]:.2f}x | {lcells['smol'][1]:.2f}x | |")
+        limited_ratio_table = "\n".join(llines)
+        for rt, (ratio, _, _) in lcells.items():
+            bars.append(f"- HTTP {rt}, rate limit in Redis: {ratio:.2f}x the in-process limit's "
+                        f"throughput — {verdict(ratio >= 0.5)} (goal ≥ 0.5x).")
+    else:
+        lrows = {}
     problems = []
-    for label, table_rows in (("", rows), ("2026-07-28 ", mrows)):
+    for label, table_rows in (("", rows), ("2026-07-28 ", mrows), ("rate-limited ", lrows)):
         for name, row in table_rows.items():
             if row["mismatches"] or row["status_errors"]:
                 problems.append(f"- {label}{name}: {row['mismatches']} responses not correct "
@@ -538,6 +606,21 @@ checked the same way (`echo_modern.lua`), and the run stops at the first one tha
 The answers to the check request:
 
 {samples}
+"""
+    if limited:
+        report += f"""
+## HTTP, rate limited: the limit counted in-process or in Redis
+
+The legacy-era echo above with `RATE_LIMIT={LIMIT}` (every request counted, none refused;
+all of wrk's connections are one client, so every request takes a token from the same
+bucket). "In-process": the server's own limiter. "Redis": `REDIS_URL` names a
+`redis-server` started for the run ({'' if not limited else 'pinned to CPU ' + SERVER_CPU + ' with the servers, so the server and Redis share one core'}), and
+each request's token is taken by one Lua script (GCRA on Redis `TIME`), one round trip,
+before the request is read on. Same wrk settings and interleaved rounds as above.
+
+{limited_table}
+
+{limited_ratio_table}
 """
     if stdio:
         report += f"""

@@ -3,8 +3,10 @@
 # official Rust SDK (rmcp) and by a bare hyper server (the HTTP ceiling), over HTTP under
 # wrk; the same call as a stateless MCP 2026-07-28 request (echo_modern.lua) to rampart
 # (tokio and smol) and to rmcp's stateless mode (`rmcp-echo --modern`), in the same
-# interleaved rounds; and by rampart and rmcp over stdio under a pipelined flood. Builds
-# everything in release, prints the tables and writes them to benches/e2e/results-latest.md.
+# interleaved rounds; the legacy echo rate limited, the limit counted in-process or in Redis
+# (a redis-server started for the run); and by rampart and rmcp over stdio under a pipelined
+# flood. Builds everything in release, prints the tables and writes them to
+# benches/e2e/results-latest.md.
 # Exits non-zero if a server answers wrongly: the 2026-07-28 servers are checked with one
 # request before any load and stop the run at the first bad response under load.
 #
@@ -19,8 +21,9 @@
 #   SERVER_CPU=0      CPU the servers are pinned to
 #   LOAD_CPU=1        CPU wrk and the stdio driver are pinned to
 #   MODERN=1          0: leave out the 2026-07-28 HTTP rounds
+#   LIMITED=1         0: leave out the rate-limited rounds (in-process limit against Redis)
 #   SKIP_STDIO=0      1: leave out the stdio comparison
-#   BASE_PORT=23480   first of seven consecutive ports (four with MODERN=0)
+#   BASE_PORT=23480   first of twelve consecutive ports (fewer with MODERN=0 or LIMITED=0)
 #   ECHO_TEXT=...     the text echoed
 #   OUT=...           report path (default benches/e2e/results-latest.md)
 set -euo pipefail
@@ -35,6 +38,14 @@ if ! command -v wrk >/dev/null 2>&1; then
     apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
   else
     sudo apt-get install -y wrk >/dev/null || { sudo apt-get update >/dev/null && sudo apt-get install -y wrk >/dev/null; }
+  fi
+fi
+if ! command -v redis-server >/dev/null 2>&1 && [ "${LIMITED:-1}" != 0 ]; then
+  echo "installing redis-server" >&2
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y redis-server >/dev/null || { apt-get update >/dev/null && apt-get install -y redis-server >/dev/null; }
+  else
+    sudo apt-get install -y redis-server >/dev/null || { sudo apt-get update >/dev/null && sudo apt-get install -y redis-server >/dev/null; }
   fi
 fi
 for tool in taskset python3 cargo; do

@@ -48,7 +48,7 @@
 //!   milliseconds, rounded up, and may be at most 2⁴⁴ ms (about 557 years).
 //! - **Stream events.** One list per session at `rampart:{ev:<id>}`: each entry a JSON
 //!   array of an SSE event's id and its message, trimmed to the newest `max` the core asks
-//!   for (its `MAX_STREAM_QUEUE`), expiring with the session.
+//!   for (its `Config::max_stream_queue`), expiring with the session.
 //! - **Channels.** The core's channel `<channel>` is the Redis channel `rampart:ch:<channel>`,
 //!   which stores nothing.
 //!
