@@ -270,3 +270,40 @@ fn a_client_that_leaves_while_the_store_decides_is_forgotten() {
     let body: Value = response.json();
     assert_eq!(body["status"], "alive");
 }
+
+#[test]
+fn requests_nothing_waits_for_are_capped_while_the_store_stalls() {
+    let mut config = shared(StoreFailure::Open);
+    config.store.max_unanswered = 2;
+    let mut h = HttpHarness::new(config, test_tools());
+    for _ in 0..5 {
+        h.server.notify(rampart_core::Notice::ToolsChanged, h.now);
+        h.drain();
+    }
+    let publishes = h
+        .stores
+        .iter()
+        .filter(|request| matches!(request.op, StoreOp::Publish { .. }))
+        .count();
+    assert_eq!(publishes, 2);
+    let stats = h.server.stats();
+    assert_eq!((stats.store_requests, stats.store_dropped), (2, 3));
+    // Their deadlines pass: none is out any more, and the store counts as down until a
+    // probe answers; then there is room again.
+    h.stores.clear();
+    h.advance(Duration::from_millis(250));
+    assert_eq!(h.server.stats().store_requests, 1, "only the first probe is out");
+    assert_eq!(h.stores.len(), 1);
+    assert_eq!(h.stores[0].op, StoreOp::Ping);
+    h.stores.clear();
+    h.advance(Duration::from_secs(1));
+    serve(&mut h, &mut ScriptedStore::default());
+    h.server.notify(rampart_core::Notice::ToolsChanged, h.now);
+    h.drain();
+    assert_eq!(h.server.stats().store_dropped, 3);
+    assert!(
+        h.stores
+            .iter()
+            .any(|request| matches!(request.op, StoreOp::Publish { .. }))
+    );
+}

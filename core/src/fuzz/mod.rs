@@ -182,9 +182,10 @@ fn check_stats(stats: Stats, config: &Config) {
         stats.client_requests <= stats.running_calls * config.max_client_requests,
         "more requests to clients waiting than running calls may make: {stats:?}"
     );
-    // One per head waiting (one per connection), one per call not started yet, and probes.
+    // One per head waiting (one per connection), one per call not started yet, probes, and
+    // those nothing waits for, capped.
     assert!(
-        stats.store_requests <= stats.connections + stats.running_calls + 2,
+        stats.store_requests <= stats.connections + stats.running_calls + 2 + config.store.max_unanswered,
         "more store requests waiting than heads, calls and probes: {stats:?}"
     );
 }

@@ -197,6 +197,7 @@ impl Server {
             store_requests: self.store.waiting(),
             store_failures: self.store.failures,
             store_fallbacks: self.store.fallbacks,
+            store_dropped: self.store.dropped,
         }
     }
 

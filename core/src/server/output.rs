@@ -100,6 +100,9 @@ pub struct Stats {
     pub store_failures: u64,
     /// Rate limits decided without the shared store while it failed, since the start.
     pub store_fallbacks: u64,
+    /// Requests to the shared store that nothing waited for, dropped because too many were
+    /// out (the store stalled), since the start.
+    pub store_dropped: u64,
 }
 
 /// Misuse of the input methods by the embedding code.

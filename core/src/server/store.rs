@@ -56,6 +56,10 @@ pub(super) struct Store {
     pub(super) fallbacks: u64,
     /// Requests whose answers nothing waits for, sent at the end of the step.
     deferred: Vec<StoreOp>,
+    /// Of those, how many are out now.
+    unanswered: usize,
+    /// Of those, how many were dropped because too many were out.
+    pub(super) dropped: u64,
 }
 
 impl Store {
@@ -68,6 +72,8 @@ impl Store {
             failures: 0,
             fallbacks: 0,
             deferred: Vec::new(),
+            unanswered: 0,
+            dropped: 0,
         }
     }
 
@@ -117,8 +123,17 @@ impl Server {
         }
     }
 
-    /// Sends `op` to the store for `waiter`, with its deadline.
+    /// Sends `op` to the store for `waiter`, with its deadline; a request nothing waits for
+    /// is dropped while `max_unanswered` of them are out.
     pub(super) fn ask_store(&mut self, op: StoreOp, waiter: Waiter, now: Now) {
+        if matches!(waiter, Waiter::Ignore) {
+            // What nothing waits for is dropped, and counted, while too much of it is out.
+            if self.store.unanswered >= self.config.store.max_unanswered {
+                self.store.dropped += 1;
+                return;
+            }
+            self.store.unanswered += 1;
+        }
         let id = self.store.next;
         self.store.next += 1;
         let deadline = now.instant + self.config.store.timeout;
@@ -207,7 +222,8 @@ impl Server {
         match waiter {
             Waiter::Head(connection) => self.http_admitted(connection, decision, now),
             Waiter::Call(call, run) => self.call_admitted(call, *run, decision, now),
-            Waiter::Probe | Waiter::Ignore => {}
+            Waiter::Probe => {}
+            Waiter::Ignore => self.store.unanswered = self.store.unanswered.saturating_sub(1),
             Waiter::Load(connection) => {
                 let record = match answer {
                     Some(StoreAnswer::Session(record)) => record,

@@ -26,16 +26,22 @@ pub struct StoreConfig {
     pub failure: StoreFailure,
     /// Time between probes of a failing store.
     pub probe_interval: Duration,
+    /// Requests nothing waits for (saving, renewing, publishing, keeping events) that may be
+    /// out at once; past it they are dropped and counted, so a stalled store never holds
+    /// more than this many.
+    pub max_unanswered: usize,
 }
 
 impl Default for StoreConfig {
-    /// Returns no store, a 250 ms deadline, `open`, and a probe a second.
+    /// Returns no store, a 250 ms deadline, `open`, a probe a second, and 10 000 requests
+    /// nothing waits for.
     fn default() -> Self {
         Self {
             url: None,
             timeout: Duration::from_millis(250),
             failure: StoreFailure::Open,
             probe_interval: Duration::from_secs(1),
+            max_unanswered: 10_000,
         }
     }
 }
