@@ -6,7 +6,9 @@
 //! and each `POST` answered with SSE gets the next number. An event id is `<stream>-<seq>`,
 //! with `seq` counting every event of the session, so that an id names one stream and one
 //! place in it. A replica that shares sessions numbers from its tag shifted into the high 32
-//! bits, so that an id names the replica whose buffer holds the event too. The buffer holds at
+//! bits, so that an id names the replica whose buffer holds the event too, and starts the
+//! `POST` streams and the places at random points, so that a buffer made again for the same
+//! session (its events still in the shared store) issues no id twice. The buffer holds at
 //! most a number of events and of bytes; the oldest go first.
 
 use std::collections::VecDeque;
@@ -83,6 +85,15 @@ impl Replay {
             next_stream: base + 1,
             delivered: 0,
         }
+    }
+
+    /// Starts the `POST` streams' numbers `stream_offset` past the base, and the events'
+    /// places at `seq`: a session served again after its buffer was dropped here (its
+    /// earlier events kept in the shared store) must not reuse their ids.
+    pub(crate) fn starting_at(mut self, stream_offset: u32, seq: u64) -> Self {
+        self.next_stream = self.base + u64::from(stream_offset.max(1));
+        self.next_seq = seq.max(1);
+        self
     }
 
     /// Returns the standalone stream's number.

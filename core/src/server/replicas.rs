@@ -182,15 +182,19 @@ impl Server {
         }
     }
 
-    /// Returns an empty replay buffer for a session's streams: numbered from this replica's
-    /// tag when sessions are shared, so that an event id names the replica that holds it.
-    pub(super) fn new_replay(&self) -> Replay {
-        let base = if self.config.store.is_shared() {
-            u64::from(self.replica) << 32
-        } else {
-            0
-        };
-        Replay::new(self.config.max_stream_queue, self.config.max_replay_bytes, base)
+    /// Returns an empty replay buffer for a session's streams: when sessions are shared,
+    /// numbered from this replica's tag (an event id names the replica that holds it) and
+    /// from random points (a buffer made again for the same session reuses no id).
+    pub(super) fn new_replay(&mut self) -> Replay {
+        use rand_core::RngCore;
+        let (max_events, max_bytes) = (self.config.max_stream_queue, self.config.max_replay_bytes);
+        if !self.config.store.is_shared() {
+            return Replay::new(max_events, max_bytes, 0);
+        }
+        let base = u64::from(self.replica) << 32;
+        let stream_offset = self.rng.next_u32() >> 1;
+        let seq = self.rng.next_u64() >> 24;
+        Replay::new(max_events, max_bytes, base).starting_at(stream_offset, seq)
     }
 
     /// Stores the session `initialize` just made, for `waiter` (its response waits).
