@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::reply::{Reply, error_reply, simple_error};
 use super::route::ALLOW_METHODS;
-use super::{Ctx, Exchange, Server};
+use super::{Ctx, Server};
 use crate::config::{Hosts, Origins};
 use crate::error::{ErrorCode, RpcError};
 use crate::framing::http1::Head;
@@ -110,13 +110,9 @@ impl Server {
         decision: Option<Decision>,
         now: Now,
     ) {
-        let Some(http) = self.http_mut(connection) else {
+        let Some((head, mut ctx)) = self.unpark(connection) else {
             return;
         };
-        let Exchange::Admit(parked) = std::mem::replace(&mut http.exchange, Exchange::Idle) else {
-            return;
-        };
-        let (head, mut ctx) = *parked;
         let limit = match decision {
             Some(decision) => Limit::Decided(decision),
             None => {
@@ -129,9 +125,7 @@ impl Server {
             Gate::Refuse(reply) => Some(reply),
             Gate::Pass | Gate::Asked => None,
         };
-        self.route_head(connection, head, ctx, refusal, now);
-        self.touched.push(connection);
-        self.http_drive(connection, now);
+        self.resume_head(connection, head, ctx, refusal, now);
     }
 
     /// Decides a client's limit in this process: with its own limiter when there is no

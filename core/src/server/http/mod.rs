@@ -375,6 +375,40 @@ impl Server {
         }
     }
 
+    /// Parks a request head in its connection while the shared store answers for it.
+    fn park(&mut self, connection: ConnectionId, head: Head, ctx: Ctx) {
+        if let Some(http) = self.http_mut(connection) {
+            http.exchange = Exchange::Admit(Box::new((head, ctx)));
+        }
+    }
+
+    /// Takes back the head parked in `connection`, if it is still there.
+    fn unpark(&mut self, connection: ConnectionId) -> Option<(Head, Ctx)> {
+        let http = self.http_mut(connection)?;
+        match std::mem::replace(&mut http.exchange, Exchange::Idle) {
+            Exchange::Admit(parked) => Some(*parked),
+            other => {
+                http.exchange = other;
+                None
+            }
+        }
+    }
+
+    /// Answers a head that was parked (`refusal` is its limit's answer, if any), then goes on
+    /// with the requests behind it.
+    fn resume_head(
+        &mut self,
+        connection: ConnectionId,
+        head: Head,
+        ctx: Ctx,
+        refusal: Option<reply::Reply>,
+        now: Now,
+    ) {
+        self.route_head(connection, head, ctx, refusal, now);
+        self.touched.push(connection);
+        self.http_drive(connection, now);
+    }
+
     fn http_mut(&mut self, connection: ConnectionId) -> Option<&mut HttpConn> {
         match self.connections.get_mut(&connection).map(|conn| &mut conn.kind) {
             Some(Kind::Http(http)) => Some(http),

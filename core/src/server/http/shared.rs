@@ -43,9 +43,7 @@ impl Server {
     ) {
         ctx.session_loaded = true;
         self.load_session(id, Waiter::Load(connection), now);
-        if let Some(http) = self.http_mut(connection) {
-            http.exchange = Exchange::Admit(Box::new((head, ctx)));
-        }
+        self.park(connection, head, ctx);
     }
 
     /// Parks a `GET` that resumes after a `Last-Event-ID` while the session's events are read
@@ -65,9 +63,7 @@ impl Server {
             return Some((head, ctx));
         };
         self.ask_store(StoreOp::ReadEvents { session }, Waiter::Events(connection), now);
-        if let Some(http) = self.http_mut(connection) {
-            http.exchange = Exchange::Admit(Box::new((head, ctx)));
-        }
+        self.park(connection, head, ctx);
         None
     }
 
@@ -79,22 +75,16 @@ impl Server {
         events: Option<Vec<(String, String)>>,
         now: Now,
     ) {
-        let Some(http) = self.http_mut(connection) else {
+        let Some((head, mut ctx)) = self.unpark(connection) else {
             return;
         };
-        let Exchange::Admit(parked) = std::mem::replace(&mut http.exchange, Exchange::Idle) else {
-            return;
-        };
-        let (head, mut ctx) = *parked;
         let events = events
             .unwrap_or_default()
             .into_iter()
             .filter_map(|(id, message)| Some((EventId::parse(id.as_bytes())?, message.into_bytes())))
             .collect();
         ctx.replayed = Some(events);
-        self.route_head(connection, head, ctx, None, now);
-        self.touched.push(connection);
-        self.http_drive(connection, now);
+        self.resume_head(connection, head, ctx, None, now);
     }
 
     /// The store answered a parked head's session (`None`: unknown, or the store failed):
@@ -105,19 +95,13 @@ impl Server {
         record: Option<String>,
         now: Now,
     ) {
-        let Some(http) = self.http_mut(connection) else {
+        let Some((head, ctx)) = self.unpark(connection) else {
             return;
         };
-        let Exchange::Admit(parked) = std::mem::replace(&mut http.exchange, Exchange::Idle) else {
-            return;
-        };
-        let (head, ctx) = *parked;
         if let (Some(record), Some(id)) = (record, &ctx.session) {
             self.install_session(id.clone(), &record, now);
         }
-        self.route_head(connection, head, ctx, None, now);
-        self.touched.push(connection);
-        self.http_drive(connection, now);
+        self.resume_head(connection, head, ctx, None, now);
     }
 
     /// Holds the response to the `initialize` that made session `id` until the store has it.
@@ -170,6 +154,18 @@ impl Server {
         self.http_drive(connection, now);
     }
 
+    /// Sends the response a commit held.
+    fn send_commit(&mut self, connection: ConnectionId, commit: Commit, now: Now) {
+        self.send_reply_as(
+            connection,
+            &commit.ctx,
+            commit.reply,
+            commit.error,
+            commit.method,
+            now,
+        );
+    }
+
     /// Passes a client's answer to the replica that asked; its `202` waits for the store to
     /// say a replica received it. An answer no replica could take is refused at once.
     pub(super) fn forward(
@@ -202,7 +198,7 @@ impl Server {
             return;
         };
         if delivered {
-            self.send_reply_as(connection, &commit.ctx, commit.reply, None, commit.method, now);
+            self.send_commit(connection, commit, now);
         } else {
             self.refuse_answer(connection, commit, now);
         }
