@@ -87,6 +87,20 @@ fn forwarded_headers_count_only_from_trusted_proxies() {
     // Garbage falls back to the peer, which has its own bucket.
     let garbage = get_from("/health", "X-Forwarded-For: not-an-address\r\n");
     assert_eq!(h.exchange(&garbage).status, 200);
+    // The log names the client the proxy forwarded for, and the peer when it forwarded none.
+    let clients: Vec<Option<&str>> = h.logs.iter().map(|record| record.client.as_deref()).collect();
+    assert_eq!(clients[0], Some("198.51.100.1"));
+    assert_eq!(clients[3], Some("198.51.100.2"));
+    assert_eq!(clients.last().copied().flatten(), Some("127.0.0.1"));
+    // So do requests the limit does not count.
+    let config = Config {
+        rate_limit: 0,
+        trusted_proxies: vec![proxy],
+        ..Config::default()
+    };
+    let mut unlimited = HttpHarness::new(config, test_tools());
+    unlimited.exchange(&get_from("/health", "X-Forwarded-For: 198.51.100.7\r\n"));
+    assert_eq!(unlimited.logs[0].client.as_deref(), Some("198.51.100.7"));
 
     // From an untrusted peer the headers are ignored entirely.
     let config = Config {

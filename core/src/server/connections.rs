@@ -32,6 +32,9 @@ pub(super) struct Connection {
     pub(super) peer: Option<IpAddr>,
     /// Whom the last request counted against (behind trusted proxies, the real client).
     pub(super) client_key: ClientKey,
+    /// The current request's client, when a trusted proxy forwarded it for another address:
+    /// the one its log record names.
+    pub(super) forwarded_for: Option<IpAddr>,
     /// Who the current request authenticated as, when authentication is on.
     pub(super) principal: Option<Principal>,
 }
@@ -51,6 +54,7 @@ impl Connection {
             awaiting_resume: false,
             peer,
             client_key: ClientKey::from_ip(peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))),
+            forwarded_for: None,
             principal: None,
         }
     }

@@ -58,7 +58,10 @@ impl Server {
         let client = self
             .connections
             .get(&finished.connection)
-            .map(|conn| conn.client.clone());
+            .map(|conn| match conn.forwarded_for {
+                Some(ip) => ip.to_string(),
+                None => conn.client.clone(),
+            });
         self.events.push_back(Event::Log(LogRecord {
             timestamp: now.rfc3339(),
             level,

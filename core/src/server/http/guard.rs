@@ -66,9 +66,9 @@ const ALLOW_HEADERS: &str =
     "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, X-Request-Id";
 
 impl Server {
-    /// Counts the request against its client's bucket, before anything else is read: here,
-    /// or in the shared store, whose answer comes back through
-    /// [`http_admitted`](Self::http_admitted).
+    /// Finds who the client is (behind trusted proxies, the address they forwarded for) and
+    /// counts the request against its bucket, before anything else is read: here, or in the
+    /// shared store, whose answer comes back through [`http_admitted`](Self::http_admitted).
     pub(super) fn rate_limit(
         &mut self,
         connection: ConnectionId,
@@ -77,7 +77,9 @@ impl Server {
         ctx: &mut Ctx,
         now: Now,
     ) -> Gate {
-        if self.config.rate_limit == 0 || self.config.rate_limit_exempt.iter().any(|exempt| exempt == path) {
+        let limited =
+            self.config.rate_limit > 0 && !self.config.rate_limit_exempt.iter().any(|exempt| exempt == path);
+        if !limited && self.config.trusted_proxies.is_empty() {
             return Gate::Pass;
         }
         let Some(conn) = self.connections.get_mut(&connection) else {
@@ -91,6 +93,10 @@ impl Server {
             &values("forwarded"),
             &self.config.trusted_proxies,
         );
+        conn.forwarded_for = (ip != peer).then_some(ip);
+        if !limited {
+            return Gate::Pass;
+        }
         let key = ClientKey::from_ip(ip);
         conn.client_key = key;
         if self.store.is_asked() {
