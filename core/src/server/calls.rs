@@ -61,6 +61,9 @@ pub(crate) struct Running {
     /// The tool or prompt name, or the resource URI.
     pub(crate) name: String,
     pub(crate) started: Instant,
+    /// Whether its handler was handed to the embedder ([`Event::Call`](crate::Event::Call)):
+    /// a call waiting for the shared store to admit it has nothing to cancel there.
+    pub(crate) handed_out: bool,
     pub(crate) deadline: Instant,
     /// Its progress reports, when the client asked for them with a progress token.
     pub(crate) progress: Option<Box<Progress>>,

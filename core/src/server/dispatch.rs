@@ -217,6 +217,7 @@ impl Server {
                 kind,
                 name: name.clone(),
                 started: now.instant,
+                handed_out: ask.is_none(),
                 deadline,
                 progress: Progress::new(progress),
             },
@@ -317,7 +318,12 @@ impl Server {
             }
         };
         match limit {
-            Limit::Decided(decision) if decision.allowed => self.events.push_back(Event::Call(run)),
+            Limit::Decided(decision) if decision.allowed => {
+                if let Some(running) = self.calls.get_mut(call) {
+                    running.handed_out = true;
+                }
+                self.events.push_back(Event::Call(run));
+            }
             Limit::Decided(_) => {
                 let error = RpcError::new(ErrorCode::RateLimit, "Too many requests");
                 self.refuse_call(call, &error, now);

@@ -167,12 +167,19 @@ impl Server {
             ErrorCode::Timeout,
             format!("Tool timed out after {} ms", limit.as_millis()),
         );
-        self.events.push_back(Event::Cancel(call));
+        self.cancel_handler(call, &running);
         if running.task().is_some() {
             return self.end_task(running, Err(error), now);
         }
         let bytes = jsonrpc::write_error(Some(&running.request.id), &error, self.config.debug);
         self.finish_call(running, bytes, Some(&error), now);
+    }
+
+    /// Tells the embedder to drop a call's handler, if it was handed one.
+    fn cancel_handler(&mut self, call: CallId, running: &Running) {
+        if running.handed_out {
+            self.events.push_back(Event::Cancel(call));
+        }
     }
 
     /// Answers a call that never started with `error` (its tool's limit refused it).
@@ -217,7 +224,7 @@ impl Server {
         let Some(running) = self.take_call(call) else {
             return;
         };
-        self.events.push_back(Event::Cancel(call));
+        self.cancel_handler(call, &running);
         let task = running.task().map(str::to_owned);
         let mut finished = Finished::new(
             running.request.connection,
@@ -271,7 +278,7 @@ impl Server {
         };
         for call in self.calls.of_connection(connection) {
             if let Some(running) = self.take_call(call) {
-                self.events.push_back(Event::Cancel(call));
+                self.cancel_handler(call, &running);
                 let mut finished = Finished::new(connection, running.request.log_id, running.started);
                 finished.method = Some(running.name);
                 finished.outcome = Ok(Status::Cancelled);
