@@ -56,7 +56,12 @@ fn negotiate(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Result<Value
         Some(capabilities @ Value::Object(_)) => capabilities,
         Some(_) => return Err(invalid_params("capabilities must be an object")),
     };
-    dispatch.session.initialized(version, capabilities);
+    // Kept as sent (an object, else nothing): only replicas read it back.
+    let client_info = params
+        .remove("clientInfo")
+        .filter(Value::is_object)
+        .unwrap_or(Value::Null);
+    dispatch.session.initialized(version, capabilities, client_info);
     let config = dispatch.config;
     let mut server_info = json!({"name": config.server_name, "version": config.server_version});
     if version >= ProtocolVersion::V2025_06_18 {

@@ -20,6 +20,8 @@ pub(crate) struct Session {
     assumed: bool,
     /// The `capabilities` the client declared at `initialize`.
     client_capabilities: Value,
+    /// The `clientInfo` it named itself with (its name and version), or null.
+    client_info: Value,
     subscriptions: BTreeSet<String>,
     /// Counts changes to what a record holds, so that a change can be saved for replicas.
     revision: u64,
@@ -31,6 +33,9 @@ struct Record<'a> {
     /// The negotiated revision.
     v: &'a str,
     caps: Cow<'a, Value>,
+    /// The client's `clientInfo`.
+    #[serde(default)]
+    info: Cow<'a, Value>,
     level: &'a str,
     /// Whether the client sent `notifications/initialized`.
     init: bool,
@@ -47,6 +52,7 @@ impl Session {
             initialized_notified: false,
             assumed: false,
             client_capabilities: Value::Null,
+            client_info: Value::Null,
             subscriptions: BTreeSet::new(),
             revision: 0,
         }
@@ -62,6 +68,7 @@ impl Session {
         let record = Record {
             v: self.version.map_or("", ProtocolVersion::as_str),
             caps: Cow::Borrowed(&self.client_capabilities),
+            info: Cow::Borrowed(&self.client_info),
             level: self.log_level.as_str(),
             init: self.initialized_notified,
             subs: Cow::Borrowed(&self.subscriptions),
@@ -80,6 +87,7 @@ impl Session {
             initialized_notified: record.init,
             assumed: false,
             client_capabilities: record.caps.into_owned(),
+            client_info: record.info.into_owned(),
             subscriptions: record.subs.into_owned(),
             revision: 0,
         };
@@ -121,11 +129,12 @@ impl Session {
     }
 
     /// Records what `initialize` settled.
-    pub(crate) fn initialized(&mut self, version: ProtocolVersion, capabilities: Value) {
+    pub(crate) fn initialized(&mut self, version: ProtocolVersion, capabilities: Value, info: Value) {
         self.revision += 1;
         self.version = Some(version);
         self.assumed = false;
         self.client_capabilities = capabilities;
+        self.client_info = info;
     }
 
     /// Returns whether a handler's log message at `level` reaches this session.
