@@ -4,10 +4,12 @@
 //! once Redis is back, without a restart. Requests carry their own `X-Request-Id`, so that
 //! the replicas' logs tell who served each one.
 //!
-//! Sessions are not shared across replicas, so MCP requests here are stateless 2026-07-28
-//! ones. Every test client names itself with `X-Forwarded-For`, which nginx extends and the
-//! replicas believe (`TRUSTED_PROXIES=127.0.0.1`): each test counts against a bucket of its
-//! own, untouched by the health checks that waited for the replicas to start.
+//! The MCP requests here are stateless 2026-07-28 ones, each whole wherever it lands: this
+//! file is about the limits. The replicas share legacy sessions through the store too; the
+//! clients that hold one across replicas are in `replica_clients.rs`. Every test client names
+//! itself with `X-Forwarded-For`, which nginx extends and the replicas believe
+//! (`TRUSTED_PROXIES=127.0.0.1`): each test counts against a bucket of its own, untouched by
+//! the health checks that waited for the replicas to start.
 
 mod support;
 

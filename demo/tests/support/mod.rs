@@ -126,6 +126,13 @@ impl DemoServer {
         )
     }
 
+    /// Kills the server with SIGKILL, as a crash would, and waits for it to exit; its logs
+    /// stay readable.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     fn wait_until_healthy(&mut self) {
         let started = Instant::now();
         let mut last = String::from("no attempt yet");

@@ -27,9 +27,8 @@ impl Server {
     /// Returns the session a request must load from the store before it is answered: one
     /// it names that this replica does not hold (looked for once).
     pub(super) fn session_to_load(&self, ctx: &Ctx) -> Option<String> {
-        ctx.session
-            .clone()
-            .filter(|id| !ctx.session_loaded && self.must_load_session(id))
+        let id = ctx.session.as_deref()?;
+        (!ctx.session_loaded && self.must_load_session(id)).then(|| id.to_owned())
     }
 
     /// Parks `head` while session `id` is loaded from the store.
@@ -59,7 +58,7 @@ impl Server {
             && head.header("last-event-id").is_some()
             && ctx.replayed.is_none()
             && self.store.is_asked();
-        let Some(session) = ctx.session.clone().filter(|_| wanted) else {
+        let Some(session) = ctx.session.as_ref().filter(|_| wanted).cloned() else {
             return Some((head, ctx));
         };
         self.ask_store(StoreOp::ReadEvents { session }, Waiter::Events(connection), now);
