@@ -17,6 +17,8 @@ struct Cluster {
     replicas: Vec<World>,
     up: Vec<bool>,
     store: ScriptedStore,
+    /// A replica whose kept events never reach the store (its writes lag behind).
+    lagging: Option<usize>,
 }
 
 fn config(max_sessions: usize, failure: StoreFailure) -> Config {
@@ -40,6 +42,28 @@ impl Cluster {
             replicas,
             up: vec![true; usize::from(n)],
             store: ScriptedStore::default(),
+            lagging: None,
+        }
+    }
+
+    /// Answers every store request but the publishes, until only those are left.
+    fn pump_but_bulletins(&mut self) {
+        for world in &mut self.replicas {
+            loop {
+                let (publishes, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut world.stores)
+                    .into_iter()
+                    .partition(|request| matches!(request.op, StoreOp::Publish { .. }));
+                if rest.is_empty() {
+                    world.stores = publishes;
+                    break;
+                }
+                world.stores = publishes;
+                for request in rest {
+                    let answer = self.store.answer(&request.op, world.now.instant);
+                    world.server.store_reply(request.id, answer, world.now);
+                    world.pump();
+                }
+            }
         }
     }
 
@@ -48,6 +72,11 @@ impl Cluster {
         loop {
             let mut deliveries = Vec::new();
             for i in 0..self.replicas.len() {
+                if self.lagging == Some(i) {
+                    self.replicas[i]
+                        .stores
+                        .retain(|request| !matches!(request.op, StoreOp::AppendEvent { .. }));
+                }
                 for request in std::mem::take(&mut self.replicas[i].stores) {
                     let now = self.replicas[i].now;
                     let answer = match &request.op {
@@ -367,4 +396,59 @@ fn a_request_stream_is_replayed_by_another_replica() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].1["method"], "notifications/progress");
     assert_eq!(events[0].0, sent[0].0, "the same event, by the same id");
+}
+
+#[test]
+fn a_change_is_answered_once_the_other_replicas_were_told() {
+    let mut cluster = Cluster::new(2, config(100, StoreFailure::Open));
+    let session = cluster.session(0, json!({}));
+    let conn = cluster.connect(1);
+    // Without pumping: the store has not answered yet.
+    cluster.replicas[1].send(
+        conn,
+        &call(1, "resources/subscribe", json!({"uri": "test://a"}), &session),
+    );
+    cluster.pump_but_bulletins();
+    assert!(
+        cluster.replicas[1].responses(conn).is_empty(),
+        "the answer waits for the bulletin"
+    );
+    assert!(cluster.replicas[1].stores.iter().any(
+        |request| matches!(&request.op, StoreOp::Publish { message, .. } if message.contains("changed"))
+    ));
+    cluster.pump();
+    assert_eq!(cluster.replicas[1].responses(conn).remove(0).status, 200);
+}
+
+#[test]
+fn a_resume_elsewhere_gets_what_the_store_does_not_hold_yet() {
+    let mut cluster = Cluster::new(3, config(100, StoreFailure::Open));
+    let session = cluster.session(0, json!({}));
+    let subscribe = call(1, "resources/subscribe", json!({"uri": "test://a"}), &session);
+    assert_eq!(cluster.exchange(1, &subscribe).status, 200);
+    let touch = |id| {
+        call(
+            id,
+            "tools/call",
+            json!({"name": "touch", "arguments": {}}),
+            &session,
+        )
+    };
+    let stream = cluster.connect(2);
+    cluster.send(2, stream, &get_stream(&session, None));
+    assert_eq!(cluster.exchange(0, &touch(2)).status, 200);
+    let seen = updates(&cluster.replicas[2].fresh(stream));
+    assert_eq!(seen.len(), 1);
+    cluster.replicas[2].disconnect(stream);
+    // The next update reaches replica 2, whose copy for the store is late.
+    cluster.lagging = Some(2);
+    assert_eq!(cluster.exchange(0, &touch(3)).status, 200);
+    let resumed = cluster.connect(1);
+    cluster.send(1, resumed, &get_stream(&session, Some(&seen[0])));
+    let missed = updates(&cluster.replicas[1].fresh(resumed));
+    assert_eq!(
+        missed.len(),
+        1,
+        "the update comes from replica 1's own copy: {missed:?}"
+    );
 }

@@ -211,17 +211,24 @@ impl Server {
         self.ask_store(op, waiter, now);
     }
 
-    /// Saves session `id` for the other replicas if it changed since `revision`.
-    pub(super) fn save_if_changed(&mut self, key: &SessionKey, revision: Option<u64>, now: Now) {
+    /// Saves session `id` for the other replicas if it changed since `revision`; returns
+    /// whether it did, and then `waiter` learns when the replicas were told.
+    pub(super) fn save_if_changed(
+        &mut self,
+        key: &SessionKey,
+        revision: Option<u64>,
+        waiter: Waiter,
+        now: Now,
+    ) -> bool {
         let SessionKey::Http(id) = key else {
-            return;
+            return false;
         };
         let changed = self
             .sessions
             .get(key)
             .is_some_and(|state| Some(state.mcp.revision()) != revision);
         if !changed || !self.store.is_asked() {
-            return;
+            return false;
         }
         let record = self.session_record(id);
         let write = SessionWrite {
@@ -235,7 +242,8 @@ impl Server {
             session: id.clone(),
             record,
         };
-        self.publish(ALL.to_owned(), &bulletin, Waiter::Ignore, now);
+        self.publish(ALL.to_owned(), &bulletin, waiter, now);
+        true
     }
 
     /// Renews session `id` in the store, at most once a quarter of its lifetime.

@@ -32,6 +32,8 @@ pub(super) enum Waiter {
     Forward(ConnectionId),
     /// A `GET` resuming a stream, waiting for the session's kept events.
     Events(ConnectionId),
+    /// A response that waits until the replicas were told of its session's change.
+    Changed(ConnectionId),
 }
 
 /// How the store has been answering.
@@ -245,6 +247,7 @@ impl Server {
                 };
                 self.http_events(connection, events, now);
             }
+            Waiter::Changed(connection) => self.http_changed(connection, now),
             Waiter::Forward(connection) => {
                 let delivered = matches!(answer, Some(StoreAnswer::Delivered(n)) if n > 0);
                 self.http_forwarded(connection, delivered, now);

@@ -14,6 +14,7 @@ use crate::mcp::{self, ProtocolVersion, Session};
 use crate::server::ConnectionId;
 use crate::server::dispatch::Answer;
 use crate::server::sessions::{Full, SessionKey, SessionState};
+use crate::server::store::Waiter;
 use crate::server::timers::Timer;
 use crate::time::Now;
 
@@ -90,9 +91,10 @@ impl Server {
         let revision = self.sessions.get(&key).map(|state| state.mcp.revision());
         let (answer, finished, error) =
             self.dispatch_message(connection, &key, message, &ctx.request_id, None, now);
-        if ctx.new_session.is_none() {
-            self.save_if_changed(&key, revision, now);
-        }
+        // The answer to a request that changed the session waits until the other replicas
+        // are told, so that what the client does next finds them up to date.
+        let changed = ctx.new_session.is_none()
+            && self.save_if_changed(&key, revision, Waiter::Changed(connection), now);
         let method = finished.method;
         match answer {
             Answer::Respond(bytes) => {
@@ -130,8 +132,26 @@ impl Server {
                         };
                         self.commit_session(connection, &id, commit, now);
                     }
+                    _ if changed => {
+                        let commit = Commit {
+                            ctx: *ctx,
+                            reply,
+                            error,
+                            method,
+                        };
+                        self.hold(connection, commit);
+                    }
                     _ => self.send_reply_as(connection, &ctx, reply, error, method, now),
                 }
+            }
+            Answer::Nothing if changed => {
+                let commit = Commit {
+                    ctx: *ctx,
+                    reply: Reply::empty(202),
+                    error: None,
+                    method,
+                };
+                self.hold(connection, commit);
             }
             Answer::Nothing => self.send_reply_as(connection, &ctx, Reply::empty(202), None, method, now),
             Answer::Unrouted => {

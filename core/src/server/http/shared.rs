@@ -106,9 +106,25 @@ impl Server {
     /// Holds the response to the `initialize` that made session `id` until the store has it.
     pub(super) fn commit_session(&mut self, connection: ConnectionId, id: &str, commit: Commit, now: Now) {
         self.open_shared_session(id, Waiter::Open(connection), now);
+        self.hold(connection, commit);
+    }
+
+    /// Holds a response until the store request its connection's waiter names is answered.
+    pub(super) fn hold(&mut self, connection: ConnectionId, commit: Commit) {
         if let Some(http) = self.http_mut(connection) {
             http.exchange = Exchange::Commit(Box::new(commit));
         }
+    }
+
+    /// The replicas were told of a session's change (or the store failed: they will load it
+    /// anew): send the response that waited.
+    pub(in crate::server) fn http_changed(&mut self, connection: ConnectionId, now: Now) {
+        let Some(commit) = self.take_commit(connection) else {
+            return;
+        };
+        self.send_commit(connection, commit, now);
+        self.touched.push(connection);
+        self.http_drive(connection, now);
     }
 
     /// The store answered whether it took a new session (`None`: it failed): send the
@@ -183,9 +199,7 @@ impl Server {
             Waiter::Forward(connection),
             now,
         ) {
-            if let Some(http) = self.http_mut(connection) {
-                http.exchange = Exchange::Commit(Box::new(commit));
-            }
+            self.hold(connection, commit);
         } else {
             self.refuse_answer(connection, commit, now);
         }

@@ -71,11 +71,32 @@ impl Server {
             return Some(simple_error(409, "Conflict: the session already has a stream"));
         }
         let events: Vec<(EventId, Vec<u8>)> = match (resume, elsewhere) {
-            (Some(last), Some(events)) => events
-                .iter()
-                .filter(|(id, _)| id.stream == last.stream && id.seq > last.seq)
-                .cloned()
-                .collect(),
+            (Some(last), Some(stored)) => {
+                let mut events: Vec<(EventId, Vec<u8>)> = stored
+                    .iter()
+                    .filter(|(id, _)| id.stream == last.stream && id.seq > last.seq)
+                    .cloned()
+                    .collect();
+                if is_standalone(last.stream) {
+                    // This replica heard the session's announcements too: what it kept that
+                    // the store does not hold (yet: the replica that held the stream writes
+                    // there after the fact) follows, so that nothing announced is lost.
+                    let mut known: Vec<&[u8]> = stored
+                        .iter()
+                        .filter(|(id, _)| id.stream == last.stream)
+                        .map(|(_, message)| message.as_slice())
+                        .collect();
+                    for (id, message) in replay.undelivered() {
+                        match known.iter().position(|kept| *kept == message) {
+                            Some(at) => {
+                                known.swap_remove(at);
+                            }
+                            None => events.push((id, message.to_vec())),
+                        }
+                    }
+                }
+                events
+            }
             (Some(last), None) => replay
                 .after(last.stream, Some(last.seq))
                 .into_iter()
@@ -96,8 +117,7 @@ impl Server {
             if let Some(seq) = events.iter().map(|(id, _)| id.seq).max() {
                 replay.follow(seq);
             }
-            // What this replica kept for the stream meanwhile is what the replayed stream
-            // carried: the client gets it once.
+            // What this replica kept for the stream meanwhile went out above, once.
             let delivered = if elsewhere.is_some() {
                 replay.undelivered().last().map(|(id, _)| id.seq)
             } else {
