@@ -63,26 +63,22 @@ impl Server {
         limited: Option<Reply>,
         now: Now,
     ) {
-        let is_mcp = request_path(head.target()) == self.config.mcp_path;
-        if is_mcp
-            && limited.is_none()
-            && head.method() != "OPTIONS"
-            && let Some(id) = self.session_to_load(&ctx)
-        {
-            // A session another replica made is loaded before anything else looks for it.
-            return self.park_for_session(connection, head, ctx, &id, now);
-        }
-        let (head, mut ctx) = if is_mcp && limited.is_none() {
-            // So are the events a client resuming a stream missed, wherever they were kept.
-            match self.park_for_events(connection, head, ctx, now) {
-                Some(unparked) => unparked,
-                None => return,
-            }
-        } else {
-            (head, ctx)
-        };
+        let mut ctx = ctx;
         let method = head.method();
         let path = request_path(head.target());
+        let is_mcp = path == self.config.mcp_path;
+        if is_mcp && limited.is_none() && self.store.is_asked() {
+            // A session another replica made is loaded before anything else looks for it, and
+            // so are the events a client resuming a stream missed, wherever they were kept.
+            if method != "OPTIONS"
+                && let Some(id) = self.session_to_load(&ctx)
+            {
+                return self.park_for_session(connection, head, ctx, &id, now);
+            }
+            if let Some(session) = self.events_to_load(method, &head, &ctx) {
+                return self.park_for_events(connection, head, ctx, session, now);
+            }
+        }
         let has_body = head.body != BodyFraming::None;
         let reply = match limited.map_or_else(|| self.check_peer(connection, &head, &mut ctx), Err) {
             Err(reply) => Some(reply),
@@ -165,9 +161,14 @@ fn unsupported_version() -> Reply {
 
 /// The path of a request target, without its query (absolute-form targets included).
 pub(super) fn request_path(target: &str) -> &str {
-    let target = match target.split_once("://") {
-        Some((_, rest)) => rest.find('/').map_or("/", |slash| &rest[slash..]),
-        None => target,
+    // Origin form, as every client sends it, has nothing to strip before the path.
+    let target = if target.starts_with('/') {
+        target
+    } else {
+        match target.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("/", |slash| &rest[slash..]),
+            None => target,
+        }
     };
     target.split(['?', '#']).next().unwrap_or(target)
 }

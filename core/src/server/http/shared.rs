@@ -45,25 +45,25 @@ impl Server {
         self.park(connection, head, ctx);
     }
 
-    /// Parks a `GET` that resumes after a `Last-Event-ID` while the session's events are read
-    /// from the store (another replica may have kept them); false when it need not wait.
+    /// Parks a `GET` that resumes after a `Last-Event-ID` while `session`'s events are read
+    /// from the store (another replica may have kept them).
     pub(super) fn park_for_events(
         &mut self,
         connection: ConnectionId,
         head: Head,
         ctx: Ctx,
+        session: String,
         now: Now,
-    ) -> Option<(Head, Ctx)> {
-        let wanted = head.method() == "GET"
-            && head.header("last-event-id").is_some()
-            && ctx.replayed.is_none()
-            && self.store.is_asked();
-        let Some(session) = ctx.session.as_ref().filter(|_| wanted).cloned() else {
-            return Some((head, ctx));
-        };
+    ) {
         self.ask_store(StoreOp::ReadEvents { session }, Waiter::Events(connection), now);
         self.park(connection, head, ctx);
-        None
+    }
+
+    /// Returns the session whose kept events a `GET` (`method`) resuming after a
+    /// `Last-Event-ID` must read first (read once).
+    pub(super) fn events_to_load(&self, method: &str, head: &Head, ctx: &Ctx) -> Option<String> {
+        let wanted = method == "GET" && ctx.replayed.is_none() && head.header("last-event-id").is_some();
+        ctx.session.clone().filter(|_| wanted && self.store.is_asked())
     }
 
     /// The store answered a parked `GET`'s events (`None`: it failed, and none are replayed
