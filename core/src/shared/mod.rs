@@ -26,7 +26,7 @@ use crate::Framing;
 use crate::handler::{Call, CallFuture, CallId, Message, Outbox, Outcome};
 use crate::log::Level;
 use crate::server::{ConnectionId, Server};
-use crate::store::{StoreBackend, StoreRequest};
+use crate::store::StoreRequest;
 use crate::time::Now;
 
 mod buffer;
@@ -51,7 +51,7 @@ pub struct SharedServer {
     clock: Box<dyn Fn() -> Now + Send + Sync>,
     spawn: Box<dyn Fn(Task) + Send + Sync>,
     /// Where store requests run, when replicas share state.
-    store: OnceLock<Arc<dyn StoreBackend>>,
+    store: OnceLock<Arc<store::Store>>,
     max_output: usize,
 }
 
