@@ -30,6 +30,9 @@ N = int(os.environ.get("N", "100000"))
 STDIO_ROUNDS = int(os.environ.get("STDIO_ROUNDS", "3"))
 SERVER_CPU = os.environ.get("SERVER_CPU", "0")
 LOAD_CPU = os.environ.get("LOAD_CPU", "1")
+# Where the rate-limited rounds' redis-server runs: by default beside the load generator, as
+# a store on its own machine would be, so that the server's core pays only for its own work.
+REDIS_CPU = os.environ.get("REDIS_CPU", LOAD_CPU)
 TEXT = os.environ.get("ECHO_TEXT", "hello rampart bench")
 BASE_PORT = int(os.environ.get("BASE_PORT", "23480"))
 OUT = os.environ.get("OUT", os.path.join(HERE, "results-latest.md"))
@@ -226,8 +229,8 @@ def run_wrk(port, duration, script="echo.lua"):
 
 
 def start_redis(port):
-    """Starts a redis-server on `port`, pinned with the servers (it shares their CPU)."""
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, "redis-server", "--port", str(port),
+    """Starts a redis-server on `port`, pinned to `REDIS_CPU`."""
+    proc = subprocess.Popen(["taskset", "-c", REDIS_CPU, "redis-server", "--port", str(port),
                              "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -614,7 +617,7 @@ The answers to the check request:
 The legacy-era echo above with `RATE_LIMIT={LIMIT}` (every request counted, none refused;
 all of wrk's connections are one client, so every request takes a token from the same
 bucket). "In-process": the server's own limiter. "Redis": `REDIS_URL` names a
-`redis-server` started for the run ({'' if not limited else 'pinned to CPU ' + SERVER_CPU + ' with the servers, so the server and Redis share one core'}), and
+`redis-server` started for the run, pinned to CPU {REDIS_CPU}{' with the servers, so the server and Redis share one core' if REDIS_CPU == SERVER_CPU else ' beside the load generator, as a store on a machine of its own would be: the server pays only for its own work'} (`REDIS_CPU`), and
 each request's token is taken by one Lua script (GCRA on Redis `TIME`), one round trip,
 before the request is read on. Same wrk settings and interleaved rounds as above.
 

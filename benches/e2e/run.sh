@@ -20,6 +20,7 @@
 #   STDIO_ROUNDS=3    stdio rounds (after one warm-up round)
 #   SERVER_CPU=0      CPU the servers are pinned to
 #   LOAD_CPU=1        CPU wrk and the stdio driver are pinned to
+#   REDIS_CPU=1       CPU the rate-limited rounds' redis-server is pinned to (default LOAD_CPU)
 #   MODERN=1          0: leave out the 2026-07-28 HTTP rounds
 #   LIMITED=1         0: leave out the rate-limited rounds (in-process limit against Redis)
 #   SKIP_STDIO=0      1: leave out the stdio comparison

@@ -191,7 +191,7 @@ impl RedisStore {
             .set_number_of_retries(usize::MAX)
             .set_response_timeout(Some(settings.response_timeout))
             .set_connection_timeout(Some(settings.connection_timeout));
-        let runtime = Runtime::locate();
+        let runtime = Runtime::locate(settings.response_timeout);
         let manager = ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(failed)?;
         let scripts = Scripts {
             take: Script::new(gcra::SOURCE),
