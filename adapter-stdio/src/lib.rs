@@ -34,11 +34,11 @@ use std::thread;
 use std::time::{Instant, SystemTime};
 
 use futures_util::future::{AbortHandle, abortable};
+use rampart_core::store::StoreError;
 use rampart_core::{
     Call, CallId, Config, Event, Framing, LogRecord, Message, Now, Outbox, Outcome, Registry, Server,
     Transmit,
 };
-use rampart_core::store::StoreError;
 use serde_json::json;
 
 /// A tool call's future, boxed for the caller's spawner.
