@@ -6,19 +6,16 @@
 //! them in the order their futures are first polled, and a session's kept events, or a
 //! session saved and then announced, must reach the store in the order the core asked.
 
-use std::collections::VecDeque;
-use std::future::{Future, poll_fn};
-use std::pin::Pin;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::poll_fn;
 use std::sync::{Arc, Mutex, Weak};
-use std::task::{Poll, Waker};
-
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::task::{Context, Poll, Wake, Waker};
 
 use super::SharedServer;
-use crate::store::{StoreAnswer, StoreBackend, StoreError, StoreId, StoreRequest};
+use crate::store::{StoreBackend, StoreError, StoreId, StoreRequest};
 
-/// A store request under way, with the id its answer is reported under.
-type Running = Pin<Box<dyn Future<Output = (StoreId, Result<StoreAnswer, StoreError>)> + Send>>;
+/// A store request under way.
+type Running = crate::store::StoreFuture;
 
 /// The backend, and the requests the core asked that its task has not started yet.
 pub(super) struct Store {
@@ -34,8 +31,7 @@ struct Queue {
 
 impl Store {
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
-        // Nothing under this lock panics; were it poisoned, the queue is still whole.
-        self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.queue)
     }
 }
 
@@ -89,31 +85,89 @@ impl SharedServer {
 /// The store's task: starts the requests in the order they were asked, runs them together,
 /// and reports each answer; ends with the server.
 async fn run_requests(shared: Weak<SharedServer>, store: Arc<Store>) {
-    let mut running: FuturesUnordered<Running> = FuturesUnordered::new();
+    let woken = Arc::new(Mutex::new(Woken::default()));
+    let mut running: BTreeMap<u64, (StoreId, Running, Waker)> = BTreeMap::new();
+    let mut next = 0u64;
     loop {
         let answered = poll_fn(|cx| {
+            let mut to_poll = {
+                let mut woken = lock(&woken);
+                woken.task = Some(cx.waker().clone());
+                std::mem::take(&mut woken.slots)
+            };
             {
                 let mut queue = store.lock();
-                for StoreRequest { id, op } in queue.requests.drain(..) {
-                    let answer = store.backend.run(op);
-                    running.push(Box::pin(async move { (id, answer.await) }));
-                }
                 queue.waker = Some(cx.waker().clone());
+                for StoreRequest { id, op } in queue.requests.drain(..) {
+                    let waker = Waker::from(Arc::new(RequestWaker {
+                        slot: next,
+                        woken: Arc::clone(&woken),
+                    }));
+                    running.insert(next, (id, store.backend.run(op), waker));
+                    // First polled in the order asked: every request reaches the backend in order.
+                    to_poll.push(next);
+                    next += 1;
+                }
             }
-            // Polled in the order pushed: every new request reaches the backend in order.
-            match running.poll_next_unpin(cx) {
-                Poll::Ready(Some(answered)) => Poll::Ready(Some(answered)),
-                Poll::Ready(None) | Poll::Pending if shared.strong_count() == 0 => Poll::Ready(None),
-                Poll::Ready(None) | Poll::Pending => Poll::Pending,
+            let mut answered = Vec::new();
+            for slot in to_poll {
+                let Some((_, future, waker)) = running.get_mut(&slot) else {
+                    continue;
+                };
+                if let Poll::Ready(answer) = future.as_mut().poll(&mut Context::from_waker(waker))
+                    && let Some((id, _, _)) = running.remove(&slot)
+                {
+                    answered.push((id, answer));
+                }
             }
+            if !answered.is_empty() || shared.strong_count() == 0 {
+                return Poll::Ready(answered);
+            }
+            Poll::Pending
         })
         .await;
-        let Some((id, answer)) = answered else {
-            return;
-        };
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        shared.drive(None, |state, now| state.server.store_reply(id, answer, now));
+        shared.drive(None, |state, now| {
+            for (id, answer) in answered {
+                state.server.store_reply(id, answer, now);
+            }
+        });
     }
+}
+
+/// The requests of the store's task woken since it last looked, and the task's own waker.
+#[derive(Default)]
+struct Woken {
+    slots: Vec<u64>,
+    task: Option<Waker>,
+}
+
+/// The waker of one request: notes it as woken and wakes the store's task.
+struct RequestWaker {
+    slot: u64,
+    woken: Arc<Mutex<Woken>>,
+}
+
+impl Wake for RequestWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let task = {
+            let mut woken = lock(&self.woken);
+            woken.slots.push(self.slot);
+            woken.task.take()
+        };
+        if let Some(task) = task {
+            task.wake();
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Nothing under these locks panics; were one poisoned, what it guards is still whole.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
