@@ -75,7 +75,7 @@
 //! be split into one step per slot.
 //!
 //! ```no_run
-//! # fn attach(server: &rampart_core::SharedServer) -> Result<(), rampart_core::store::StoreError> {
+//! # fn attach(server: &std::sync::Arc<rampart_core::SharedServer>) -> Result<(), rampart_core::store::StoreError> {
 //! use std::sync::Arc;
 //! use rampart_redis::{RedisSettings, RedisStore};
 //!
