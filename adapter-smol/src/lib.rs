@@ -116,7 +116,7 @@ pub async fn serve(
 ) -> io::Result<()> {
     let smol = Smol(Arc::clone(executor));
     let store = shared_store(server.config())?;
-    shared::serve(smol, server, Tcp(listener), shutdown, write_stderr, store).await
+    shared::serve(smol, server, Tcp(listener), shutdown, write_stderr, store, None).await
 }
 
 /// The shared store `config` names (`REDIS_URL`), if any.

@@ -113,7 +113,7 @@ pub async fn serve(
 ) -> io::Result<()> {
     let tokio = Tokio(Handle::current());
     let store = shared_store(server.config())?;
-    shared::serve(tokio, server, Tcp(listener), shutdown, write_stderr, store).await
+    shared::serve(tokio, server, Tcp(listener), shutdown, write_stderr, store, None).await
 }
 
 /// The shared store `config` names (`REDIS_URL`), if any.

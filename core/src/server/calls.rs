@@ -119,6 +119,11 @@ impl Calls {
         self.running.len()
     }
 
+    /// Returns the ids of every running call, in the order they started.
+    pub(crate) fn ids(&self) -> Vec<CallId> {
+        self.running.keys().copied().collect()
+    }
+
     /// Returns the calls answering requests of `connection` (a task answered its request
     /// already: it no longer depends on the connection).
     pub(crate) fn of_connection(&self, connection: ConnectionId) -> Vec<CallId> {

@@ -159,14 +159,20 @@ impl Server {
 
     /// A call's deadline passed: E_TIMEOUT to the client, a cancel to the embedder.
     pub(super) fn call_timed_out(&mut self, call: CallId, now: Now) {
-        let Some(running) = self.take_call(call) else {
+        let Some(running) = self.calls.get(call) else {
             return;
         };
         let limit = running.deadline.saturating_duration_since(running.started);
-        let error = RpcError::new(
-            ErrorCode::Timeout,
-            format!("Tool timed out after {} ms", limit.as_millis()),
-        );
+        let message = format!("Tool timed out after {} ms", limit.as_millis());
+        self.time_out_call(call, message, now);
+    }
+
+    /// Cancels a running call and answers it with E_TIMEOUT and `message`.
+    pub(super) fn time_out_call(&mut self, call: CallId, message: String, now: Now) {
+        let Some(running) = self.take_call(call) else {
+            return;
+        };
+        let error = RpcError::new(ErrorCode::Timeout, message);
         self.cancel_handler(call, &running);
         if running.task().is_some() {
             return self.end_task(running, Err(error), now);

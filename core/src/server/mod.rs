@@ -82,7 +82,12 @@ pub struct Server {
     started: Instant,
     checks: Vec<(String, ReadinessCheck)>,
     ready: bool,
+    /// What only the embedder sees, counted for `/metrics`.
+    host_counts: crate::metrics::HostCounts,
+    /// `/ready` answers 503: a drain has begun ([`Server::begin_drain`]).
     draining: bool,
+    /// Shutdown has begun: connections close after their answer ([`Server::shutdown`]).
+    stopping: bool,
     connections: BTreeMap<ConnectionId, Connection>,
     next_connection: u64,
     sessions: Sessions,
@@ -154,7 +159,9 @@ impl Server {
             started: now.instant,
             checks: Vec::new(),
             ready: true,
+            host_counts: crate::metrics::HostCounts::default(),
             draining: false,
+            stopping: false,
             connections: BTreeMap::new(),
             next_connection: 0,
             sessions: Sessions::default(),
@@ -212,7 +219,7 @@ impl Server {
 
     /// Returns whether shutdown has begun and every connection has closed.
     pub fn is_drained(&self) -> bool {
-        self.draining && self.connections.is_empty()
+        self.stopping && self.connections.is_empty()
     }
 
     /// Returns whether the connection takes input now.
@@ -307,6 +314,7 @@ impl Server {
         while let Some(timer) = self.timers.pop_due(now.instant) {
             match timer {
                 Timer::Call(call) => self.call_timed_out(call, now),
+                Timer::Drain => self.drain_timed_out(now),
                 Timer::Heartbeat(call) => self.heartbeat(call, now),
                 Timer::Connection(connection) => {
                     self.touched.push(connection);
@@ -384,13 +392,49 @@ impl Server {
         self.ready = ready;
     }
 
-    /// Begins a graceful shutdown: `/ready` turns 503, idle connections close now, busy ones
-    /// after their current response; running calls finish. Poll [`is_drained`](Self::is_drained).
-    pub fn shutdown(&mut self, now: Now) {
+    /// Counts `n` of something only the embedding code sees, for `/metrics`.
+    pub fn count(&mut self, counter: crate::metrics::HostCounter, n: u64) {
+        self.host_counts.add(counter, n);
+    }
+
+    /// Begins a drain: `/ready` answers 503 from now on, so that load balancers stop sending,
+    /// while everything else is served as before. [`shutdown`](Self::shutdown) follows once
+    /// `DRAIN_DELAY` has passed (the adapter waits it out, listener open).
+    pub fn begin_drain(&mut self) {
         self.draining = true;
+    }
+
+    /// Begins a graceful shutdown: `/ready` turns 503, idle connections close now, busy ones
+    /// after their current response; running calls may finish until `DRAIN_TIMEOUT`, when
+    /// they are cancelled with E_TIMEOUT and every connection closes. Poll
+    /// [`is_drained`](Self::is_drained).
+    pub fn shutdown(&mut self, now: Now) {
+        if self.stopping {
+            return;
+        }
+        self.draining = true;
+        self.stopping = true;
+        self.timers
+            .arm(now.instant + self.config.serving.drain_timeout, Timer::Drain);
         self.http_shutdown(now);
         self.ndjson_shutdown();
         self.settle(now);
+    }
+
+    /// Ends what the drain timeout cut short: calls still running are answered with
+    /// E_TIMEOUT, then every connection left is closed.
+    fn drain_timed_out(&mut self, now: Now) {
+        let message = format!(
+            "The server shut down: the call ran past the drain timeout of {} ms",
+            self.config.serving.drain_timeout.as_millis()
+        );
+        for call in self.calls.ids() {
+            self.time_out_call(call, message.clone(), now);
+        }
+        let open: Vec<ConnectionId> = self.connections.keys().copied().collect();
+        for connection in open {
+            self.close(connection, now);
+        }
     }
 
     // ---- poll_* (output) ----
@@ -419,6 +463,7 @@ impl Server {
                 Timer::Session(_) => TimeoutReason::SessionExpiry,
                 Timer::ClientRequest(_) => TimeoutReason::ClientRequest,
                 Timer::Store(_) | Timer::StoreProbe => TimeoutReason::Store,
+                Timer::Drain => TimeoutReason::Drain,
             },
         });
         let sweep = std::iter::once(&self.limiter)

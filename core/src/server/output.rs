@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::handler::{Call, CallId};
 use crate::log::LogRecord;
 use crate::store::StoreRequest;
+use crate::trace::SpanRecord;
 
 /// Identifies one connection (for stdio, the one pair of pipes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -48,6 +49,9 @@ pub enum Event {
     /// Run this request on the shared store and report its answer with
     /// [`Server::store_reply`](crate::Server::store_reply).
     Store(StoreRequest),
+    /// Export this span (made only when [`TraceConfig`](crate::trace::TraceConfig) names
+    /// an endpoint).
+    Span(SpanRecord),
 }
 
 /// The next deadline and what it is for.
@@ -74,6 +78,8 @@ pub enum TimeoutReason {
     SessionExpiry,
     /// A request to the client that must be answered by then.
     ClientRequest,
+    /// The end of a shutdown's drain (`DRAIN_TIMEOUT`).
+    Drain,
     /// The sweep of idle rate-limit buckets.
     RateLimitSweep,
     /// A request to the shared store that must be answered by then, or the next probe of it.

@@ -27,6 +27,8 @@ pub(crate) enum Timer {
     Store(u64),
     /// The next probe of the shared store's health.
     StoreProbe,
+    /// The end of a shutdown's drain: what still runs is cut short.
+    Drain,
 }
 
 /// Deadlines, earliest first.

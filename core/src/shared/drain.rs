@@ -9,6 +9,7 @@ use crate::log::LogRecord;
 use crate::server::{ConnectionId, Event, Server, Transmit};
 use crate::store::StoreRequest;
 use crate::time::Now;
+use crate::trace::SpanExporter;
 
 /// Log bytes held for the log writer at most; lines past it are counted and dropped.
 const MAX_PENDING_LOGS: usize = 4 * 1024 * 1024;
@@ -24,6 +25,8 @@ pub(super) struct Drain<'a> {
     pub(super) stores: &'a mut Vec<StoreRequest>,
     pub(super) logs: &'a mut Vec<u8>,
     pub(super) dropped_logs: &'a mut u64,
+    /// Where spans go, when traces are exported.
+    pub(super) spans: Option<&'a dyn SpanExporter>,
     pub(super) max_output: usize,
 }
 
@@ -49,6 +52,11 @@ impl Drain<'_> {
                     Event::Resume(connection) => self.resume(connection),
                     Event::Closed(connection) => self.close(connection),
                     Event::Store(request) => self.stores.push(request),
+                    Event::Span(span) => {
+                        if let Some(exporter) = self.spans {
+                            exporter.export(span);
+                        }
+                    }
                 }
             }
             if !progressed {

@@ -28,6 +28,7 @@ use crate::log::Level;
 use crate::server::{ConnectionId, Server};
 use crate::store::StoreRequest;
 use crate::time::Now;
+use crate::trace::SpanExporter;
 
 mod buffer;
 mod drain;
@@ -52,6 +53,8 @@ pub struct SharedServer {
     spawn: Box<dyn Fn(Task) + Send + Sync>,
     /// Where store requests run, when replicas share state.
     store: OnceLock<Arc<store::Store>>,
+    /// Where spans go, when traces are exported.
+    spans: OnceLock<Arc<dyn SpanExporter>>,
     max_output: usize,
 }
 
@@ -149,8 +152,15 @@ impl SharedServer {
             clock: Box::new(clock),
             spawn: Box::new(spawn),
             store: OnceLock::new(),
+            spans: OnceLock::new(),
             max_output,
         })
+    }
+
+    /// Sends the server's span records to `exporter`, from now on; a second exporter is
+    /// ignored.
+    pub fn set_span_exporter(&self, exporter: Arc<dyn SpanExporter>) {
+        let _ = self.spans.set(exporter);
     }
 
     /// Runs `f` on the server under the lock; for configuration and inspection.
@@ -266,6 +276,12 @@ impl SharedServer {
     /// Fires the deadlines that have passed.
     pub fn timeout(self: &Arc<Self>) {
         self.drive(None, |state, now| state.server.handle_timeout(now));
+    }
+
+    /// Begins a drain: `/ready` answers 503 while everything else is served; see
+    /// [`Server::begin_drain`].
+    pub fn begin_drain(&self) {
+        self.lock().server.begin_drain();
     }
 
     /// Begins a graceful shutdown: see [`Server::shutdown`].
@@ -422,6 +438,7 @@ impl SharedServer {
             stores,
             logs,
             dropped_logs,
+            spans: self.spans.get().map(|exporter| &**exporter),
             max_output: self.max_output,
         };
         host.pour(server, now);

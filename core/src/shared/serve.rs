@@ -14,6 +14,7 @@ use super::wait::{Signal, race};
 use super::{ReadBuffer, SharedServer};
 use crate::server::{ConnectionId, Server};
 use crate::store::StoreBackend;
+use crate::trace::SpanExporter;
 
 /// How long the accept loop pauses after a failed accept.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -21,7 +22,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// Serves `server` on `listener` until `shutdown` resolves and every connection has drained.
 ///
 /// Store requests run on `store`, when the server shares state with replicas (see
-/// [`SharedServer::set_store`]). Log records are handed to `log` as batches of JSON lines by a task of their own; the last
+/// [`SharedServer::set_store`]); span records go to `spans`, when traces are exported. Log records are handed to `log` as batches of JSON lines by a task of their own; the last
 /// batch is written before this returns. After `shutdown`, no new connection is accepted,
 /// `/ready` answers 503, idle connections close, and busy ones close after their response.
 pub async fn serve<R: Runtime, L: Listener>(
@@ -31,12 +32,16 @@ pub async fn serve<R: Runtime, L: Listener>(
     shutdown: impl Future<Output = ()>,
     log: impl Fn(&[u8]) + Clone + Send + 'static,
     store: Option<Arc<dyn StoreBackend>>,
+    spans: Option<Arc<dyn SpanExporter>>,
 ) -> io::Result<()> {
     let stall = server.config().write_stall_timeout;
     let spawner = runtime.clone();
     let shared = SharedServer::new(server, R::now, move |task| spawner.spawn(task));
     if let Some(store) = store {
         shared.set_store(store);
+    }
+    if let Some(spans) = spans {
+        shared.set_span_exporter(spans);
     }
     let stop = Arc::new(Stop::default());
     runtime.spawn(drive_timers::<R>(Arc::clone(&shared), Arc::clone(&stop)));

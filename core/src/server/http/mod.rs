@@ -341,7 +341,7 @@ impl Server {
     fn end_exchange(&mut self, connection: ConnectionId, close: bool, now: Now) {
         let max = self.config.max_requests_per_connection;
         // While draining, a connection closes after its answer rather than wait for more.
-        let close = close || self.draining;
+        let close = close || self.stopping;
         let Some(http) = self.http_mut(connection) else {
             return;
         };

@@ -84,7 +84,7 @@ impl Server {
 
     /// Writes a reply; returns whether the connection closes after it.
     pub(super) fn write_reply(&mut self, connection: ConnectionId, ctx: &Ctx, reply: &Reply) -> bool {
-        let close = reply.close || !ctx.keep_alive || self.draining;
+        let close = reply.close || !ctx.keep_alive || self.stopping;
         let mut head = response::Head::new(reply.status);
         self.common_headers(&mut head, ctx, close);
         for (name, value) in &reply.headers {

@@ -16,7 +16,7 @@ pub(super) const ALLOW_METHODS: &str = "GET, POST, DELETE, OPTIONS";
 impl Server {
     pub(super) fn http_head(&mut self, connection: ConnectionId, head: Head, now: Now) {
         let mut ctx = self.bare_ctx(head.header("x-request-id"), head.minor_version, now);
-        ctx.keep_alive = head.keep_alive && !self.draining;
+        ctx.keep_alive = head.keep_alive && !self.stopping;
         let method = head.method();
         let path = request_path(head.target());
         ctx.line = [method, " ", path].concat();

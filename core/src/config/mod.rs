@@ -10,6 +10,11 @@ use crate::auth::{ResourceMetadata, StaticTokens, TokenVerifier};
 
 use crate::rate_limit::Cidr;
 use crate::store::StoreConfig;
+use crate::trace::TraceConfig;
+
+mod serving;
+
+pub use serving::ServingConfig;
 
 pub use crate::http::policy::{Hosts, Origins};
 
@@ -133,6 +138,11 @@ pub struct Config {
     /// The store replicas share rate limits through (`REDIS_URL`, `STORE_TIMEOUT_MS`,
     /// `RATE_LIMIT_FAILURE`); none by default.
     pub store: StoreConfig,
+    /// Connections at once, the drain on shutdown, and where `/metrics` is served
+    /// (`MAX_CONNECTIONS`, `DRAIN_DELAY`, `DRAIN_TIMEOUT`, `METRICS_ADDR`, `METRICS_TOKEN`).
+    pub serving: ServingConfig,
+    /// Where spans are exported, from the standard `OTEL_*` variables; off by default.
+    pub trace: TraceConfig,
     /// Authentication of HTTP requests to the MCP endpoint; `None` admits every request.
     pub auth: Option<AuthConfig>,
 }
@@ -207,6 +217,8 @@ impl Default for Config {
             rate_limit_exempt: Vec::new(),
             tool_rate_limits: BTreeMap::new(),
             store: StoreConfig::default(),
+            serving: ServingConfig::default(),
+            trace: TraceConfig::default(),
             auth: None,
         }
     }
@@ -242,7 +254,9 @@ impl Config {
     /// `PORT`, `ALLOWED_ORIGINS`, `ALLOWED_HOSTS`, `STATELESS`, `REQUIRE_SESSIONS`,
     /// `REQUEST_STATE_KEY`, `REQUEST_STATE_TTL_SECS`, `MAX_SESSIONS`, `RATE_LIMIT`,
     /// `RATE_LIMIT_MAX_CLIENTS`, `TRUSTED_PROXIES`, `RATE_LIMIT_EXEMPT`, `TOOL_RATE_LIMITS`,
-    /// `REDIS_URL`, `STORE_TIMEOUT_MS`, `RATE_LIMIT_FAILURE`. Other variables
+    /// `REDIS_URL`, `STORE_TIMEOUT_MS`, `RATE_LIMIT_FAILURE`, `MAX_CONNECTIONS`, `DRAIN_DELAY`,
+    /// `DRAIN_TIMEOUT`, `METRICS_ADDR`, `METRICS_TOKEN`, and the `OTEL_*` variables of
+    /// [`TraceConfig`]. Other variables
     /// are ignored; a malformed value is an error naming the variable. Without
     /// `ALLOWED_HOSTS`, a loopback `HOST` admits only loopback names and any other admits all.
     pub fn apply_env<I, K, V>(mut self, vars: I) -> Result<Self, ConfigError>
@@ -364,7 +378,10 @@ impl Config {
                     self.max_sessions = usize::try_from(n).map_err(|_| bad("a smaller number"))?;
                 }
                 _ => {
-                    if let Some(Err(expected)) = self.store.apply(name, value) {
+                    let applied = (self.store.apply(name, value))
+                        .or_else(|| self.serving.apply(name, value))
+                        .or_else(|| self.trace.apply(name, value));
+                    if let Some(Err(expected)) = applied {
                         return Err(bad(expected));
                     }
                 }
