@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::ConnectionId;
+use super::record::Facts;
 use super::sessions::SessionKey;
 use crate::handler::{CallId, CallKind};
 use crate::jsonrpc::Id;
@@ -30,6 +31,8 @@ pub(crate) struct RequestContext {
     pub(crate) principal: Option<String>,
     /// What a 2026-07-28 request carries for its handler; `None` in the legacy era.
     pub(crate) modern: Option<Box<Modern>>,
+    /// What its record's metrics and span say beyond the log line.
+    pub(crate) facts: Facts,
 }
 
 /// A 2026-07-28 request's own metadata and the client's answers to its questions.

@@ -37,6 +37,8 @@ pub(super) struct Connection {
     pub(super) forwarded_for: Option<IpAddr>,
     /// Who the current request authenticated as, when authentication is on.
     pub(super) principal: Option<Principal>,
+    /// Accepted on the metrics listener: serves only `/metrics` and the probes.
+    pub(super) metrics_only: bool,
 }
 
 impl Connection {
@@ -56,6 +58,7 @@ impl Connection {
             client_key: ClientKey::from_ip(peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))),
             forwarded_for: None,
             principal: None,
+            metrics_only: false,
         }
     }
 

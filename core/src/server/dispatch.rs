@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::calls::{Modern, Progress, RequestContext, Running};
 use super::http::store_unavailable;
 use super::outgoing::Refused;
-use super::record::Finished;
+use super::record::{Finished, SpanFacts};
 use super::sessions::SessionKey;
 use super::store::{Limit, Waiter};
 use super::task_calls::{TASK_METHODS, task_link};
@@ -18,8 +18,9 @@ use crate::error::{ErrorCode, RpcError};
 use crate::handler::{Call, CallId, CallKind, ClientError};
 use crate::jsonrpc::{self, Id, Notification, Request, Response};
 use crate::log::Status;
-use crate::mcp::modern::{Input, RequestMeta, Sealing};
+use crate::mcp::modern::{Input, RequestMeta, Sealing, Trace};
 use crate::mcp::{self, Dispatch, ProtocolVersion, Reply, Session, Start};
+use crate::metrics;
 use crate::rate_limit::{ClientKey, Decision};
 use crate::store::StoreOp;
 use crate::time::Now;
@@ -49,14 +50,35 @@ impl Server {
         message: jsonrpc::Message,
         request_id: &str,
         modern: Option<RequestMeta>,
+        header_trace: Option<&Trace>,
         now: Now,
     ) -> (Answer, Finished, Option<RpcError>) {
         let mut finished = Finished::new(connection, request_id.to_owned(), now.instant);
         match message {
             jsonrpc::Message::Request(request) => {
+                finished.facts.rpc = Some(metrics::method_label(&request.method));
+                if self.config.trace.is_enabled() {
+                    finished.facts.span = Some(SpanFacts::of_request(
+                        &request.method,
+                        request.params.as_ref(),
+                        Some(request.id.to_string()),
+                        header_trace,
+                        self.config.trace.capture_content,
+                    ));
+                }
                 self.dispatch_request(connection, key, request, finished, modern, now)
             }
             jsonrpc::Message::Notification(notification) => {
+                finished.facts.rpc = Some(metrics::method_label(&notification.method));
+                if self.config.trace.is_enabled() {
+                    finished.facts.span = Some(SpanFacts::of_request(
+                        &notification.method,
+                        notification.params.as_ref(),
+                        None,
+                        header_trace,
+                        false,
+                    ));
+                }
                 self.handle_notification(key, &notification, now);
                 finished.method = Some(notification.method);
                 finished.outcome = Ok(Status::Accepted);
@@ -64,6 +86,7 @@ impl Server {
             }
             jsonrpc::Message::Response(response) => {
                 finished.method = Some("response".into());
+                finished.facts.rpc = Some("response");
                 finished.outcome = Ok(Status::Accepted);
                 let answer = self.handle_response(connection, key, response);
                 if matches!(answer, Answer::Unrouted) {
@@ -173,6 +196,9 @@ impl Server {
             }
             _ => (&mut stateless, ProtocolVersion::LATEST),
         };
+        if let Some(span) = finished.facts.span.as_mut() {
+            span.version = Some(version.as_str());
+        }
         let mut dispatch = Dispatch {
             registry: &self.registry,
             config: &self.config,
@@ -213,6 +239,7 @@ impl Server {
                     version,
                     principal,
                     modern,
+                    facts: std::mem::take(&mut finished.facts),
                 },
                 kind,
                 name: name.clone(),

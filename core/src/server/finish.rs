@@ -32,6 +32,18 @@ impl Server {
             self.end_task(running, outcome, now);
             return Ok(());
         }
+        let tool_error = running.kind == CallKind::Tool
+            && match &outcome {
+                Ok(Output::Tool(output)) => output.is_error(),
+                Err(err) => err
+                    .as_tool_result(
+                        self.config.validation_errors == crate::config::ValidationErrors::ToolResult,
+                    )
+                    .is_some(),
+                Ok(_) => false,
+            };
+        let mut running = running;
+        running.request.facts.tool_error = tool_error;
         let (bytes, error) = match self.response(&running, outcome, now) {
             Ok(bytes) => (bytes, None),
             Err(error) => {
@@ -208,6 +220,10 @@ impl Server {
         finished.method = Some(running.name);
         finished.outcome = error.cloned().map_or(Ok(Status::Ok), Err);
         finished.trace = running.request.modern.and_then(|modern| modern.meta.trace);
+        finished.facts = running.request.facts;
+        if error.is_some() {
+            finished.facts.tool_error = false;
+        }
         match self.connections.get(&connection).map(|conn| &conn.kind) {
             Some(Kind::Ndjson(_)) => {
                 self.send_line(connection, bytes);
@@ -239,6 +255,7 @@ impl Server {
         );
         finished.method = Some(running.name);
         finished.outcome = Ok(Status::Cancelled);
+        finished.facts = running.request.facts;
         self.log_finished(now, finished);
         if let Some(task) = task {
             // A task answered its request long ago: only its status changes.
@@ -288,6 +305,7 @@ impl Server {
                 let mut finished = Finished::new(connection, running.request.log_id, running.started);
                 finished.method = Some(running.name);
                 finished.outcome = Ok(Status::Cancelled);
+                finished.facts = running.request.facts;
                 self.log_finished(now, finished);
             }
         }

@@ -82,8 +82,8 @@ pub struct Server {
     started: Instant,
     checks: Vec<(String, ReadinessCheck)>,
     ready: bool,
-    /// What only the embedder sees, counted for `/metrics`.
-    host_counts: crate::metrics::HostCounts,
+    /// Counters and histograms for `/metrics`.
+    metrics: crate::metrics::Metrics,
     /// `/ready` answers 503: a drain has begun ([`Server::begin_drain`]).
     draining: bool,
     /// Shutdown has begun: connections close after their answer ([`Server::shutdown`]).
@@ -159,7 +159,7 @@ impl Server {
             started: now.instant,
             checks: Vec::new(),
             ready: true,
-            host_counts: crate::metrics::HostCounts::default(),
+            metrics: crate::metrics::Metrics::default(),
             draining: false,
             stopping: false,
             connections: BTreeMap::new(),
@@ -394,7 +394,7 @@ impl Server {
 
     /// Counts `n` of something only the embedding code sees, for `/metrics`.
     pub fn count(&mut self, counter: crate::metrics::HostCounter, n: u64) {
-        self.host_counts.add(counter, n);
+        self.metrics.host.add(counter, n);
     }
 
     /// Begins a drain: `/ready` answers 503 from now on, so that load balancers stop sending,

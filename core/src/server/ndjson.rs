@@ -165,7 +165,7 @@ impl Server {
             _ => None,
         };
         let (answer, mut finished, error) =
-            self.dispatch_message(connection, key, message, request_id, meta, now);
+            self.dispatch_message(connection, key, message, request_id, meta, None, now);
         match answer {
             Answer::Respond(bytes) => {
                 self.send_line(connection, bytes);

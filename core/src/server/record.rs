@@ -1,13 +1,18 @@
-//! The one log record of each finished request: what it was, how it ended, how long it took.
+//! The one record of each finished request: its log line, its count in the metrics, and,
+//! while traces are exported, its span.
 
 use std::borrow::Cow;
 use std::time::Instant;
+
+use serde_json::Value;
 
 use super::{ConnectionId, Event, Server};
 use crate::error::{ErrorCode, RpcError};
 use crate::log::{self, Level, LogRecord, Status};
 use crate::mcp::modern::Trace;
+use crate::metrics::{self, Outcome};
 use crate::time::Now;
+use crate::trace::{AttributeValue, Parent, SpanRecord};
 
 /// What one log record says about one request.
 pub(super) struct Finished {
@@ -22,6 +27,69 @@ pub(super) struct Finished {
     pub(super) principal: Option<String>,
     /// W3C trace context a 2026-07-28 request carried.
     pub(super) trace: Option<Trace>,
+    /// What the metrics and the span say beyond the log line.
+    pub(super) facts: Facts,
+}
+
+/// What a JSON-RPC message adds to its request's record, for the metrics and the span.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Facts {
+    /// The method's metric label (a method MCP defines, `other`, or `response`).
+    pub(crate) rpc: Option<&'static str>,
+    /// A tool answered with `isError: true`.
+    pub(crate) tool_error: bool,
+    /// What only the span needs; gathered only while traces are exported.
+    pub(crate) span: Option<Box<SpanFacts>>,
+}
+
+/// What a request's span says beyond its log line.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SpanFacts {
+    /// The JSON-RPC method.
+    pub(crate) method: String,
+    /// The tool or prompt name, or the resource URI.
+    pub(crate) target: Option<String>,
+    /// The JSON-RPC id, as sent.
+    pub(crate) id: Option<String>,
+    /// The revision the request was answered under.
+    pub(crate) version: Option<&'static str>,
+    /// The caller's trace context, from `params._meta` or the HTTP headers.
+    pub(crate) parent: Option<Trace>,
+    /// The tool's arguments, when content capture is on.
+    pub(crate) arguments: Option<String>,
+}
+
+impl SpanFacts {
+    /// Gathers a request's span facts: method, target, id, and the trace context of
+    /// `params._meta` (else `header`, the HTTP `traceparent`).
+    pub(crate) fn of_request(
+        method: &str,
+        params: Option<&Value>,
+        id: Option<String>,
+        header: Option<&Trace>,
+        capture: bool,
+    ) -> Box<Self> {
+        let target = params.and_then(|params| match method {
+            "tools/call" | "prompts/get" => params.get("name"),
+            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => params.get("uri"),
+            _ => None,
+        });
+        let arguments = (capture && method == "tools/call")
+            .then(|| {
+                params
+                    .and_then(|params| params.get("arguments"))
+                    .map(Value::to_string)
+            })
+            .flatten();
+        Box::new(Self {
+            method: method.to_owned(),
+            target: target.and_then(Value::as_str).map(str::to_owned),
+            id,
+            version: None,
+            parent: crate::mcp::modern::trace_of(params).or_else(|| header.cloned()),
+            arguments,
+        })
+    }
 }
 
 impl Finished {
@@ -37,13 +105,16 @@ impl Finished {
             session: None,
             principal: None,
             trace: None,
+            facts: Facts::default(),
         }
     }
 }
 
 impl Server {
-    /// Emits the log record of a finished request.
+    /// Emits the log record of a finished request, counts it, and makes its span.
     pub(super) fn log_finished(&mut self, now: Now, finished: Finished) {
+        self.count_finished(now, &finished);
+        let span = finished.facts.span.is_some().then(|| self.span(now, &finished));
         let (level, status, code, message) = match finished.outcome {
             Ok(status) => (Level::Info, status, None, Cow::Borrowed("request finished")),
             Err(error) => {
@@ -55,13 +126,10 @@ impl Server {
                 (level, Status::Error, Some(error.code.code()), Cow::Owned(message))
             }
         };
-        let client = self
-            .connections
-            .get(&finished.connection)
-            .map(|conn| match conn.forwarded_for {
-                Some(ip) => ip.to_string(),
-                None => conn.client.clone(),
-            });
+        let client = self.client_of(finished.connection);
+        let trace = finished
+            .trace
+            .or_else(|| finished.facts.span.and_then(|span| span.parent));
         self.events.push_back(Event::Log(LogRecord {
             timestamp: now.rfc3339(),
             level,
@@ -78,8 +146,131 @@ impl Server {
             session: finished.session,
             http_status: finished.http_status,
             http: finished.http,
-            traceparent: finished.trace.as_ref().map(|trace| trace.parent.clone()),
-            tracestate: finished.trace.and_then(|trace| trace.state),
+            traceparent: trace.as_ref().map(|trace| trace.parent.clone()),
+            tracestate: trace.and_then(|trace| trace.state),
         }));
+        if let Some(span) = span {
+            self.events.push_back(Event::Span(span));
+        }
+    }
+
+    /// The client a record names: the forwarded one behind a trusted proxy.
+    fn client_of(&self, connection: ConnectionId) -> Option<String> {
+        self.connections
+            .get(&connection)
+            .map(|conn| match conn.forwarded_for {
+                Some(ip) => ip.to_string(),
+                None => conn.client.clone(),
+            })
+    }
+
+    fn count_finished(&mut self, now: Now, finished: &Finished) {
+        let rpc = finished.facts.rpc;
+        let outcome = match (&finished.outcome, finished.facts.tool_error) {
+            (Err(_), _) | (Ok(Status::Error), _) => Outcome::Error,
+            (Ok(Status::Ok), true) => Outcome::ToolError,
+            (Ok(Status::Ok), false) => Outcome::Ok,
+            (Ok(Status::Accepted), _) => Outcome::Accepted,
+            (Ok(Status::Cancelled), _) => Outcome::Cancelled,
+        };
+        let tool = match (rpc, finished.method.as_deref()) {
+            (Some("tools/call"), Some(name)) if self.registry.tools.get(name).is_some() => Some(name),
+            (Some("tools/call"), _) => Some("unknown"),
+            _ => None,
+        };
+        let seconds = rpc
+            .and(finished.started)
+            .map(|started| now.instant.saturating_duration_since(started).as_secs_f64());
+        self.metrics.request(metrics::Request {
+            method: rpc.unwrap_or("http"),
+            tool,
+            outcome,
+            code: finished.outcome.as_ref().err().map(|error| error.code.code()),
+            status: finished.http_status,
+            seconds,
+        });
+    }
+
+    /// The span of a finished request, by the OpenTelemetry semantic conventions for MCP.
+    fn span(&mut self, now: Now, finished: &Finished) -> SpanRecord {
+        let facts = finished.facts.span.as_deref().cloned().unwrap_or_default();
+        let parent = (finished.trace.as_ref())
+            .or(facts.parent.as_ref())
+            .and_then(|trace| Parent::parse(&trace.parent));
+        let mut trace_id = [0; 16];
+        let mut span_id = [0; 8];
+        match &parent {
+            Some(parent) => trace_id = parent.trace_id,
+            None => rand_core::RngCore::fill_bytes(&mut self.rng, &mut trace_id),
+        }
+        rand_core::RngCore::fill_bytes(&mut self.rng, &mut span_id);
+        let elapsed = finished.started.map_or_else(Default::default, |started| {
+            now.instant.saturating_duration_since(started)
+        });
+        let str = |value: &str| AttributeValue::Str(value.to_owned());
+        let mut attributes = vec![("mcp.method.name", str(&facts.method))];
+        let name = match &facts.target {
+            Some(target) => format!("{} {target}", facts.method),
+            None => facts.method.clone(),
+        };
+        if let Some(target) = &facts.target {
+            let key = match facts.method.as_str() {
+                "tools/call" => "gen_ai.tool.name",
+                "prompts/get" => "gen_ai.prompt.name",
+                _ => "mcp.resource.uri",
+            };
+            attributes.push((key, str(target)));
+        }
+        if facts.method == "tools/call" {
+            attributes.push(("gen_ai.operation.name", str("execute_tool")));
+        }
+        if let Some(id) = &facts.id {
+            attributes.push(("jsonrpc.request.id", str(id)));
+        }
+        if let Some(version) = facts.version {
+            attributes.push(("mcp.protocol.version", str(version)));
+        }
+        if let Some(session) = &finished.session {
+            attributes.push(("mcp.session.id", str(session)));
+        }
+        let http = finished.http_status.is_some();
+        attributes.push(("network.transport", str(if http { "tcp" } else { "pipe" })));
+        if http {
+            attributes.push(("network.protocol.name", str("http")));
+        }
+        if let Some(client) = self.client_of(finished.connection).filter(|_| http) {
+            attributes.push(("client.address", AttributeValue::Str(client)));
+        }
+        attributes.push(("rampart.request_id", str(&finished.request_id)));
+        if let Some(arguments) = facts.arguments {
+            attributes.push(("gen_ai.tool.call.arguments", AttributeValue::Str(arguments)));
+        }
+        let error = match &finished.outcome {
+            Err(error) => {
+                let code = error.code.code().to_string();
+                attributes.push(("error.type", str(&code)));
+                attributes.push(("rpc.response.status_code", AttributeValue::Str(code)));
+                Some(error.message.clone())
+            }
+            Ok(_) if finished.facts.tool_error => {
+                attributes.push(("error.type", str("tool_error")));
+                Some("the tool reported an error".to_owned())
+            }
+            Ok(_) => None,
+        };
+        SpanRecord {
+            trace_id,
+            span_id,
+            parent_span_id: parent.map(|parent| parent.span_id),
+            trace_state: (finished.trace.as_ref())
+                .or(facts.parent.as_ref())
+                .and_then(|trace| trace.state.clone()),
+            flags: parent.map_or(1, |parent| parent.flags),
+            name,
+            start: now.wall.checked_sub(elapsed).unwrap_or(now.wall),
+            end: now.wall,
+            attributes,
+            error,
+        }
     }
 }

@@ -26,6 +26,8 @@ pub(crate) struct SessionState {
     pub(crate) mcp: Session,
     /// Requests of this session running now, by their JSON-RPC id.
     pub(crate) in_flight: BTreeMap<Id, CallId>,
+    /// When it was made (or loaded from the shared store, on a replica that did not make it).
+    pub(crate) created: Instant,
     /// When it was last used (HTTP sessions expire after a while unused).
     pub(crate) last_active: Instant,
     /// The connection carrying its `GET` stream, if one is open.
@@ -56,6 +58,7 @@ impl SessionState {
         Self {
             mcp,
             in_flight: BTreeMap::new(),
+            created: now,
             last_active: now,
             stream: None,
             replay,

@@ -99,6 +99,7 @@ impl Server {
         let mut finished = Finished::new(connection, running.request.log_id.clone(), running.started);
         finished.method = Some(running.name.clone());
         finished.trace = modern.meta.trace.clone();
+        finished.facts = running.request.facts.clone();
         let request_id = running.request.id.clone();
         // The request is answered: the call no longer belongs to it.
         if let Some(state) = self.sessions.get_mut(&session) {

@@ -191,9 +191,18 @@ mod tests {
     fn the_traces_url_follows_the_specification() {
         let mut config = TraceConfig::default();
         assert_eq!(config.traces_url(), None);
-        assert_eq!(config.apply("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"), Some(Ok(())));
-        assert_eq!(config.traces_url().as_deref(), Some("http://collector:4318/v1/traces"));
-        assert_eq!(config.apply("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/t"), Some(Ok(())));
+        assert_eq!(
+            config.apply("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
+            Some(Ok(()))
+        );
+        assert_eq!(
+            config.traces_url().as_deref(),
+            Some("http://collector:4318/v1/traces")
+        );
+        assert_eq!(
+            config.apply("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/t"),
+            Some(Ok(()))
+        );
         assert_eq!(config.traces_url().as_deref(), Some("http://c:4318/t"));
         assert_eq!(config.apply("OTEL_SDK_DISABLED", "true"), Some(Ok(())));
         assert!(!config.is_enabled());
@@ -202,8 +211,14 @@ mod tests {
     #[test]
     fn settings_parse_or_name_what_they_expect() {
         let mut config = TraceConfig::default();
-        assert_eq!(config.apply("OTEL_EXPORTER_OTLP_HEADERS", "api-key=a%20b, x=1"), Some(Ok(())));
-        assert_eq!(config.headers, [("api-key".into(), "a b".into()), ("x".into(), "1".into())]);
+        assert_eq!(
+            config.apply("OTEL_EXPORTER_OTLP_HEADERS", "api-key=a%20b, x=1"),
+            Some(Ok(()))
+        );
+        assert_eq!(
+            config.headers,
+            [("api-key".into(), "a b".into()), ("x".into(), "1".into())]
+        );
         assert_eq!(config.apply("OTEL_BSP_MAX_QUEUE_SIZE", "16"), Some(Ok(())));
         assert_eq!(config.max_queue, 16);
         assert_eq!(
@@ -211,10 +226,22 @@ mod tests {
             Some(Ok(()))
         );
         assert!(config.capture_content);
-        assert!(matches!(config.apply("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"), Some(Err(_))));
-        assert!(matches!(config.apply("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"), Some(Err(_))));
-        assert!(matches!(config.apply("OTEL_EXPORTER_OTLP_HEADERS", "novalue"), Some(Err(_))));
-        assert!(matches!(config.apply("OTEL_EXPORTER_OTLP_HEADERS", "k=%zz"), Some(Err(_))));
+        assert!(matches!(
+            config.apply("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            Some(Err(_))
+        ));
+        assert!(matches!(
+            config.apply("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+            Some(Err(_))
+        ));
+        assert!(matches!(
+            config.apply("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
+            Some(Err(_))
+        ));
+        assert!(matches!(
+            config.apply("OTEL_EXPORTER_OTLP_HEADERS", "k=%zz"),
+            Some(Err(_))
+        ));
         assert_eq!(config.apply("HOST", "x"), None);
     }
 }

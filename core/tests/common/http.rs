@@ -130,6 +130,8 @@ pub struct HttpHarness {
     pub closed: Vec<ConnectionId>,
     /// Requests to the shared store, not answered yet.
     pub stores: Vec<rampart_core::store::StoreRequest>,
+    /// Span records, when traces are exported.
+    pub spans: Vec<rampart_core::trace::SpanRecord>,
 }
 
 impl HttpHarness {
@@ -151,6 +153,7 @@ impl HttpHarness {
             logs: Vec::new(),
             closed: Vec::new(),
             stores: Vec::new(),
+            spans: Vec::new(),
         }
     }
 
@@ -189,6 +192,7 @@ impl HttpHarness {
                 Event::Closed(conn) => self.closed.push(conn),
                 Event::Resume(_) => {}
                 Event::Store(request) => self.stores.push(request),
+                Event::Span(span) => self.spans.push(span),
                 other => panic!("unexpected event {other:?}"),
             }
         }

@@ -87,6 +87,11 @@ pub(crate) fn read(params: Option<&Value>) -> Result<RequestMeta, RpcError> {
     })
 }
 
+/// Reads W3C trace context from a request's `params._meta`, in any era.
+pub(crate) fn trace_of(params: Option<&Value>) -> Option<Trace> {
+    trace(of(params)?)
+}
+
 /// Reads W3C trace context from `_meta`: a malformed `traceparent` is dropped, and with it
 /// the `tracestate`.
 fn trace(meta: &Map<String, Value>) -> Option<Trace> {

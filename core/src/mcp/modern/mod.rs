@@ -16,7 +16,7 @@ pub use state::StateKey;
 pub(crate) use headers::Headers;
 pub(crate) use input::{Input, Sealing, missing_capability};
 pub(crate) use listen::{Filter, ended as listen_ended, tagged};
-pub(crate) use meta::{RequestMeta, TASKS_EXTENSION, Trace, declares};
+pub(crate) use meta::{RequestMeta, TASKS_EXTENSION, Trace, declares, trace_of};
 pub(crate) use results::{error, finish, http_status, server_info_member};
 
 use serde_json::{Value, json};

@@ -10,6 +10,7 @@
 
 mod auth;
 mod guard;
+mod metrics;
 mod modern;
 mod post;
 mod probes;
@@ -120,6 +121,10 @@ struct Ctx {
     /// A `GET` resuming after a `Last-Event-ID`: the session's events the shared store kept,
     /// once read.
     replayed: Option<Vec<(crate::server::replay::EventId, Vec<u8>)>>,
+    /// The W3C trace context of the `traceparent` header, read only while tracing.
+    trace: Option<crate::mcp::modern::Trace>,
+    /// What the JSON-RPC message added to the request's record (metrics, span).
+    facts: crate::server::record::Facts,
 }
 
 /// An `MCP-Protocol-Version` header.

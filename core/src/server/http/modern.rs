@@ -85,9 +85,11 @@ impl Server {
             Message::Request(request),
             &ctx.request_id,
             Some(meta),
+            ctx.trace.as_ref(),
             now,
         );
         let method = finished.method;
+        ctx.facts = finished.facts;
         match answer {
             Answer::Respond(bytes) => {
                 let status = error

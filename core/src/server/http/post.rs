@@ -90,12 +90,13 @@ impl Server {
         };
         let revision = self.sessions.get(&key).map(|state| state.mcp.revision());
         let (answer, finished, error) =
-            self.dispatch_message(connection, &key, message, &ctx.request_id, None, now);
+            self.dispatch_message(connection, &key, message, &ctx.request_id, None, ctx.trace.as_ref(), now);
         // The answer to a request that changed the session waits until the other replicas
         // are told, so that what the client does next finds them up to date.
         let changed = ctx.new_session.is_none()
             && self.save_if_changed(&key, revision, Waiter::Changed(connection), now);
         let method = finished.method;
+        ctx.facts = finished.facts;
         match answer {
             Answer::Respond(bytes) => {
                 let created = ctx.new_session.take();

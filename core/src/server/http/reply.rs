@@ -79,6 +79,7 @@ impl Server {
         finished.http = Some(ctx.line.clone());
         finished.session = ctx.session.clone();
         finished.principal = ctx.principal.clone();
+        finished.facts = ctx.facts.clone();
         finished
     }
 
@@ -144,6 +145,8 @@ impl Server {
             principal: None,
             session_loaded: false,
             replayed: None,
+            trace: None,
+            facts: Default::default(),
         }
     }
 
@@ -200,7 +203,13 @@ pub(super) fn reply_error(reply: &Reply) -> Option<RpcError> {
     let message = value["error"]["message"].as_str()?.to_owned();
     let code = match value["error"]["code"].as_i64()? {
         -32700 => ErrorCode::ParseError,
+        -32601 => ErrorCode::MethodNotFound,
+        -32602 => ErrorCode::InvalidParams,
         -32603 => ErrorCode::InternalError,
+        -32005 => ErrorCode::Auth,
+        -32006 => ErrorCode::RateLimit,
+        -32020 => ErrorCode::HeaderMismatch,
+        -32022 => ErrorCode::UnsupportedVersion,
         _ => ErrorCode::InvalidRequest,
     };
     Some(RpcError::new(code, message))

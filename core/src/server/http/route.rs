@@ -2,6 +2,7 @@
 //! method. An answer given before the body skips the body, or closes when it cannot.
 
 use super::guard::Gate;
+use super::metrics::Route;
 use super::reply::{Reply, not_allowed, reply_error, simple_error};
 use super::{Ctx, Exchange, Server, VersionHeader};
 use crate::framing::http1::{BodyFraming, Head};
@@ -40,6 +41,9 @@ impl Server {
         };
         if path == self.config.mcp_path && method == "POST" {
             ctx.mcp_headers = Headers::collect(head.fields());
+            if self.config.trace.is_enabled() {
+                ctx.trace = header_trace(&head);
+            }
         }
         match self.rate_limit(connection, &head, path, &mut ctx, now) {
             Gate::Asked => {
@@ -82,6 +86,13 @@ impl Server {
         let has_body = head.body != BodyFraming::None;
         let reply = match limited.map_or_else(|| self.check_peer(connection, &head, &mut ctx), Err) {
             Err(reply) => Some(reply),
+            // A metrics port serves nothing else, and `/metrics` is served only there.
+            Ok(())
+                if (path == "/metrics" || self.config.serving.metrics_addr.is_some())
+                    && self.metrics_route(connection, path) == Route::NotHere =>
+            {
+                Some(simple_error(404, "Not Found"))
+            }
             Ok(()) if is_mcp && method != "OPTIONS" && ctx.session.is_some() && unknown_version(&ctx) => {
                 Some(unsupported_version())
             }
@@ -93,6 +104,8 @@ impl Server {
                     None => self.route_mcp(connection, &head, &ctx, has_body, now),
                 }
             }
+            Ok(()) if path == "/metrics" && method == "GET" => Some(self.metrics_reply(&head, now)),
+            Ok(()) if path == "/metrics" => Some(not_allowed("GET, OPTIONS")),
             Ok(()) if path == "/health" && method == "GET" => Some(self.health(now)),
             Ok(()) if path == "/ready" && method == "GET" => Some(self.ready_reply(now)),
             Ok(()) if path == "/health" || path == "/ready" => Some(not_allowed("GET, OPTIONS")),
@@ -141,6 +154,21 @@ impl Server {
             _ => Some(not_allowed(ALLOW_METHODS)),
         }
     }
+}
+
+/// Reads the W3C `traceparent` and `tracestate` headers; a malformed `traceparent` is
+/// dropped with its state.
+fn header_trace(head: &Head) -> Option<crate::mcp::modern::Trace> {
+    let parent = std::str::from_utf8(head.header("traceparent")?).ok()?;
+    crate::trace::Parent::parse(parent)?;
+    let state = head
+        .header("tracestate")
+        .filter(|state| state.len() <= 512 && state.iter().all(|b| (0x20..0x7f).contains(b)))
+        .and_then(|state| std::str::from_utf8(state).ok());
+    Some(crate::mcp::modern::Trace {
+        parent: parent.to_owned(),
+        state: state.map(str::to_owned),
+    })
 }
 
 /// Returns whether the request names a revision the server does not know at all.

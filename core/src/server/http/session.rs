@@ -53,6 +53,10 @@ impl Server {
             self.cancel(call, now);
         }
         let stream = self.sessions.get(key).and_then(|session| session.stream);
+        if let (SessionKey::Http(_), Some(session)) = (key, self.sessions.get(key)) {
+            let lasted = now.instant.saturating_duration_since(session.created);
+            self.metrics.session_ended(lasted.as_secs_f64());
+        }
         self.drop_session(key);
         if let Some(connection) = stream {
             self.end_stream(connection, now);
