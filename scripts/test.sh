@@ -2,7 +2,7 @@
 # Runs every check the project has, on a machine with only a Rust toolchain,
 # Node.js/npm and Python 3: installs the real MCP SDK clients and the official
 # conformance suite used by the integration tests (and curl, when missing and
-# root), redis-server and nginx for the replica tests (when missing and root), then
+# root), redis-server, nginx and promtool for the replica and metrics tests (when missing and root), then
 # format check, clippy, and the whole test suite.
 set -euo pipefail
 
@@ -77,13 +77,16 @@ if ! command -v curl >/dev/null 2>&1; then
     fi
 fi
 
-# --- redis-server and nginx (demo/tests/replicas.rs starts its own on free ports) -----
+# --- redis-server, nginx and promtool (the replica tests start their own servers on free
+# ports; the metrics tests run promtool) ---------------------------------------------
 # Installed without starting their system services: while apt runs, a policy-rc.d that
 # refuses every start stands in (unless the machine has one already, as containers do), so
 # no system Redis or nginx is left holding the default ports.
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing+=(nginx)
+# promtool, for demo/tests/metrics.rs, comes with Debian's prometheus package.
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [[ ${#missing[@]} -gt 0 ]]; then
     if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
         step "apt-get install ${missing[*]}"
@@ -103,8 +106,8 @@ if [[ ${#missing[@]} -gt 0 ]]; then
         fi
         [[ $rc -eq 0 ]] || exit 1
     else
-        echo "error: ${missing[*]} required by demo/tests/replicas.rs but not on PATH; install" \
-            "(e.g. apt-get install redis-server nginx) or run this script as root" >&2
+        echo "error: ${missing[*]} required by demo/tests/replicas.rs and metrics.rs but not on PATH;" \
+            "install (e.g. apt-get install redis-server nginx prometheus) or run this script as root" >&2
         exit 1
     fi
 fi
