@@ -140,6 +140,9 @@ fn with_a_metrics_address_only_its_connections_serve_metrics() {
     h.reconnect();
     h.server.serve_metrics_only(h.conn);
     assert_eq!(h.exchange(&get("/metrics")).status, 200);
+    // Scrapers name the pod by its IP: the metrics port does not check Host.
+    let by_ip = b"GET /metrics HTTP/1.1\r\nHost: 10.1.2.3:9090\r\n\r\n";
+    assert_eq!(h.exchange(by_ip).status, 200);
     assert_eq!(h.exchange(&get("/ready")).status, 200);
     assert_eq!(
         h.exchange(&post(&call(1, "echo", json!({"text": "x"})), None))

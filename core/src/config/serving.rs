@@ -1,5 +1,5 @@
 //! The settings of serving itself, read by the adapters' loops as much as by the core: how
-//! many connections are taken at once, and how a shutdown drains.
+//! many connections are taken at once, how a shutdown drains, and where logs and metrics go.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -23,6 +23,9 @@ pub struct ServingConfig {
     /// A bearer token `/metrics` requires (`METRICS_TOKEN`); `None` leaves it open, like
     /// the probes.
     pub metrics_token: Option<String>,
+    /// Where log records go (`LOG_OUTPUT=json|tracing|both`); `tracing` needs the
+    /// `tracing` feature.
+    pub log_output: crate::log::LogOutput,
 }
 
 impl Default for ServingConfig {
@@ -35,6 +38,7 @@ impl Default for ServingConfig {
             drain_timeout: Duration::from_secs(25),
             metrics_addr: None,
             metrics_token: None,
+            log_output: crate::log::LogOutput::Json,
         }
     }
 }
@@ -64,6 +68,17 @@ impl ServingConfig {
                     .map(|addr| self.metrics_addr = Some(addr))
                     .map_err(|_| "an address such as 0.0.0.0:9090"),
             },
+            "LOG_OUTPUT" => {
+                use crate::log::LogOutput;
+                match value {
+                    "json" => Ok(LogOutput::Json),
+                    "tracing" if cfg!(feature = "tracing") => Ok(LogOutput::Tracing),
+                    "both" if cfg!(feature = "tracing") => Ok(LogOutput::Both),
+                    _ if cfg!(feature = "tracing") => Err("json, tracing or both"),
+                    _ => Err("json (tracing and both need the `tracing` feature)"),
+                }
+                .map(|output| self.log_output = output)
+            }
             "METRICS_TOKEN" => {
                 self.metrics_token = (!value.is_empty()).then(|| value.to_owned());
                 Ok(())

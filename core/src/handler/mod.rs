@@ -66,6 +66,18 @@ pub enum CallKind {
     Completion,
 }
 
+impl CallKind {
+    /// Returns the MCP method that starts a handler of this kind.
+    pub const fn method(self) -> &'static str {
+        match self {
+            Self::Tool => "tools/call",
+            Self::ResourceRead => "resources/read",
+            Self::PromptGet => "prompts/get",
+            Self::Completion => "completion/complete",
+        }
+    }
+}
+
 /// What a handler returns on success, one variant per kind of handler.
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
@@ -265,6 +277,9 @@ pub struct Call {
     /// When the core answers E_TIMEOUT and emits a cancel for this call.
     pub deadline: Instant,
     start: Box<dyn FnOnce(Context) -> HandlerFuture + Send>,
+    /// The span the handler runs in: its `tracing` events carry the request's id.
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
 }
 
 impl fmt::Debug for Call {
@@ -284,14 +299,27 @@ impl Call {
         kind: CallKind,
         name: String,
         deadline: Instant,
+        request_id: &str,
         start: Box<dyn FnOnce(Context) -> HandlerFuture + Send>,
     ) -> Self {
+        #[cfg(feature = "tracing")]
+        let span = tracing::info_span!(
+            target: crate::log::TARGET,
+            "mcp.handler",
+            request_id = %request_id,
+            method = kind.method(),
+            name = %name,
+        );
+        #[cfg(not(feature = "tracing"))]
+        let _ = request_id;
         Self {
             id,
             kind,
             name,
             deadline,
             start,
+            #[cfg(feature = "tracing")]
+            span,
         }
     }
 
@@ -300,8 +328,16 @@ impl Call {
     pub fn run(self, outbox: Outbox) -> CallFuture {
         let ctx = Context::new(self.id, outbox);
         let start = self.start;
+        #[cfg(feature = "tracing")]
+        let entered = self.span.enter();
         let inner = catch_unwind(AssertUnwindSafe(move || start(ctx))).map_err(panic_error);
-        CallFuture { inner: Some(inner) }
+        #[cfg(feature = "tracing")]
+        drop(entered);
+        CallFuture {
+            inner: Some(inner),
+            #[cfg(feature = "tracing")]
+            span: self.span,
+        }
     }
 }
 
@@ -309,12 +345,18 @@ impl Call {
 #[must_use = "futures do nothing unless polled"]
 pub struct CallFuture {
     inner: Option<Result<HandlerFuture, HandlerError>>,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
 }
 
 impl Future for CallFuture {
     type Output = Outcome;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Outcome> {
+        #[cfg(feature = "tracing")]
+        let span = self.span.clone();
+        #[cfg(feature = "tracing")]
+        let _entered = span.enter();
         let Some(state) = self.inner.as_mut() else {
             return Poll::Ready(Err(HandlerError::failed("call polled after completion")));
         };

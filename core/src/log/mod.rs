@@ -204,3 +204,32 @@ pub(crate) fn millis(duration: Duration) -> f64 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "tracing")]
+mod to_tracing;
+#[cfg(feature = "tracing")]
+pub use to_tracing::TARGET;
+
+/// Where log records go (`LOG_OUTPUT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LogOutput {
+    /// JSON lines, written by the adapter (`json`, the default).
+    #[default]
+    Json,
+    /// `tracing` events only, for the embedder's subscriber (`tracing`; needs the feature).
+    Tracing,
+    /// Both (`both`).
+    Both,
+}
+
+impl LogOutput {
+    /// Returns whether records are written as JSON lines.
+    pub fn json(self) -> bool {
+        matches!(self, Self::Json | Self::Both)
+    }
+
+    /// Returns whether records go to `tracing` (always false without the feature).
+    pub fn tracing(self) -> bool {
+        cfg!(feature = "tracing") && matches!(self, Self::Tracing | Self::Both)
+    }
+}

@@ -250,7 +250,8 @@ impl Server {
             },
         );
         self.timers.arm(deadline, Timer::Call(call));
-        let run = Call::new(call, kind, name, deadline, run);
+        let log_id = self.calls.get(call).map(|running| running.request.log_id.as_str());
+        let run = Call::new(call, kind, name, deadline, log_id.unwrap_or_default(), run);
         match ask {
             // The call starts once the shared store says its tool's limit allows it.
             Some(op) => self.ask_store(op, Waiter::Call(call, Box::new(run)), now),

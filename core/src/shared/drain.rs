@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::{CallSlot, Slot, wake};
 use crate::handler::{Call, CallId};
-use crate::log::LogRecord;
+use crate::log::{LogOutput, LogRecord};
 use crate::server::{ConnectionId, Event, Server, Transmit};
 use crate::store::StoreRequest;
 use crate::time::Now;
@@ -27,6 +27,8 @@ pub(super) struct Drain<'a> {
     pub(super) dropped_logs: &'a mut u64,
     /// Where spans go, when traces are exported.
     pub(super) spans: Option<&'a dyn SpanExporter>,
+    /// Where log records go: JSON lines, `tracing` events, or both.
+    pub(super) log_output: LogOutput,
     pub(super) max_output: usize,
 }
 
@@ -112,6 +114,13 @@ impl Drain<'_> {
     }
 
     fn log(&mut self, record: LogRecord) {
+        #[cfg(feature = "tracing")]
+        if self.log_output.tracing() {
+            record.emit_tracing();
+        }
+        if !self.log_output.json() {
+            return;
+        }
         let start = self.logs.len();
         record.write_json_line(self.logs);
         if self.logs.len() > MAX_PENDING_LOGS {

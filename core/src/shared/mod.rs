@@ -55,6 +55,7 @@ pub struct SharedServer {
     store: OnceLock<Arc<store::Store>>,
     /// Where spans go, when traces are exported.
     spans: OnceLock<Arc<dyn SpanExporter>>,
+    log_output: crate::log::LogOutput,
     max_output: usize,
 }
 
@@ -137,6 +138,7 @@ impl SharedServer {
         spawn: impl Fn(Task) + Send + Sync + 'static,
     ) -> Arc<Self> {
         let max_output = server.config().max_output_bytes;
+        let log_output = server.config().serving.log_output;
         Arc::new(Self {
             state: Mutex::new(State {
                 server,
@@ -153,6 +155,7 @@ impl SharedServer {
             spawn: Box::new(spawn),
             store: OnceLock::new(),
             spans: OnceLock::new(),
+            log_output,
             max_output,
         })
     }
@@ -439,6 +442,7 @@ impl SharedServer {
             logs,
             dropped_logs,
             spans: self.spans.get().map(|exporter| &**exporter),
+            log_output: self.log_output,
             max_output: self.max_output,
         };
         host.pour(server, now);

@@ -157,7 +157,11 @@ impl Server {
         head: &Head,
         ctx: &mut Ctx,
     ) -> Result<(), Reply> {
-        let peer = self.connections.get(&connection).and_then(|conn| conn.peer);
+        let conn = self.connections.get(&connection);
+        let peer = conn.and_then(|conn| conn.peer);
+        // Scrapers address a metrics port by the pod's IP: it does not check Host (it serves
+        // no page a browser could be tricked into, and METRICS_TOKEN guards it).
+        let metrics_only = conn.is_some_and(|conn| conn.metrics_only);
         let forwarded = match peer {
             Some(peer) if !self.config.trusted_proxies.is_empty() => {
                 let values = |name: &'static str| -> Vec<&[u8]> { head.values(name).collect() };
@@ -170,7 +174,9 @@ impl Server {
             }
             _ => Vec::new(),
         };
-        let host_ok = if forwarded.is_empty() {
+        let host_ok = if metrics_only {
+            true
+        } else if forwarded.is_empty() {
             match head.header("host").and_then(|h| std::str::from_utf8(h).ok()) {
                 Some(host) => self.config.allowed_hosts.allows(host),
                 None => self.config.allowed_hosts == Hosts::Any,
