@@ -212,10 +212,13 @@ pub(super) fn http_message(kind: u8, extra: u8, sessions: &[String]) -> HttpRequ
             let (body, expect) = message(kind, extra);
             return post(&body, session, expect);
         }
-        16 => (
-            "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n".to_owned(),
-            Expect::Other,
-        ),
+        16 => {
+            let path = if extra % 2 == 0 { "/health" } else { "/metrics" };
+            (
+                format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+                Expect::Other,
+            )
+        }
         17 => (
             "GET /ready HTTP/1.1\r\nHost: localhost\r\n\r\n".to_owned(),
             Expect::Other,

@@ -197,7 +197,7 @@ fn start(base: Instant) -> Now {
 
 /// A config with small caps and short waits, so that their edges are reachable.
 fn fuzz_config() -> Config {
-    Config {
+    let mut config = Config {
         max_line_bytes: 4096,
         max_calls_per_connection: 4,
         max_head_bytes: 2048,
@@ -219,7 +219,11 @@ fn fuzz_config() -> Config {
         client_request_timeout: Duration::from_secs(4),
         max_subscriptions: 3,
         ..Config::default()
-    }
+    };
+    // Span records are made (and checked by the hosts) for every request.
+    config.trace.endpoint = Some("http://127.0.0.1:4318".into());
+    config.serving.drain_timeout = Duration::from_secs(3);
+    config
 }
 
 /// Reads operations and their arguments off a fuzz input.

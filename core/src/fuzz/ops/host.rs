@@ -94,6 +94,10 @@ impl Recorder {
                     Event::Call(call) => self.pending.push(Handler::new(call)),
                     Event::Cancel(call) => self.cancel(call),
                     Event::Log(record) => self.log(record),
+                    Event::Span(span) => {
+                        assert!(span.end >= span.start, "a span that ends before it starts");
+                        assert!(!span.name.is_empty(), "a span without a name");
+                    }
                     Event::Resume(connection) => self.resume(connection),
                     Event::Closed(connection) => self.close(connection),
                     Event::Store(request) => {
