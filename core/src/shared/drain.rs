@@ -6,6 +6,7 @@ use rustc_hash::FxHashMap as HashMap;
 use super::{CallSlot, Slot, wake};
 use crate::handler::{Call, CallId};
 use crate::log::{LogOutput, LogRecord};
+use crate::metrics::HostCounter;
 use crate::server::{ConnectionId, Event, Server, Transmit};
 use crate::store::StoreRequest;
 use crate::time::Now;
@@ -50,13 +51,19 @@ impl Drain<'_> {
                 match event {
                     Event::Call(call) => self.run(call),
                     Event::Cancel(call) => self.cancel(call),
-                    Event::Log(record) => self.log(record),
+                    Event::Log(record) => {
+                        if !self.log(record) {
+                            server.count(HostCounter::LogLinesDropped, 1);
+                        }
+                    }
                     Event::Resume(connection) => self.resume(connection),
                     Event::Closed(connection) => self.close(connection),
                     Event::Store(request) => self.stores.push(request),
                     Event::Span(span) => {
-                        if let Some(exporter) = self.spans {
-                            exporter.export(span);
+                        if let Some(exporter) = self.spans
+                            && !exporter.export(span)
+                        {
+                            server.count(HostCounter::SpansDropped, 1);
                         }
                     }
                 }
@@ -113,20 +120,24 @@ impl Drain<'_> {
         }
     }
 
-    fn log(&mut self, record: LogRecord) {
+    /// Hands a record to `tracing` and to the log writer's buffer; returns false when the
+    /// buffer is full and the line was dropped.
+    fn log(&mut self, record: LogRecord) -> bool {
         #[cfg(feature = "tracing")]
         if self.log_output.tracing() {
             record.emit_tracing();
         }
         if !self.log_output.json() {
-            return;
+            return true;
         }
         let start = self.logs.len();
         record.write_json_line(self.logs);
         if self.logs.len() > MAX_PENDING_LOGS {
             self.logs.truncate(start);
             *self.dropped_logs += 1;
+            return false;
         }
+        true
     }
 
     fn close(&mut self, connection: ConnectionId) {

@@ -9,10 +9,11 @@ use std::time::SystemTime;
 pub use config::TraceConfig;
 
 /// Where span records go: an exporter's queue. `export` is called while the server's
-/// state is locked, so it must never block: a full queue drops the span and counts it.
+/// state is locked, so it must never block: a full queue drops the span.
 pub trait SpanExporter: Send + Sync {
-    /// Queues one span for export, or drops it when the queue is full.
-    fn export(&self, span: SpanRecord);
+    /// Queues one span for export; returns false when it was dropped (the queue is full),
+    /// which `/metrics` counts as `rampart_spans_dropped_total`.
+    fn export(&self, span: SpanRecord) -> bool;
 }
 
 /// One finished request as an OpenTelemetry span of kind SERVER.
