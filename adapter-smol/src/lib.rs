@@ -3,7 +3,8 @@
 //! sockets, and the system clock.
 //!
 //! [`run`] does everything in one call: it seeds a server, listens on the configured address
-//! and serves on the calling thread until Ctrl-C or SIGTERM. [`run_stdio`] is its stdio twin:
+//! and serves on the calling thread until Ctrl-C or SIGTERM, then drains. [`run_stdio`] is
+//! its stdio twin:
 //! the stdio adapter's drive loop with tool calls on smol's global executor. [`serve`] takes
 //! an executor, a server and a listener of the caller's:
 //!
@@ -21,7 +22,7 @@
 #![warn(missing_docs)]
 
 use std::future::Future;
-use std::io::{self, Write};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -29,6 +30,7 @@ use std::time::{Instant, SystemTime};
 use async_signal::{Signal, Signals};
 use rampart_core::shared::{self, Listener, Runtime, Stream};
 use rampart_core::store::StoreBackend;
+use rampart_core::trace::SpanExporter;
 use rampart_core::{Config, Now, Registry, Server};
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::net::{TcpListener, TcpStream};
@@ -71,14 +73,15 @@ pub fn run(config: Config, registry: Registry) -> io::Result<()> {
         rampart_stdio::log_listening(bound, &path, "smol");
         let shutdown = async {
             let _ = signals.next().await;
-            rampart_stdio::log_draining();
         };
         serve(&executor, server, listener, shutdown).await
     }))
 }
 
-/// Serves `registry` with `config` on this process's stdin and stdout until stdin ends and
-/// every accepted request has been answered; blocks the calling thread until then.
+/// Serves `registry` with `config` on this process's stdin and stdout until stdin ends, or
+/// Ctrl-C or SIGTERM comes, and every accepted request has been answered (calls still
+/// running at `DRAIN_TIMEOUT` are answered with E_TIMEOUT); blocks the calling thread until
+/// then.
 ///
 /// The drive loop is [`rampart_stdio::run`] on the calling thread. Tool calls run on smol's
 /// global executor ([`smol::spawn`]), whose thread count `SMOL_THREADS` sets (one unless set).
@@ -97,7 +100,16 @@ pub fn run(config: Config, registry: Registry) -> io::Result<()> {
 /// }
 /// ```
 pub fn run_stdio(config: Config, registry: Registry) -> io::Result<()> {
-    rampart_stdio::run(config, registry, |task| smol::spawn(task).detach())
+    let shutdown = rampart_stdio::Shutdown::new();
+    let mut signals = Signals::new(SHUTDOWN_SIGNALS)?;
+    let begin = shutdown.clone();
+    let listening = smol::spawn(async move {
+        let _ = signals.next().await;
+        begin.begin();
+    });
+    let served = rampart_stdio::run_until(config, registry, |task| smol::spawn(task).detach(), shutdown);
+    drop(listening);
+    served
 }
 
 /// Serves `server` on `listener` until `shutdown` resolves and every connection has drained.
@@ -105,9 +117,14 @@ pub fn run_stdio(config: Config, registry: Registry) -> io::Result<()> {
 /// Tasks run on `executor`: run it on the thread that awaits this future
 /// (`smol::block_on(executor.run(..))`, as in the crate example) so that one thread drives
 /// both the sockets and the tasks, or on threads of your own. Log records go to stderr as
-/// JSON lines, written in batches by a task of their own. After `shutdown`, no new connection
-/// is accepted, `/ready` answers 503, idle connections close, and busy ones close after their
-/// response.
+/// JSON lines, through [`rampart_stdio::log_writer`]'s thread: a stderr nobody reads blocks no
+/// task, and lines it cannot take are dropped and counted. After `shutdown`, `/ready` answers
+/// 503 while connections are still accepted for `DRAIN_DELAY`; then the listener closes,
+/// idle connections close, busy ones after their response, and calls still running at
+/// `DRAIN_TIMEOUT` are answered with E_TIMEOUT ([`shared::serve`] tells the whole drain).
+/// Before returning, it waits at most [`rampart_stdio::LOG_FLUSH_DEADLINE`] for the logs to
+/// reach stderr. With the `otlp` feature, a span per request goes to the OTLP endpoint the
+/// `OTEL_*` variables name, and spans still queued get at most 5 s to leave at shutdown.
 pub async fn serve(
     executor: &Arc<Executor<'static>>,
     server: Server,
@@ -116,7 +133,60 @@ pub async fn serve(
 ) -> io::Result<()> {
     let smol = Smol(Arc::clone(executor));
     let store = shared_store(server.config())?;
-    shared::serve(smol, server, Tcp(listener), shutdown, write_stderr, store, None).await
+    let (spans, flush_spans) = span_exporter(server.config())?.unzip();
+    let metrics = metrics_listener(server.config(), "smol").await?;
+    let services = shared::Services {
+        store,
+        spans,
+        metrics,
+        ..shared::Services::new(write_stderr)
+    };
+    let served = shared::serve(smol, server, Tcp(listener), shutdown, services).await;
+    if let Some(flush_spans) = flush_spans {
+        smol::unblock(flush_spans).await;
+    }
+    smol::unblock(|| rampart_stdio::log_writer().flush(rampart_stdio::LOG_FLUSH_DEADLINE)).await;
+    served
+}
+
+/// Sends the queued spans at shutdown; blocks for at most `rampart_otlp::FLUSH_DEADLINE`.
+type FlushSpans = Box<dyn FnOnce() + Send>;
+
+/// The span exporter `config` asks for (`OTEL_EXPORTER_OTLP_ENDPOINT`), if any, and its flush.
+fn span_exporter(config: &Config) -> io::Result<Option<(Arc<dyn SpanExporter>, FlushSpans)>> {
+    #[cfg(feature = "otlp")]
+    {
+        let exporter =
+            rampart_otlp::Exporter::start(&config.trace, &config.server_name, &config.server_version);
+        Ok(exporter.map(|exporter| {
+            let spans: Arc<dyn SpanExporter> = exporter.clone();
+            let flush: FlushSpans = Box::new(move || exporter.flush(rampart_otlp::FLUSH_DEADLINE));
+            (spans, flush)
+        }))
+    }
+    #[cfg(not(feature = "otlp"))]
+    if config.trace.is_enabled() {
+        Err(io::Error::other(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set, but this adapter was built without its `otlp` feature",
+        ))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The listener of `METRICS_ADDR`, if `config` names one; its address is logged.
+async fn metrics_listener(config: &Config, runtime: &str) -> io::Result<Option<Tcp<TcpListener>>> {
+    let Some(address) = config.serving.metrics_addr else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(address).await.map_err(|err| {
+        io::Error::new(
+            err.kind(),
+            format!("METRICS_ADDR: cannot listen on {address}: {err}"),
+        )
+    })?;
+    rampart_stdio::log_listening(listener.local_addr()?, "/metrics", runtime);
+    Ok(Some(Tcp(listener)))
 }
 
 /// The shared store `config` names (`REDIS_URL`), if any.
@@ -193,7 +263,7 @@ impl Stream for Tcp<TcpStream> {
     }
 }
 
-/// Writes a batch of log lines to stderr, blocking.
-fn write_stderr(lines: &[u8]) {
-    let _ = io::stderr().lock().write_all(lines);
+/// Queues a batch of log lines for stderr's writer thread; returns how many it dropped.
+fn write_stderr(lines: &[u8]) -> u64 {
+    rampart_stdio::log_writer().write_lines(lines)
 }

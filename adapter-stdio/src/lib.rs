@@ -7,7 +7,13 @@
 //! waits for deadlines with a channel timeout rather than a runtime timer.
 //!
 //! [`run`] does everything in one call: it seeds a server from the OS, installs the JSON
-//! panic hook and serves. [`serve`] and [`serve_with`] take a server built by the caller:
+//! panic hook and serves. [`serve`] and [`serve_with`] take a server built by the caller;
+//! their `_until` twins also drain when a [`Shutdown`] is begun (from a signal handler, say):
+//!
+//! Logs reach stderr through [`log_writer`], a thread of its own with a bounded queue, so a
+//! stderr that nobody reads never stalls the drive loop (nor, in the HTTP adapters, a
+//! runtime's worker); lines that do not fit are dropped and counted.
+//!
 //!
 //! ```no_run
 //! # use rampart_core::{Config, Server, ToolRegistry};
@@ -29,17 +35,27 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io::{self, BufWriter, Read, Write};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::thread;
 use std::time::{Instant, SystemTime};
 
 use futures_util::future::{AbortHandle, abortable};
 use rampart_core::store::StoreError;
+use rampart_core::log::LogOutput;
+use rampart_core::metrics::HostCounter;
+use rampart_core::trace::SpanExporter;
 use rampart_core::{
     Call, CallId, Config, Event, Framing, LogRecord, Message, Now, Outbox, Outcome, Registry, Server,
     Transmit,
 };
 use serde_json::json;
+
+mod log_writer;
+mod shutdown;
+
+pub use log_writer::{LOG_FLUSH_DEADLINE, LOG_QUEUE_BYTES, LogWriter, log_writer};
+pub use shutdown::Shutdown;
 
 /// A tool call's future, boxed for the caller's spawner.
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -55,6 +71,9 @@ impl<F: Fn(Task)> Spawn for F {
         self(task)
     }
 }
+
+/// How long a panic waits for its log line to reach stderr.
+const PANIC_FLUSH_DEADLINE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// How many bytes are read from the input at a time.
 const READ_CHUNK: usize = 64 * 1024;
@@ -86,11 +105,21 @@ const READ_CHUNK: usize = 64 * 1024;
 ///
 /// A shared store (`REDIS_URL`) is for replicas behind a load balancer: stdio serves one
 /// client, so `run` serves without it.
-pub fn run(mut config: Config, registry: Registry, spawner: impl Spawn) -> io::Result<()> {
+pub fn run(config: Config, registry: Registry, spawner: impl Spawn) -> io::Result<()> {
+    run_until(config, registry, spawner, Shutdown::new())
+}
+
+/// [`run`], which also drains once `shutdown` is begun (see [`serve_with_until`]).
+pub fn run_until(
+    mut config: Config,
+    registry: Registry,
+    spawner: impl Spawn,
+    shutdown: Shutdown,
+) -> io::Result<()> {
     config.store.url = None;
     let server = seeded_server(config, registry)?;
     install_json_panic_hook();
-    serve(server, spawner)
+    serve_until(server, spawner, shutdown)
 }
 
 /// Builds a server for `registry` with `config`, seeded from the OS's random number generator
@@ -106,21 +135,53 @@ pub fn seeded_server(config: Config, registry: Registry) -> io::Result<Server> {
 /// Serves `server` on this process's stdin and stdout, logging to stderr, until stdin ends
 /// and every accepted request has been answered.
 pub fn serve(server: Server, spawner: impl Spawn) -> io::Result<()> {
-    serve_with(server, io::stdin(), io::stdout().lock(), io::stderr(), spawner)
+    serve_until(server, spawner, Shutdown::new())
+}
+
+/// [`serve`], which also drains once `shutdown` is begun (see [`serve_with_until`]).
+///
+/// Logs go to stderr through [`log_writer`]; before returning, it waits for them to be
+/// written, at most [`LOG_FLUSH_DEADLINE`] (a stderr nobody reads does not hold the exit).
+pub fn serve_until(server: Server, spawner: impl Spawn, shutdown: Shutdown) -> io::Result<()> {
+    let served = serve_with_until(
+        server,
+        io::stdin(),
+        io::stdout().lock(),
+        log_writer(),
+        spawner,
+        shutdown,
+    );
+    log_writer().flush(LOG_FLUSH_DEADLINE);
+    served
 }
 
 /// Serves `server` on any byte streams: `input` is read on a thread of its own, `output`
-/// gets the protocol lines, `log` the JSON log lines.
+/// gets the protocol lines, `log` the JSON log lines (one write per line; a writer that
+/// may block stalls the loop, so pass a [`LogWriter`] for a pipe).
 ///
-/// Returns when the input has ended and every accepted request has been answered, or with
-/// the error that made writing the output fail. A reader blocked in `input` at that moment
-/// is left to the process's exit.
-pub fn serve_with<R, W, L>(
+/// When the input ends, the server drains: running calls may finish until `DRAIN_TIMEOUT`,
+/// when they are answered with E_TIMEOUT. Returns once every accepted request has been
+/// answered, or with the error that made writing the output fail. A reader blocked in
+/// `input` at that moment is left to the process's exit.
+pub fn serve_with<R, W, L>(server: Server, input: R, output: W, log: L, spawner: impl Spawn) -> io::Result<()>
+where
+    R: Read + Send + 'static,
+    W: Write,
+    L: Write,
+{
+    serve_with_until(server, input, output, log, spawner, Shutdown::new())
+}
+
+/// [`serve_with`], which also drains once `shutdown` is begun, as it does at the end of
+/// input: it reads no more, running calls may finish until `DRAIN_TIMEOUT` (then they are
+/// answered with E_TIMEOUT), their answers are written, and it returns `Ok`.
+pub fn serve_with_until<R, W, L>(
     mut server: Server,
     input: R,
     output: W,
     log: L,
     spawner: impl Spawn,
+    shutdown: Shutdown,
 ) -> io::Result<()>
 where
     R: Read + Send + 'static,
@@ -131,10 +192,17 @@ where
     let (permit_tx, permit_rx) = mpsc::sync_channel(1);
     spawn_reader(input, tx.clone(), permit_rx)?;
     let connection = server.accept("stdio", Framing::Ndjson, now());
+    let mut draining = false;
+    if shutdown.attach(tx.clone()) {
+        let _ = tx.send(Input::Shutdown);
+    }
+    // Dropped when the loop returns, which sends the spans still queued.
+    let (spans, _flush_spans) = span_exporter(server.config())?.unzip();
     let mut host = StdioHost {
         output: BufWriter::with_capacity(READ_CHUNK, output),
         write_error: None,
         log,
+        spans,
         tx,
         permit: permit_tx,
         spawner,
@@ -160,15 +228,17 @@ where
             None => Some(rx.recv().unwrap_or(Input::Eof)),
         };
         let now = now();
-        match message {
-            None => {}
+        let drain = match message {
+            None => None,
+            // Input that comes once the drain began is not read.
+            Some(Input::Bytes(_) | Input::Eof | Input::Failed(_) | Input::Shutdown) if draining => None,
             Some(Input::Bytes(chunk)) => {
                 // The reader waits for `resume`, so the core never gets a chunk it cannot hold.
                 let _ = server.handle_input(connection, &chunk, now);
+                None
             }
-            Some(Input::Eof) => {
-                let _ = server.handle_eof(connection, now);
-            }
+            Some(Input::Eof) => Some("input ended"),
+            Some(Input::Shutdown) => Some("shutdown requested"),
             Some(Input::Failed(err)) => {
                 let line = json!({
                     "timestamp": now.rfc3339(),
@@ -176,16 +246,30 @@ where
                     "message": format!("reading input failed: {err}"),
                 });
                 write_line(&mut host.log, &line.to_string());
-                let _ = server.handle_eof(connection, now);
+                Some("reading input failed")
             }
             Some(Input::Done(call, outcome)) => {
                 host.aborts.remove(&call);
                 // A call that already timed out is refused here: its late result is dropped.
                 let _ = server.complete(call, outcome, now);
+                None
             }
             Some(Input::Message(call, message)) => {
                 let _ = server.call_message(call, message, now);
+                None
             }
+        };
+        if let Some(reason) = drain {
+            draining = true;
+            let line = json!({
+                "timestamp": now.rfc3339(),
+                "level": "INFO",
+                "message": format!("shutting down: {reason}; running calls may finish until the drain timeout"),
+                "drain_timeout_ms": u64::try_from(server.config().serving.drain_timeout.as_millis()).unwrap_or(u64::MAX),
+            });
+            write_line(&mut host.log, &line.to_string());
+            let _ = server.handle_eof(connection, now);
+            server.shutdown(now);
         }
         server.handle_timeout(now);
     }
@@ -196,6 +280,8 @@ enum Input {
     Bytes(Vec<u8>),
     Eof,
     Failed(io::Error),
+    /// A [`Shutdown`] was begun.
+    Shutdown,
     Done(CallId, Outcome),
     Message(CallId, Message),
 }
@@ -206,6 +292,8 @@ struct StdioHost<W: Write, L: Write, S: Spawn> {
     /// The first error writing stdout; the loop returns it.
     write_error: Option<io::Error>,
     log: L,
+    /// Where spans go, when traces are exported.
+    spans: Option<Arc<dyn SpanExporter>>,
     tx: Sender<Input>,
     permit: SyncSender<()>,
     spawner: S,
@@ -230,7 +318,7 @@ impl<W: Write, L: Write, S: Spawn> StdioHost<W, L, S> {
                 match event {
                     Event::Call(call) => self.run(call),
                     Event::Cancel(call) => self.cancel(call),
-                    Event::Log(record) => self.log(record),
+                    Event::Log(record) => self.log(record, server.config().serving.log_output),
                     Event::Resume(_) => {
                         let _ = self.permit.try_send(());
                     }
@@ -241,6 +329,13 @@ impl<W: Write, L: Write, S: Spawn> StdioHost<W, L, S> {
                         // `RATE_LIMIT_FAILURE` says.
                         let answer = Err(StoreError::new("stdio serves without a shared store"));
                         server.store_reply(request.id, answer, now());
+                    }
+                    Event::Span(span) => {
+                        if let Some(spans) = &self.spans
+                            && !spans.export(span)
+                        {
+                            server.count(HostCounter::SpansDropped, 1);
+                        }
                     }
                     _ => {}
                 }
@@ -286,11 +381,55 @@ impl<W: Write, L: Write, S: Spawn> StdioHost<W, L, S> {
         }
     }
 
-    fn log(&mut self, record: LogRecord) {
+    /// Writes a record as `output` says: a JSON line, a `tracing` event, or both.
+    fn log(&mut self, record: LogRecord, output: LogOutput) {
+        #[cfg(feature = "tracing")]
+        if output.tracing() {
+            record.emit_tracing();
+        }
+        if !output.json() {
+            return;
+        }
         // One write per line, newline included; a failed log write is dropped, never fatal.
         let mut line = Vec::new();
         record.write_json_line(&mut line);
         let _ = self.log.write_all(&line);
+    }
+}
+
+/// The span exporter `config` asks for (`OTEL_EXPORTER_OTLP_ENDPOINT`), if any, and the
+/// guard that gives its queued spans at most `rampart_otlp::FLUSH_DEADLINE` to leave.
+fn span_exporter(config: &Config) -> io::Result<Option<(Arc<dyn SpanExporter>, FlushSpans)>> {
+    #[cfg(feature = "otlp")]
+    {
+        let exporter =
+            rampart_otlp::Exporter::start(&config.trace, &config.server_name, &config.server_version);
+        Ok(exporter.map(|exporter| {
+            let spans: Arc<dyn SpanExporter> = exporter.clone();
+            let flush = FlushSpans(Some(Box::new(move || {
+                exporter.flush(rampart_otlp::FLUSH_DEADLINE)
+            })));
+            (spans, flush)
+        }))
+    }
+    #[cfg(not(feature = "otlp"))]
+    if config.trace.is_enabled() {
+        Err(io::Error::other(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set, but rampart-stdio was built without its `otlp` feature",
+        ))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Sends the span exporter's queued spans when dropped.
+struct FlushSpans(Option<Box<dyn FnOnce()>>);
+
+impl Drop for FlushSpans {
+    fn drop(&mut self) {
+        if let Some(flush) = self.0.take() {
+            flush();
+        }
     }
 }
 
@@ -342,7 +481,7 @@ pub fn log_info(fields: &[(&str, &str)]) {
         line.push_str(&serde_json::Value::from(*value).to_string());
     }
     line.push_str("}\n");
-    let _ = io::stderr().lock().write_all(line.as_bytes());
+    log_writer().write_lines(line.as_bytes());
 }
 
 /// Logs that an HTTP server listens at `bound` with its MCP endpoint at `path`, on `runtime`.
@@ -355,7 +494,8 @@ pub fn log_listening(bound: std::net::SocketAddr, path: &str, runtime: &str) {
     ]);
 }
 
-/// Logs that a shutdown signal came and connections are draining.
+/// Logs that a shutdown signal came and connections are draining (the HTTP driver logs each
+/// phase of its drain itself).
 pub fn log_draining() {
     log_info(&[("message", "shutting down: draining connections")]);
 }
@@ -380,6 +520,9 @@ pub fn install_json_panic_hook() {
             "message": format!("panic: {message}"),
             "location": location,
         });
-        let _ = io::stderr().write_all(format!("{line}\n").as_bytes());
+        log_writer().write_lines(format!("{line}\n").as_bytes());
+        // A panic may end the process: its last words get a moment to reach stderr, but a
+        // stderr nobody reads holds the panicking thread no longer than that.
+        log_writer().flush(PANIC_FLUSH_DEADLINE);
     }));
 }

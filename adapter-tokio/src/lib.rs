@@ -2,9 +2,9 @@
 //! ([`rampart_core::shared::serve`]) on tokio's tasks, timers, clock and TCP sockets.
 //!
 //! [`run`] does everything in one call: it seeds a server, listens on the configured address
-//! and serves until Ctrl-C or SIGTERM. [`run_stdio`] is its stdio twin: the stdio adapter's
-//! drive loop with tool calls on tokio's tasks. [`serve`] takes a server and a listener of the
-//! caller's:
+//! and serves until Ctrl-C or SIGTERM, then drains. [`run_stdio`] is its stdio twin: the stdio
+//! adapter's drive loop with tool calls on tokio's tasks. [`serve`] takes a server and a
+//! listener of the caller's:
 //!
 //! ```no_run
 //! # async fn run(server: rampart_core::Server) -> std::io::Result<()> {
@@ -16,13 +16,14 @@
 #![warn(missing_docs)]
 
 use std::future::Future;
-use std::io::{self, Write};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use rampart_core::shared::{self, Listener, Runtime, Stream};
 use rampart_core::store::StoreBackend;
+use rampart_core::trace::SpanExporter;
 use rampart_core::{Config, Now, Registry, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -61,15 +62,12 @@ pub async fn run(config: Config, registry: Registry) -> io::Result<()> {
         .map_err(|err| io::Error::new(err.kind(), format!("cannot listen on {address}: {err}")))?;
     let bound = listener.local_addr()?;
     rampart_stdio::log_listening(bound, &path, "tokio");
-    let shutdown = async {
-        signal.await;
-        rampart_stdio::log_draining();
-    };
-    serve(server, listener, shutdown).await
+    serve(server, listener, signal).await
 }
 
-/// Serves `registry` with `config` on this process's stdin and stdout until stdin ends and
-/// every accepted request has been answered.
+/// Serves `registry` with `config` on this process's stdin and stdout until stdin ends, or
+/// Ctrl-C or SIGTERM comes, and every accepted request has been answered (calls still
+/// running at `DRAIN_TIMEOUT` are answered with E_TIMEOUT).
 ///
 /// Must be called within a tokio runtime; tool calls are spawned on it. The drive loop is
 /// [`rampart_stdio::run`], which blocks, so it runs on tokio's blocking pool and no worker
@@ -93,19 +91,39 @@ pub async fn run(config: Config, registry: Registry) -> io::Result<()> {
 /// ```
 pub async fn run_stdio(config: Config, registry: Registry) -> io::Result<()> {
     let handle = Handle::current();
-    let serving = tokio::task::spawn_blocking(move || {
-        rampart_stdio::run(config, registry, move |task| {
-            handle.spawn(task);
-        })
+    let shutdown = rampart_stdio::Shutdown::new();
+    let signal = shutdown_signal()?;
+    let begin = shutdown.clone();
+    let signals = tokio::spawn(async move {
+        signal.await;
+        begin.begin();
     });
-    serving.await.map_err(io::Error::other)?
+    let serving = tokio::task::spawn_blocking(move || {
+        rampart_stdio::run_until(
+            config,
+            registry,
+            move |task| {
+                handle.spawn(task);
+            },
+            shutdown,
+        )
+    });
+    let served = serving.await.map_err(io::Error::other);
+    signals.abort();
+    served?
 }
 
 /// Serves `server` on `listener` until `shutdown` resolves and every connection has drained.
 ///
-/// Must be called within a tokio runtime. Log records go to stderr as JSON lines, written in
-/// batches by a task of their own. After `shutdown`, no new connection is accepted, `/ready`
-/// answers 503, idle connections close, and busy ones close after their response.
+/// Must be called within a tokio runtime. Log records go to stderr as JSON lines, through
+/// [`rampart_stdio::log_writer`]'s thread: a stderr nobody reads blocks no worker, and lines
+/// it cannot take are dropped and counted. After `shutdown`, `/ready` answers 503 while
+/// connections are still accepted for `DRAIN_DELAY`; then the listener closes, idle
+/// connections close, busy ones after their response, and calls still running at
+/// `DRAIN_TIMEOUT` are answered with E_TIMEOUT ([`shared::serve`] tells the whole drain).
+/// Before returning, it waits at most [`rampart_stdio::LOG_FLUSH_DEADLINE`] for the logs to
+/// reach stderr. With the `otlp` feature, a span per request goes to the OTLP endpoint the
+/// `OTEL_*` variables name, and spans still queued get at most 5 s to leave at shutdown.
 pub async fn serve(
     server: Server,
     listener: TcpListener,
@@ -113,7 +131,62 @@ pub async fn serve(
 ) -> io::Result<()> {
     let tokio = Tokio(Handle::current());
     let store = shared_store(server.config())?;
-    shared::serve(tokio, server, Tcp(listener), shutdown, write_stderr, store, None).await
+    let (spans, flush_spans) = span_exporter(server.config())?.unzip();
+    let metrics = metrics_listener(server.config(), "tokio").await?;
+    let services = shared::Services {
+        store,
+        spans,
+        metrics,
+        ..shared::Services::new(write_stderr)
+    };
+    let served = shared::serve(tokio, server, Tcp(listener), shutdown, services).await;
+    if let Some(flush_spans) = flush_spans {
+        let _ = tokio::task::spawn_blocking(flush_spans).await;
+    }
+    let flushed =
+        tokio::task::spawn_blocking(|| rampart_stdio::log_writer().flush(rampart_stdio::LOG_FLUSH_DEADLINE));
+    let _ = flushed.await;
+    served
+}
+
+/// Sends the queued spans at shutdown; blocks for at most `rampart_otlp::FLUSH_DEADLINE`.
+type FlushSpans = Box<dyn FnOnce() + Send>;
+
+/// The span exporter `config` asks for (`OTEL_EXPORTER_OTLP_ENDPOINT`), if any, and its flush.
+fn span_exporter(config: &Config) -> io::Result<Option<(Arc<dyn SpanExporter>, FlushSpans)>> {
+    #[cfg(feature = "otlp")]
+    {
+        let exporter =
+            rampart_otlp::Exporter::start(&config.trace, &config.server_name, &config.server_version);
+        Ok(exporter.map(|exporter| {
+            let spans: Arc<dyn SpanExporter> = exporter.clone();
+            let flush: FlushSpans = Box::new(move || exporter.flush(rampart_otlp::FLUSH_DEADLINE));
+            (spans, flush)
+        }))
+    }
+    #[cfg(not(feature = "otlp"))]
+    if config.trace.is_enabled() {
+        Err(io::Error::other(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set, but this adapter was built without its `otlp` feature",
+        ))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The listener of `METRICS_ADDR`, if `config` names one; its address is logged.
+async fn metrics_listener(config: &Config, runtime: &str) -> io::Result<Option<Tcp<TcpListener>>> {
+    let Some(address) = config.serving.metrics_addr else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(address).await.map_err(|err| {
+        io::Error::new(
+            err.kind(),
+            format!("METRICS_ADDR: cannot listen on {address}: {err}"),
+        )
+    })?;
+    rampart_stdio::log_listening(listener.local_addr()?, "/metrics", runtime);
+    Ok(Some(Tcp(listener)))
 }
 
 /// The shared store `config` names (`REDIS_URL`), if any.
@@ -208,7 +281,7 @@ impl Stream for Tcp<TcpStream> {
     }
 }
 
-/// Writes a batch of log lines to stderr, blocking.
-fn write_stderr(lines: &[u8]) {
-    let _ = io::stderr().lock().write_all(lines);
+/// Queues a batch of log lines for stderr's writer thread; returns how many it dropped.
+fn write_stderr(lines: &[u8]) -> u64 {
+    rampart_stdio::log_writer().write_lines(lines)
 }

@@ -601,6 +601,25 @@ fn a_flood_of_pipelined_requests_does_not_deepen_the_stack() {
 }
 
 #[test]
+fn the_last_request_a_connection_may_carry_is_answered_with_connection_close() {
+    let config = Config {
+        max_requests_per_connection: 3,
+        rate_limit: 0,
+        ..Config::default()
+    };
+    let mut h = HttpHarness::new(config, test_tools());
+    h.input(&get("/health").repeat(3));
+    let responses = h.responses();
+    let connection: Vec<_> = responses
+        .iter()
+        .map(|r| r.header("connection").unwrap_or_default())
+        .collect();
+    // HTTP/1.1 keeps the connection without saying so.
+    assert_eq!(connection, ["", "", "close"]);
+    assert!(h.is_closed());
+}
+
+#[test]
 fn a_stream_closes_when_its_client_leaves_or_the_server_drains() {
     let mut h = harness();
     let session = initialize(&mut h);

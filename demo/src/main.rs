@@ -13,8 +13,11 @@ const USAGE: &str = "usage: rampart-demo [--transport http|stdio] [--runtime tok
 Settings come from the environment: HOST, PORT, ALLOWED_ORIGINS, ALLOWED_HOSTS, DEBUG,
 TOOL_TIMEOUT_MS, VALIDATION_ERRORS, MAX_LINE_BYTES, STATELESS, MAX_SESSIONS, RATE_LIMIT,
 TRUSTED_PROXIES, RATE_LIMIT_EXEMPT, TOOL_RATE_LIMITS, AUTH_TOKENS, AUTH_TOKENS_FILE,
-AUTH_ISSUER, AUTH_RESOURCE, AUTH_SCOPES, AUTH_JWKS_FILE,
-DEMO_DATABASE=up|down (the initial state of the /ready check `database`).";
+AUTH_ISSUER, AUTH_RESOURCE, AUTH_SCOPES, AUTH_JWKS_FILE, MAX_CONNECTIONS, DRAIN_DELAY,
+DRAIN_TIMEOUT, DEMO_DATABASE=up|down (the initial state of the /ready check `database`).
+
+SIGTERM or Ctrl-C drains: /ready answers 503 and connections are still accepted for
+DRAIN_DELAY, then running calls may finish until DRAIN_TIMEOUT; the exit status is 0.";
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Runtime {
@@ -23,6 +26,15 @@ enum Runtime {
 }
 
 fn main() -> ExitCode {
+    let code = run();
+    // Log lines go through a writer thread: they reach stderr before the exit, unless
+    // stderr is blocked for longer than the deadline.
+    rampart_stdio::log_writer().flush(rampart_stdio::LOG_FLUSH_DEADLINE);
+    code
+}
+
+/// Serves as the arguments and the environment say; returns the exit status.
+fn run() -> ExitCode {
     let mut transport = String::from("http");
     let mut runtime = Runtime::Tokio;
     let mut args = std::env::args().skip(1);
@@ -83,11 +95,15 @@ fn load_config() -> Result<Config, String> {
     Ok(config)
 }
 
+/// Writes one JSON log line to stderr, through the log writer's thread as every other line.
 fn log(level: &str, message: &str) {
-    eprintln!(
-        "{}",
-        json!({"timestamp": now().rfc3339(), "level": level, "message": message})
-    );
+    let line = json!({"timestamp": now().rfc3339(), "level": level, "message": message});
+    rampart_stdio::log_writer().write_lines(format!("{line}\n").as_bytes());
+}
+
+/// Calls `on_signal` at each SIGTERM or SIGINT (Ctrl-C), from a thread of its own.
+fn on_shutdown_signal(on_signal: impl FnMut() + Send + 'static) -> Result<(), String> {
+    ctrlc::set_handler(on_signal).map_err(|err| format!("cannot handle signals: {err}"))
 }
 
 fn now() -> Now {
@@ -110,6 +126,10 @@ fn serve_stdio(mut config: Config, runtime: Runtime) -> Result<(), String> {
     config.store.url = None;
     let server = server(config)?;
     rampart_stdio::install_json_panic_hook();
+    // A signal drains as the end of input does: running calls finish, then the exit.
+    let shutdown = rampart_stdio::Shutdown::new();
+    let begin = shutdown.clone();
+    on_shutdown_signal(move || begin.begin())?;
     match runtime {
         Runtime::Tokio => {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -118,13 +138,14 @@ fn serve_stdio(mut config: Config, runtime: Runtime) -> Result<(), String> {
                 .build()
                 .map_err(|err| err.to_string())?;
             let handle = rt.handle().clone();
-            rampart_stdio::serve(server, move |task| {
+            let spawner = move |task| {
                 handle.spawn(task);
-            })
-            .map_err(|err| err.to_string())
+            };
+            rampart_stdio::serve_until(server, spawner, shutdown).map_err(|err| err.to_string())
         }
         Runtime::Smol => {
-            rampart_stdio::serve(server, |task| smol::spawn(task).detach()).map_err(|err| err.to_string())
+            let spawner = |task| smol::spawn(task).detach();
+            rampart_stdio::serve_until(server, spawner, shutdown).map_err(|err| err.to_string())
         }
     }
 }
@@ -134,20 +155,15 @@ fn serve_http(config: Config, runtime: Runtime) -> Result<(), String> {
     let server = server(config)?;
     rampart_stdio::install_json_panic_hook();
     let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
-    ctrlc::set_handler(move || {
+    on_shutdown_signal(move || {
         let _ = stop_tx.try_send(());
-    })
-    .map_err(|err| format!("cannot handle signals: {err}"))?;
+    })?;
+    // The driver logs each phase of the drain.
     let shutdown = async move {
         let _ = stop_rx.recv().await;
-        log("INFO", "shutting down: draining connections");
     };
     let listening = |address: SocketAddr, runtime: &str| {
-        eprintln!(
-            "{}",
-            json!({"timestamp": now().rfc3339(), "level": "INFO", "message": "listening",
-                   "address": format!("http://{address}/mcp"), "runtime": runtime})
-        );
+        rampart_stdio::log_listening(address, "/mcp", runtime);
     };
     match runtime {
         Runtime::Tokio => {

@@ -1,11 +1,13 @@
 //! The demo's own tools: a small user directory in the `user` namespace (listed first, as it
 //! is harmless to call without arguments), a counter whose
 //! resource clients can subscribe to, and tools that show each outcome (`echo`, `add`,
-//! `sleep` for progress and timeouts, `fail` and `panic` for E_RUNTIME).
+//! `sleep` for progress and timeouts, `fail` and `panic` for E_RUNTIME), and `crunch`, which
+//! shows how CPU-bound work runs off the runtime.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rampart_core::typed::Json;
 use rampart_core::{
@@ -19,6 +21,9 @@ use crate::{COUNTER_URI, Demo, NoArguments};
 
 /// The longest `sleep` the demo allows, in milliseconds.
 pub const MAX_SLEEP_MS: u64 = 600_000;
+
+/// The longest `crunch` the demo allows, in milliseconds of CPU.
+pub const MAX_CRUNCH_MS: u64 = 60_000;
 
 /// A user of the directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
@@ -76,6 +81,21 @@ struct Sum {
 struct Sleep {
     #[schemars(range(min = 0, max = MAX_SLEEP_MS))]
     ms: u64,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Crunch {
+    /// Milliseconds of CPU to spend
+    #[schemars(range(min = 0, max = MAX_CRUNCH_MS))]
+    ms: u64,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Crunched {
+    /// Rounds of the hash computed.
+    rounds: u64,
+    /// The last hash value.
+    hash: u64,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -173,6 +193,15 @@ pub fn register(
             .annotations(json!({"readOnlyHint": true})),
         )?
         .tool(
+            Tool::typed("crunch", |Crunch { ms }: Crunch, _ctx: Context| crunch(ms))
+                .title("Crunch")
+                .description(
+                    "Spends the given milliseconds of CPU on a blocking thread, off the runtime: \
+                     the server keeps answering meanwhile.",
+                )
+                .annotations(json!({"readOnlyHint": true, "idempotentHint": true})),
+        )?
+        .tool(
             Tool::typed(
                 "database.set@v1",
                 move |Database { up }: Database, _ctx: Context| {
@@ -227,6 +256,51 @@ pub fn register(
             .title("Increment the counter")
             .description("Adds one to the counter at demo://counter and notifies its subscribers."),
         )
+}
+
+/// Spends `ms` milliseconds hashing: the pattern for CPU-bound (or blocking) work in a tool.
+///
+/// A handler is a plain `std` future polled on the runtime's threads: a loop that computes
+/// for seconds inside it would hold one of those threads (on a one-thread runtime, the whole
+/// server, probes included) until it ends. The work goes to a pool of blocking threads
+/// instead, and the handler awaits its result: `smol::unblock` (the `blocking` crate) runs a
+/// closure on such a pool and returns a future any runtime can await; under tokio,
+/// `tokio::task::spawn_blocking` does the same, and a `std::thread` that sends its result
+/// through a oneshot channel works anywhere. A cancelled or timed-out call drops the handler's
+/// future, but a thread cannot be stopped from outside: the closure checks a flag the
+/// handler raises when it is dropped, and gives up.
+async fn crunch(ms: u64) -> Result<Json<Crunched>, HandlerError> {
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _raise_on_drop = RaiseOnDrop(Arc::clone(&cancelled));
+    let deadline = Instant::now() + Duration::from_millis(ms);
+    let (rounds, hash) = smol::unblock(move || spin(deadline, &cancelled)).await;
+    Ok(Json(Crunched { rounds, hash }))
+}
+
+/// Hashes until `deadline`, or until `cancelled` is raised; returns the rounds and the hash.
+fn spin(deadline: Instant, cancelled: &AtomicBool) -> (u64, u64) {
+    let (mut rounds, mut hash) = (0u64, 0xcbf2_9ce4_8422_2325_u64);
+    loop {
+        // FNV-1a over the round number, a few thousand rounds between two looks at the clock.
+        for _ in 0..4096 {
+            for byte in rounds.to_le_bytes() {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+            rounds += 1;
+        }
+        if Instant::now() >= deadline || cancelled.load(Ordering::Relaxed) {
+            return (rounds, hash);
+        }
+    }
+}
+
+/// Raises its flag when dropped: the handler's future tells its blocking work to stop.
+struct RaiseOnDrop(Arc<AtomicBool>);
+
+impl Drop for RaiseOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Locks the user directory.

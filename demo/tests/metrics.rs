@@ -4,7 +4,8 @@
 
 mod support;
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -29,10 +30,26 @@ fn scrape(server: &DemoServer, token: Option<&str>) -> (u16, String) {
 fn call(server: &DemoServer, id: u64, tool: &str, arguments: serde_json::Value) -> u16 {
     let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
         "params": {"name": tool, "arguments": arguments}});
-    let headers = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")];
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+    ];
     http_request(server.port, "POST", "/mcp", &headers, &body.to_string())
         .expect("POST /mcp")
         .status
+}
+
+/// Sends `GET path` with `Host: host` on a fresh connection; returns the response's head.
+fn get_with_host(port: u16, path: &str, host: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
 }
 
 /// Runs `promtool check metrics` on `exposition`; panics with its output when it refuses.
@@ -82,7 +99,10 @@ fn counts_and_validates(runtime: &str) {
     assert_eq!(sample(&after, histogram) - sample(&before, histogram), 5.0);
     assert_eq!(sample(&after, unknown) - sample(&before, unknown), 2.0);
     assert_eq!(sample(&after, invalid) - sample(&before, invalid), 1.0);
-    assert!(!after.contains("made-up-by-a-client"), "a client cannot grow the label set");
+    assert!(
+        !after.contains("made-up-by-a-client"),
+        "a client cannot grow the label set"
+    );
     assert!(after.contains("rampart_build_info{server_name=\"rampart-demo\""));
 }
 
@@ -104,6 +124,50 @@ fn a_metrics_token_keeps_the_exposition_private() {
     let (status, body) = scrape(&server, Some("scrape-secret"));
     assert_eq!(status, 200);
     promtool_accepts(&body);
-    assert_eq!(support::raw_get(server.port, "/health").expect("health").status, 200);
-    assert!(!server.logs().contains("scrape-secret"), "the token never reaches a log");
+    assert_eq!(
+        support::raw_get(server.port, "/health").expect("health").status,
+        200
+    );
+    assert!(
+        !server.logs().contains("scrape-secret"),
+        "the token never reaches a log"
+    );
+}
+
+#[test]
+fn a_metrics_address_serves_the_exposition_apart_on_both_runtimes() {
+    for runtime in ["tokio", "smol"] {
+        let port = support::free_port();
+        let address = format!("127.0.0.1:{port}");
+        let server = DemoServer::start(runtime, &[("METRICS_ADDR", address.as_str())]);
+        assert_eq!(
+            scrape(&server, None).0,
+            404,
+            "the main port no longer serves /metrics"
+        );
+        let response = http_request(port, "GET", "/metrics", &[], "").expect("GET /metrics");
+        assert_eq!(response.status, 200, "{runtime}");
+        promtool_accepts(&response.body);
+        // A scraper names the pod by its IP: the metrics port checks no Host.
+        assert!(get_with_host(port, "/metrics", "10.1.2.3:9090").starts_with("HTTP/1.1 200"));
+        assert_eq!(
+            http_request(port, "GET", "/ready", &[], "")
+                .expect("ready")
+                .status,
+            200
+        );
+        let mcp = http_request(
+            port,
+            "POST",
+            "/mcp",
+            &[("Content-Type", "application/json")],
+            "{}",
+        );
+        assert_eq!(
+            mcp.expect("POST /mcp").status,
+            404,
+            "the metrics port serves nothing else"
+        );
+        assert!(server.logs().contains(&format!("http://{address}/metrics")));
+    }
 }

@@ -99,7 +99,9 @@ pub(crate) fn parse_duration(value: &str) -> Option<Duration> {
         None => (value.strip_suffix('s').unwrap_or(value), 1.0),
     };
     let seconds = number.trim().parse::<f64>().ok()? * scale;
-    (seconds.is_finite() && seconds >= 0.0 && seconds < 1e9).then(|| Duration::from_secs_f64(seconds))
+    (0.0..1e9)
+        .contains(&seconds)
+        .then(|| Duration::from_secs_f64(seconds))
 }
 
 #[cfg(test)]

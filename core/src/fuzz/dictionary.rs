@@ -213,7 +213,11 @@ pub(super) fn http_message(kind: u8, extra: u8, sessions: &[String]) -> HttpRequ
             return post(&body, session, expect);
         }
         16 => {
-            let path = if extra % 2 == 0 { "/health" } else { "/metrics" };
+            let path = if extra.is_multiple_of(2) {
+                "/health"
+            } else {
+                "/metrics"
+            };
             (
                 format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
                 Expect::Other,

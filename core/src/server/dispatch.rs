@@ -41,6 +41,14 @@ pub(super) enum Answer {
     Forward(Response),
 }
 
+/// What the transport knows of a message before it is dispatched.
+pub(super) struct Received<'a> {
+    /// The id its log record and its handler's span carry.
+    pub(super) request_id: &'a str,
+    /// The trace context of the HTTP headers, when tracing (`_meta` wins over it).
+    pub(super) header_trace: Option<&'a Trace>,
+}
+
 impl Server {
     /// Answers one parsed JSON-RPC message for a session.
     pub(super) fn dispatch_message(
@@ -48,11 +56,14 @@ impl Server {
         connection: ConnectionId,
         key: &SessionKey,
         message: jsonrpc::Message,
-        request_id: &str,
+        received: Received<'_>,
         modern: Option<RequestMeta>,
-        header_trace: Option<&Trace>,
         now: Now,
     ) -> (Answer, Finished, Option<RpcError>) {
+        let Received {
+            request_id,
+            header_trace,
+        } = received;
         let mut finished = Finished::new(connection, request_id.to_owned(), now.instant);
         match message {
             jsonrpc::Message::Request(request) => {
@@ -250,7 +261,10 @@ impl Server {
             },
         );
         self.timers.arm(deadline, Timer::Call(call));
-        let log_id = self.calls.get(call).map(|running| running.request.log_id.as_str());
+        let log_id = self
+            .calls
+            .get(call)
+            .map(|running| running.request.log_id.as_str());
         let run = Call::new(call, kind, name, deadline, log_id.unwrap_or_default(), run);
         match ask {
             // The call starts once the shared store says its tool's limit allows it.

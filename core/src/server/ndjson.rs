@@ -2,7 +2,7 @@
 //! The connection is one session; requests to the client and announcements share its pipe.
 
 use super::connections::Kind;
-use super::dispatch::Answer;
+use super::dispatch::{Answer, Received};
 use super::record::Finished;
 use super::sessions::{Listen, SessionKey, SessionState};
 use super::{ConnectionId, Server};
@@ -164,8 +164,17 @@ impl Server {
             },
             _ => None,
         };
-        let (answer, mut finished, error) =
-            self.dispatch_message(connection, key, message, request_id, meta, None, now);
+        let (answer, mut finished, error) = self.dispatch_message(
+            connection,
+            key,
+            message,
+            Received {
+                request_id,
+                header_trace: None,
+            },
+            meta,
+            now,
+        );
         match answer {
             Answer::Respond(bytes) => {
                 self.send_line(connection, bytes);

@@ -30,6 +30,7 @@ use crate::store::StoreRequest;
 use crate::time::Now;
 use crate::trace::SpanExporter;
 
+mod accept;
 mod buffer;
 mod drain;
 mod runtime;
@@ -41,7 +42,7 @@ pub use buffer::ReadBuffer;
 pub use runtime::{Listener, Runtime, Stream};
 
 use drain::Drain;
-pub use serve::serve;
+pub use serve::{Log, Services, serve};
 
 /// A task for the adapter's runtime: a tool call that did not finish when first polled.
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -179,6 +180,14 @@ impl SharedServer {
             state.slots.insert(connection, Slot::default());
             connection
         })
+    }
+
+    /// Opens a connection of the metrics listener (`METRICS_ADDR`), which serves only
+    /// `/metrics` and the probes, and returns its id.
+    pub fn accept_metrics(self: &Arc<Self>, client: impl Into<String>) -> ConnectionId {
+        let connection = self.accept(client);
+        self.with(|server| server.serve_metrics_only(connection));
+        connection
     }
 
     /// Feeds a chunk read from the connection (read only after an [`Output`] said `resume`,

@@ -137,6 +137,14 @@ enum VersionHeader {
 }
 
 impl Ctx {
+    /// What dispatch needs of the request's transport: its id and header trace context.
+    fn received(&self) -> crate::server::dispatch::Received<'_> {
+        crate::server::dispatch::Received {
+            request_id: &self.request_id,
+            header_trace: self.trace.as_ref(),
+        }
+    }
+
     /// The `MCP-Protocol-Version` header as sent, if there was one.
     fn version_header(&self) -> Option<&[u8]> {
         match &self.version_header {

@@ -83,9 +83,8 @@ impl Server {
             connection,
             &key,
             Message::Request(request),
-            &ctx.request_id,
+            ctx.received(),
             Some(meta),
-            ctx.trace.as_ref(),
             now,
         );
         let method = finished.method;

@@ -90,7 +90,7 @@ impl Server {
         };
         let revision = self.sessions.get(&key).map(|state| state.mcp.revision());
         let (answer, finished, error) =
-            self.dispatch_message(connection, &key, message, &ctx.request_id, None, ctx.trace.as_ref(), now);
+            self.dispatch_message(connection, &key, message, ctx.received(), None, now);
         // The answer to a request that changed the session waits until the other replicas
         // are told, so that what the client does next finds them up to date.
         let changed = ctx.new_session.is_none()

@@ -17,7 +17,11 @@ pub(super) const ALLOW_METHODS: &str = "GET, POST, DELETE, OPTIONS";
 impl Server {
     pub(super) fn http_head(&mut self, connection: ConnectionId, head: Head, now: Now) {
         let mut ctx = self.bare_ctx(head.header("x-request-id"), head.minor_version, now);
-        ctx.keep_alive = head.keep_alive && !self.stopping;
+        // The last request a connection may carry is answered with `Connection: close`, so
+        // that the client does not send another on it.
+        let max = self.config.max_requests_per_connection;
+        let last = (self.http_mut(connection)).is_some_and(|http| http.served.saturating_add(1) >= max);
+        ctx.keep_alive = head.keep_alive && !self.stopping && !last;
         let method = head.method();
         let path = request_path(head.target());
         ctx.line = [method, " ", path].concat();
