@@ -41,9 +41,9 @@ use std::thread;
 use std::time::{Instant, SystemTime};
 
 use futures_util::future::{AbortHandle, abortable};
-use rampart_core::store::StoreError;
 use rampart_core::log::LogOutput;
 use rampart_core::metrics::HostCounter;
+use rampart_core::store::StoreError;
 use rampart_core::trace::SpanExporter;
 use rampart_core::{
     Call, CallId, Config, Event, Framing, LogRecord, Message, Now, Outbox, Outcome, Registry, Server,

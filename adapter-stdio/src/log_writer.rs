@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 /// How many bytes of log lines wait for the writer at most.
 pub const LOG_QUEUE_BYTES: usize = 4 * 1024 * 1024;
 
+/// How long the writer thread, woken by a line, waits for more before it writes them.
+const LINGER: Duration = Duration::from_millis(2);
+
 /// How long a process waits at exit for its log lines to reach stderr.
 pub const LOG_FLUSH_DEADLINE: Duration = Duration::from_secs(2);
 
@@ -161,6 +164,8 @@ struct State {
     failed: bool,
     /// The writer was dropped: the thread ends once nothing is left to write.
     closed: bool,
+    /// The writer thread sleeps until lines come: only then does a push wake it.
+    idle: bool,
 }
 
 impl State {
@@ -197,8 +202,13 @@ impl Queue {
         let dropped = count_lines(lost);
         state.unreported += dropped;
         state.dropped_total += dropped;
+        // A thread that is awake takes these lines with the others: waking it for each line
+        // would cost a switch of threads per request.
+        let wake = state.idle;
         drop(state);
-        self.changed.notify_all();
+        if wake {
+            self.changed.notify_all();
+        }
         dropped
     }
 
@@ -214,7 +224,16 @@ impl Queue {
                     if state.closed {
                         return;
                     }
+                    state.idle = true;
                     state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+                    state.idle = false;
+                }
+                // Woken by a first line: let the lines of the requests served meanwhile join
+                // it, so that a busy server costs a write per batch rather than per line.
+                if state.pending.len() < self.capacity / 8 && !state.closed {
+                    state = (self.changed.wait_timeout(state, LINGER))
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
                 }
                 std::mem::swap(&mut batch, &mut state.pending);
                 state.writing = true;

@@ -42,6 +42,7 @@ HYPER = os.environ["HYPER_BIN"]
 VERSIONS = os.environ.get("VERSIONS", "")
 MODERN = os.environ.get("MODERN", "1") not in ("0", "", "false", "no")
 LIMITED = os.environ.get("LIMITED", "1") not in ("0", "", "false", "no")
+TRACED = os.environ.get("TRACED", "1") not in ("0", "", "false", "no")
 # A limit no run reaches: every request is counted, none refused.
 LIMIT = "1000000000"
 SKIP_STDIO = os.environ.get("SKIP_STDIO", "0") not in ("0", "", "false", "no")
@@ -91,6 +92,16 @@ LIMITED_SERVERS = [
      {"STATELESS": "true", "RATE_LIMIT": LIMIT}),
     ("rampart smol [Redis limit]", [DEMO, "--transport", "http", "--runtime", "smol"],
      {"STATELESS": "true", "RATE_LIMIT": LIMIT, "REDIS_URL": None}),
+]
+# The traced rounds: the legacy-era echo with span export on, to an OTLP sink started for the
+# run (`OTEL_EXPORTER_OTLP_ENDPOINT`, filled in at run time), beside the load generator.
+TRACED_SERVERS = [
+    ("rampart tokio [traces]", [DEMO, "--transport", "http", "--runtime", "tokio"],
+     {"STATELESS": "true", "RATE_LIMIT": "0", "OTEL_EXPORTER_OTLP_ENDPOINT": None,
+      "OTEL_BSP_SCHEDULE_DELAY": "200"}),
+    ("rampart smol [traces]", [DEMO, "--transport", "http", "--runtime", "smol"],
+     {"STATELESS": "true", "RATE_LIMIT": "0", "OTEL_EXPORTER_OTLP_ENDPOINT": None,
+      "OTEL_BSP_SCHEDULE_DELAY": "200"}),
 ]
 STDIO_SERVERS = [
     ("rampart", [DEMO, "--transport", "stdio"]),
@@ -247,17 +258,54 @@ def start_redis(port):
     raise SystemExit(f"redis-server did not answer on port {port}")
 
 
+# What the OTLP sink received in the traced rounds: posts and bytes.
+SINK_COUNTS = {}
+
+
+def start_sink(port):
+    """Starts the OTLP sink (otlp_sink.py) on `port`, pinned to `LOAD_CPU`."""
+    proc = subprocess.Popen(["taskset", "-c", LOAD_CPU, sys.executable, os.path.join(HERE, "otlp_sink.py"),
+                             str(port)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"the OTLP sink did not listen on port {port}")
+
+
+def sink_counts(port):
+    """The sink's count of posts and bytes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET /count HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+    return json.loads(data.split(b"\r\n\r\n", 1)[1])
+
+
 def http_comparison():
     targets = [(name, cmd, extra, "legacy") for name, cmd, extra in HTTP_SERVERS]
     if MODERN:
         targets += [(name, cmd, extra, "modern") for name, cmd, extra in MODERN_SERVERS]
     redis = None
     if LIMITED:
-        redis_port = BASE_PORT + len(targets) + len(LIMITED_SERVERS)
+        redis_port = BASE_PORT + 30
         redis = start_redis(redis_port)
         url = f"redis://127.0.0.1:{redis_port}"
         targets += [(name, cmd, {k: (url if v is None else v) for k, v in extra.items()},
                      "limited") for name, cmd, extra in LIMITED_SERVERS]
+    sink = None
+    if TRACED:
+        sink_port = BASE_PORT + 31
+        sink = start_sink(sink_port)
+        url = f"http://127.0.0.1:{sink_port}"
+        targets += [(name, cmd, {k: (url if v is None else v) for k, v in extra.items()},
+                     "traced") for name, cmd, extra in TRACED_SERVERS]
     servers = []
     for i, (name, cmd, extra, kind) in enumerate(targets):
         port = BASE_PORT + i
@@ -311,6 +359,13 @@ def http_comparison():
         if redis is not None:
             redis.kill()
             redis.wait()
+        if sink is not None:
+            try:
+                SINK_COUNTS.update(sink_counts(sink_port))
+            except OSError as err:
+                log(f"  the OTLP sink did not answer its count: {err}")
+            sink.kill()
+            sink.wait()
     return servers
 
 
@@ -407,7 +462,7 @@ def main():
     fuzz_before = fuzzers_running()
     load_before = load_average()
     n_http = (len(HTTP_SERVERS) + (len(MODERN_SERVERS) if MODERN else 0)
-              + (len(LIMITED_SERVERS) if LIMITED else 0))
+              + (len(LIMITED_SERVERS) if LIMITED else 0) + (len(TRACED_SERVERS) if TRACED else 0))
     log(f"HTTP: {n_http} servers on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}, "
         f"-t{THREADS} -c{CONNECTIONS}, warm-up {WARMUP}, {ROUNDS} x {DURATION}"
         f"{'' if MODERN else ' (2026-07-28 rounds off: MODERN=0)'}")
@@ -415,6 +470,7 @@ def main():
     http = [s for s in measured if s["kind"] == "legacy"]
     modern = [s for s in measured if s["kind"] == "modern"]
     limited = [s for s in measured if s["kind"] == "limited"]
+    traced = [s for s in measured if s["kind"] == "traced"]
     if SKIP_STDIO:
         log("stdio: skipped (SKIP_STDIO=1)")
         stdio = []
@@ -528,8 +584,29 @@ def main():
                         f"throughput — {verdict(ratio >= 0.5)} (goal ≥ 0.5x).")
     else:
         lrows = {}
+    # ---- traced ratios
+    if traced:
+        trows, traced_table = http_rows(traced)
+        tlines = ["| | tokio | smol |", "|---|---:|---:|"]
+        tcells = {}
+        for rt in ("tokio", "smol"):
+            on, off = trows[f"rampart {rt} [traces]"], rows[f"rampart {rt}"]
+            tcells[rt] = (on["rps"] / off["rps"], on["p99"] / off["p99"],
+                          on["rps"] / rows["rmcp"]["rps"])
+        tlines.append(f"| throughput: traces on / off | **{tcells['tokio'][0]:.2f}x** | "
+                      f"**{tcells['smol'][0]:.2f}x** |")
+        tlines.append(f"| p99: traces on / off | {tcells['tokio'][1]:.2f}x | {tcells['smol'][1]:.2f}x |")
+        tlines.append(f"| throughput with traces on / rmcp | {tcells['tokio'][2]:.2f}x | "
+                      f"{tcells['smol'][2]:.2f}x |")
+        traced_ratio_table = "\n".join(tlines)
+        for rt, (ratio, _, vs_rmcp) in tcells.items():
+            bars.append(f"- HTTP {rt} with traces exported: {ratio:.2f}x the throughput without, "
+                        f"{vs_rmcp:.2f}x rmcp.")
+    else:
+        trows = {}
     problems = []
-    for label, table_rows in (("", rows), ("2026-07-28 ", mrows), ("rate-limited ", lrows)):
+    for label, table_rows in (("", rows), ("2026-07-28 ", mrows), ("rate-limited ", lrows),
+                              ("traced ", trows)):
         for name, row in table_rows.items():
             if row["mismatches"] or row["status_errors"]:
                 problems.append(f"- {label}{name}: {row['mismatches']} responses not correct "
@@ -624,6 +701,20 @@ before the request is read on. Same wrk settings and interleaved rounds as above
 {limited_table}
 
 {limited_ratio_table}
+"""
+    if traced:
+        report += f"""
+## HTTP with traces exported
+
+The legacy-era echo of the first table with `OTEL_EXPORTER_OTLP_ENDPOINT` set: a span per
+request, batched by rampart-otlp's thread (`OTEL_BSP_SCHEDULE_DELAY=200`) and posted as OTLP
+protobuf to a sink started for the run on CPU {LOAD_CPU} (`otlp_sink.py`, which answers 200 and
+counts). The sink received {SINK_COUNTS.get('posts', 0):,} posts, {SINK_COUNTS.get('bytes', 0):,}
+bytes. Same wrk settings and interleaved rounds as above; "off" is the first table's row.
+
+{traced_table}
+
+{traced_ratio_table}
 """
     if stdio:
         report += f"""

@@ -4,7 +4,8 @@
 # wrk; the same call as a stateless MCP 2026-07-28 request (echo_modern.lua) to rampart
 # (tokio and smol) and to rmcp's stateless mode (`rmcp-echo --modern`), in the same
 # interleaved rounds; the legacy echo rate limited, the limit counted in-process or in Redis
-# (a redis-server started for the run); and by rampart and rmcp over stdio under a pipelined
+# (a redis-server started for the run); the legacy echo with spans exported to an OTLP sink;
+# and by rampart and rmcp over stdio under a pipelined
 # flood. Builds everything in release, prints the tables and writes them to
 # benches/e2e/results-latest.md.
 # Exits non-zero if a server answers wrongly: the 2026-07-28 servers are checked with one
@@ -23,8 +24,9 @@
 #   REDIS_CPU=1       CPU the rate-limited rounds' redis-server is pinned to (default LOAD_CPU)
 #   MODERN=1          0: leave out the 2026-07-28 HTTP rounds
 #   LIMITED=1         0: leave out the rate-limited rounds (in-process limit against Redis)
+#   TRACED=1          0: leave out the rounds with spans exported to an OTLP sink
 #   SKIP_STDIO=0      1: leave out the stdio comparison
-#   BASE_PORT=23480   first of twelve consecutive ports (fewer with MODERN=0 or LIMITED=0)
+#   BASE_PORT=23480   servers on the ports from it up (13 at most), Redis on +30, the OTLP sink on +31
 #   ECHO_TEXT=...     the text echoed
 #   OUT=...           report path (default benches/e2e/results-latest.md)
 set -euo pipefail

@@ -1,6 +1,7 @@
 //! Runs `http_round_trip/echo_small` many times, for a profiler (`valgrind --tool=callgrind`).
 //! A second argument names another tool of the bench registry with the same arguments
-//! (`echo_typed`), to count what the typed layer adds.
+//! (`echo_typed`), to count what the typed layer adds; a third, `traced`, turns span records
+//! on (as `OTEL_EXPORTER_OTLP_ENDPOINT` does), to count what a span costs the core.
 
 use rampart_benches::Bench;
 use rampart_core::Framing;
@@ -14,7 +15,12 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(20_000);
     let tool = std::env::args().nth(2).unwrap_or_else(|| "echo".into());
-    let mut bench = Bench::new(Framing::Http);
+    let traced = std::env::args().nth(3).as_deref() == Some("traced");
+    let mut bench = Bench::configured(Framing::Http, |config| {
+        if traced {
+            config.trace.endpoint = Some("http://127.0.0.1:4318".into());
+        }
+    });
     let echo = bench.frame(&ECHO.replace("\"echo\"", &format!("{tool:?}")));
     let mut total = 0;
     for _ in 0..rounds {

@@ -139,12 +139,19 @@ const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","param
 impl Bench {
     /// Opens an initialized connection; for HTTP, in stateless mode with rate limits off.
     pub fn new(framing: Framing) -> Self {
-        let config = Config {
+        Self::configured(framing, |_| {})
+    }
+
+    /// Like [`new`](Self::new), with `configure` applied to the config first (to turn span
+    /// records on, say).
+    pub fn configured(framing: Framing, configure: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
             stateless: true,
             rate_limit: 0,
             max_requests_per_connection: u32::MAX,
             ..Config::default()
         };
+        configure(&mut config);
         let mut server = Server::new(config, echo_tools(), [1; 32], now());
         let conn = server.accept("127.0.0.1", framing, now());
         let mut bench = Self {

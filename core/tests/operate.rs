@@ -208,6 +208,20 @@ fn every_request_makes_one_span_with_the_mcp_attributes() {
 }
 
 #[test]
+fn tool_arguments_and_results_reach_spans_only_when_opted_in() {
+    let mut config = traced();
+    config.trace.capture_content = true;
+    let mut h = harness(config);
+    h.exchange(&post(&call(1, "echo", json!({"text": "private"})), None));
+    let span = &h.spans[0];
+    assert_eq!(
+        attribute(span, "gen_ai.tool.call.arguments"),
+        Some(r#"{"text":"private"}"#)
+    );
+    assert!(attribute(span, "gen_ai.tool.call.result").is_some_and(|result| result.contains("private")));
+}
+
+#[test]
 fn no_spans_without_an_endpoint() {
     let mut h = harness(Config::default());
     h.exchange(&post(&call(1, "echo", json!({"text": "hi"})), None));

@@ -224,6 +224,16 @@ impl Server {
         if error.is_some() {
             finished.facts.tool_error = false;
         }
+        if let Some(span) = finished.facts.span.as_mut()
+            && self.config.trace.capture_content
+            && error.is_none()
+            && span.method == "tools/call"
+        {
+            // Only when opted in: a result may hold personal data.
+            span.result = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|response| response.get("result").map(Value::to_string));
+        }
         match self.connections.get(&connection).map(|conn| &conn.kind) {
             Some(Kind::Ndjson(_)) => {
                 self.send_line(connection, bytes);

@@ -57,6 +57,8 @@ pub(crate) struct SpanFacts {
     pub(crate) parent: Option<Trace>,
     /// The tool's arguments, when content capture is on.
     pub(crate) arguments: Option<String>,
+    /// The tool's result, when content capture is on.
+    pub(crate) result: Option<String>,
 }
 
 impl SpanFacts {
@@ -88,6 +90,7 @@ impl SpanFacts {
             version: None,
             parent: crate::mcp::modern::trace_of(params).or_else(|| header.cloned()),
             arguments,
+            result: None,
         })
     }
 }
@@ -244,6 +247,9 @@ impl Server {
         attributes.push(("rampart.request_id", str(&finished.request_id)));
         if let Some(arguments) = facts.arguments {
             attributes.push(("gen_ai.tool.call.arguments", AttributeValue::Str(arguments)));
+        }
+        if let Some(result) = facts.result {
+            attributes.push(("gen_ai.tool.call.result", AttributeValue::Str(result)));
         }
         let error = match &finished.outcome {
             Err(error) => {
