@@ -35,22 +35,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
 
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "installing wrk" >&2
-  if [ "$(id -u)" = 0 ]; then
-    apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-  else
-    sudo apt-get install -y wrk >/dev/null || { sudo apt-get update >/dev/null && sudo apt-get install -y wrk >/dev/null; }
-  fi
-fi
-if ! command -v redis-server >/dev/null 2>&1 && [ "${LIMITED:-1}" != 0 ]; then
-  echo "installing redis-server" >&2
-  if [ "$(id -u)" = 0 ]; then
-    apt-get install -y redis-server >/dev/null || { apt-get update >/dev/null && apt-get install -y redis-server >/dev/null; }
-  else
-    sudo apt-get install -y redis-server >/dev/null || { sudo apt-get update >/dev/null && sudo apt-get install -y redis-server >/dev/null; }
-  fi
-fi
+source "$root/benches/need.sh"
+need wrk
+[ "${LIMITED:-1}" = 0 ] || need redis-server
 for tool in taskset python3 cargo; do
   command -v "$tool" >/dev/null 2>&1 || { echo "missing: $tool" >&2; exit 1; }
 done

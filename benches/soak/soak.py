@@ -171,7 +171,8 @@ def main():
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         windows = []
-        while time.time() - start < SOAK_SECONDS:
+        # A last stub of a window (under 5 s) would say little: the run ends instead.
+        while SOAK_SECONDS - (time.time() - start) >= min(5, SOAK_SECONDS):
             seconds = min(WINDOW, max(1, int(SOAK_SECONDS - (time.time() - start))))
             result = run_window(seconds)
             result["end_s"] = round(time.time() - start)
