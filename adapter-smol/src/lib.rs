@@ -30,7 +30,6 @@ use std::time::{Instant, SystemTime};
 use async_signal::{Signal, Signals};
 use rampart_core::shared::{self, Listener, Runtime, Stream};
 use rampart_core::store::StoreBackend;
-use rampart_core::trace::SpanExporter;
 use rampart_core::{Config, Now, Registry, Server};
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::net::{TcpListener, TcpStream};
@@ -133,7 +132,7 @@ pub async fn serve(
 ) -> io::Result<()> {
     let smol = Smol(Arc::clone(executor));
     let store = shared_store(server.config())?;
-    let (spans, flush_spans) = span_exporter(server.config())?.unzip();
+    let (spans, flush_spans) = rampart_stdio::span_exporter(server.config())?.unzip();
     let metrics = metrics_listener(server.config(), "smol").await?;
     let services = shared::Services {
         store,
@@ -143,35 +142,10 @@ pub async fn serve(
     };
     let served = shared::serve(smol, server, Tcp(listener), shutdown, services).await;
     if let Some(flush_spans) = flush_spans {
-        smol::unblock(flush_spans).await;
+        smol::unblock(move || flush_spans.flush()).await;
     }
     smol::unblock(|| rampart_stdio::log_writer().flush(rampart_stdio::LOG_FLUSH_DEADLINE)).await;
     served
-}
-
-/// Sends the queued spans at shutdown; blocks for at most `rampart_otlp::FLUSH_DEADLINE`.
-type FlushSpans = Box<dyn FnOnce() + Send>;
-
-/// The span exporter `config` asks for (`OTEL_EXPORTER_OTLP_ENDPOINT`), if any, and its flush.
-fn span_exporter(config: &Config) -> io::Result<Option<(Arc<dyn SpanExporter>, FlushSpans)>> {
-    #[cfg(feature = "otlp")]
-    {
-        let exporter =
-            rampart_otlp::Exporter::start(&config.trace, &config.server_name, &config.server_version);
-        Ok(exporter.map(|exporter| {
-            let spans: Arc<dyn SpanExporter> = exporter.clone();
-            let flush: FlushSpans = Box::new(move || exporter.flush(rampart_otlp::FLUSH_DEADLINE));
-            (spans, flush)
-        }))
-    }
-    #[cfg(not(feature = "otlp"))]
-    if config.trace.is_enabled() {
-        Err(io::Error::other(
-            "OTEL_EXPORTER_OTLP_ENDPOINT is set, but this adapter was built without its `otlp` feature",
-        ))
-    } else {
-        Ok(None)
-    }
 }
 
 /// The listener of `METRICS_ADDR`, if `config` names one; its address is logged.

@@ -53,9 +53,11 @@ use serde_json::json;
 
 mod log_writer;
 mod shutdown;
+mod spans;
 
 pub use log_writer::{LOG_FLUSH_DEADLINE, LOG_QUEUE_BYTES, LogWriter, log_writer};
 pub use shutdown::Shutdown;
+pub use spans::{FlushSpans, span_exporter};
 
 /// A tool call's future, boxed for the caller's spawner.
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -394,42 +396,6 @@ impl<W: Write, L: Write, S: Spawn> StdioHost<W, L, S> {
         let mut line = Vec::new();
         record.write_json_line(&mut line);
         let _ = self.log.write_all(&line);
-    }
-}
-
-/// The span exporter `config` asks for (`OTEL_EXPORTER_OTLP_ENDPOINT`), if any, and the
-/// guard that gives its queued spans at most `rampart_otlp::FLUSH_DEADLINE` to leave.
-fn span_exporter(config: &Config) -> io::Result<Option<(Arc<dyn SpanExporter>, FlushSpans)>> {
-    #[cfg(feature = "otlp")]
-    {
-        let exporter =
-            rampart_otlp::Exporter::start(&config.trace, &config.server_name, &config.server_version);
-        Ok(exporter.map(|exporter| {
-            let spans: Arc<dyn SpanExporter> = exporter.clone();
-            let flush = FlushSpans(Some(Box::new(move || {
-                exporter.flush(rampart_otlp::FLUSH_DEADLINE)
-            })));
-            (spans, flush)
-        }))
-    }
-    #[cfg(not(feature = "otlp"))]
-    if config.trace.is_enabled() {
-        Err(io::Error::other(
-            "OTEL_EXPORTER_OTLP_ENDPOINT is set, but rampart-stdio was built without its `otlp` feature",
-        ))
-    } else {
-        Ok(None)
-    }
-}
-
-/// Sends the span exporter's queued spans when dropped.
-struct FlushSpans(Option<Box<dyn FnOnce()>>);
-
-impl Drop for FlushSpans {
-    fn drop(&mut self) {
-        if let Some(flush) = self.0.take() {
-            flush();
-        }
     }
 }
 

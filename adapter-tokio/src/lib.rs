@@ -23,7 +23,6 @@ use std::time::{Instant, SystemTime};
 
 use rampart_core::shared::{self, Listener, Runtime, Stream};
 use rampart_core::store::StoreBackend;
-use rampart_core::trace::SpanExporter;
 use rampart_core::{Config, Now, Registry, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -131,7 +130,7 @@ pub async fn serve(
 ) -> io::Result<()> {
     let tokio = Tokio(Handle::current());
     let store = shared_store(server.config())?;
-    let (spans, flush_spans) = span_exporter(server.config())?.unzip();
+    let (spans, flush_spans) = rampart_stdio::span_exporter(server.config())?.unzip();
     let metrics = metrics_listener(server.config(), "tokio").await?;
     let services = shared::Services {
         store,
@@ -141,37 +140,12 @@ pub async fn serve(
     };
     let served = shared::serve(tokio, server, Tcp(listener), shutdown, services).await;
     if let Some(flush_spans) = flush_spans {
-        let _ = tokio::task::spawn_blocking(flush_spans).await;
+        let _ = tokio::task::spawn_blocking(move || flush_spans.flush()).await;
     }
     let flushed =
         tokio::task::spawn_blocking(|| rampart_stdio::log_writer().flush(rampart_stdio::LOG_FLUSH_DEADLINE));
     let _ = flushed.await;
     served
-}
-
-/// Sends the queued spans at shutdown; blocks for at most `rampart_otlp::FLUSH_DEADLINE`.
-type FlushSpans = Box<dyn FnOnce() + Send>;
-
-/// The span exporter `config` asks for (`OTEL_EXPORTER_OTLP_ENDPOINT`), if any, and its flush.
-fn span_exporter(config: &Config) -> io::Result<Option<(Arc<dyn SpanExporter>, FlushSpans)>> {
-    #[cfg(feature = "otlp")]
-    {
-        let exporter =
-            rampart_otlp::Exporter::start(&config.trace, &config.server_name, &config.server_version);
-        Ok(exporter.map(|exporter| {
-            let spans: Arc<dyn SpanExporter> = exporter.clone();
-            let flush: FlushSpans = Box::new(move || exporter.flush(rampart_otlp::FLUSH_DEADLINE));
-            (spans, flush)
-        }))
-    }
-    #[cfg(not(feature = "otlp"))]
-    if config.trace.is_enabled() {
-        Err(io::Error::other(
-            "OTEL_EXPORTER_OTLP_ENDPOINT is set, but this adapter was built without its `otlp` feature",
-        ))
-    } else {
-        Ok(None)
-    }
 }
 
 /// The listener of `METRICS_ADDR`, if `config` names one; its address is logged.
