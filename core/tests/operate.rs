@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::http::{HttpHarness, INITIALIZE, get, post};
 use common::test_tools;
-use rampart_core::Config;
 use rampart_core::trace::{AttributeValue, SpanRecord};
+use rampart_core::{Config, Level, Status};
 use serde_json::{Value, json};
 
 const PARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -237,6 +237,12 @@ fn a_drain_fails_readiness_first_then_cuts_calls_short_at_its_timeout() {
     let ready = h.exchange(&get("/ready"));
     assert_eq!(ready.status, 503);
     assert_eq!(ready.json()["status"], "draining");
+    // The probe answered as it should: an INFO record, not a client's error.
+    let record = h.logs.last().unwrap();
+    assert_eq!(
+        (record.level, record.status, record.http_status),
+        (Level::Info, Status::Ok, Some(503))
+    );
     // Everything else is still served, on a connection kept alive.
     assert_eq!(h.exchange(&get("/health")).status, 200);
     assert_eq!(

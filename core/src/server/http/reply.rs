@@ -62,7 +62,9 @@ impl Server {
         finished.method = method;
         finished.outcome = match error {
             Some(error) => Err(error),
-            None if reply.status >= 400 => Err(RpcError::new(
+            // A 503 from `/ready` is the probe answering as it should (draining, a check
+            // failing): nothing went wrong with the request.
+            None if reply.status >= 400 && ctx.line != "GET /ready" => Err(RpcError::new(
                 ErrorCode::InvalidRequest,
                 response::reason(reply.status),
             )),
