@@ -159,7 +159,7 @@ fn traced() -> Config {
 
 fn attribute<'a>(span: &'a SpanRecord, key: &str) -> Option<&'a str> {
     match span.attribute(key)? {
-        AttributeValue::Str(value) => Some(value),
+        AttributeValue::Str(value) => Some(value.as_ref()),
         _ => None,
     }
 }

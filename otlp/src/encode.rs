@@ -119,7 +119,7 @@ fn span(record: SpanRecord) -> Span {
 
 fn attribute(key: &str, value: AttributeValue) -> KeyValue {
     let value = match value {
-        AttributeValue::Str(text) => any_value::Value::StringValue(text),
+        AttributeValue::Str(text) => any_value::Value::StringValue(text.into_owned()),
         AttributeValue::Int(number) => any_value::Value::IntValue(number),
         AttributeValue::Bool(flag) => any_value::Value::BoolValue(flag),
         // A kind added to the core later is sent as its debug text rather than lost.
@@ -133,7 +133,7 @@ fn attribute(key: &str, value: AttributeValue) -> KeyValue {
 }
 
 fn text(key: &str, value: &str) -> KeyValue {
-    attribute(key, AttributeValue::Str(value.to_owned()))
+    attribute(key, AttributeValue::Str(value.to_owned().into()))
 }
 
 /// Nanoseconds since the Unix epoch; 0 (unknown, to OTLP) before it.

@@ -115,9 +115,11 @@ impl Finished {
 
 impl Server {
     /// Emits the log record of a finished request, counts it, and makes its span.
-    pub(super) fn log_finished(&mut self, now: Now, finished: Finished) {
+    pub(super) fn log_finished(&mut self, now: Now, mut finished: Finished) {
         self.count_finished(now, &finished);
-        let span = finished.facts.span.is_some().then(|| self.span(now, &finished));
+        // The span takes the facts only it needs; the trace context comes back for the log.
+        let span = (finished.facts.span.take()).map(|facts| self.span(now, &finished, *facts));
+        let (span, span_parent) = span.unzip();
         let (level, status, code, message) = match finished.outcome {
             Ok(status) => (Level::Info, status, None, Cow::Borrowed("request finished")),
             Err(error) => {
@@ -130,9 +132,7 @@ impl Server {
             }
         };
         let client = self.client_of(finished.connection);
-        let trace = finished
-            .trace
-            .or_else(|| finished.facts.span.and_then(|span| span.parent));
+        let trace = finished.trace.or(span_parent.flatten());
         self.events.push_back(Event::Log(LogRecord {
             timestamp: now.rfc3339(),
             level,
@@ -195,8 +195,9 @@ impl Server {
     }
 
     /// The span of a finished request, by the OpenTelemetry semantic conventions for MCP.
-    fn span(&mut self, now: Now, finished: &Finished) -> SpanRecord {
-        let facts = finished.facts.span.as_deref().cloned().unwrap_or_default();
+    /// The span of a finished request, by the OpenTelemetry semantic conventions for MCP, and
+    /// the trace context of its facts, given back for the log record.
+    fn span(&mut self, now: Now, finished: &Finished, facts: SpanFacts) -> (SpanRecord, Option<Trace>) {
         let parent = (finished.trace.as_ref())
             .or(facts.parent.as_ref())
             .and_then(|trace| Parent::parse(&trace.parent));
@@ -210,66 +211,78 @@ impl Server {
         let elapsed = finished.started.map_or_else(Default::default, |started| {
             now.instant.saturating_duration_since(started)
         });
-        let str = |value: &str| AttributeValue::Str(value.to_owned());
-        let mut attributes = vec![("mcp.method.name", str(&facts.method))];
-        let name = match &facts.target {
-            Some(target) => format!("{} {target}", facts.method),
-            None => facts.method.clone(),
+        let text = |value: &'static str| AttributeValue::Str(Cow::Borrowed(value));
+        let owned = |value: String| AttributeValue::Str(Cow::Owned(value));
+        let SpanFacts {
+            method,
+            target,
+            id,
+            version,
+            parent: caller,
+            arguments,
+            result,
+        } = facts;
+        let mut attributes = Vec::with_capacity(14);
+        let name = match &target {
+            Some(target) => format!("{method} {target}"),
+            None => method.clone(),
         };
-        if let Some(target) = &facts.target {
-            let key = match facts.method.as_str() {
+        let tool = method == "tools/call";
+        if let Some(target) = target {
+            let key = match method.as_str() {
                 "tools/call" => "gen_ai.tool.name",
                 "prompts/get" => "gen_ai.prompt.name",
                 _ => "mcp.resource.uri",
             };
-            attributes.push((key, str(target)));
+            attributes.push((key, owned(target)));
         }
-        if facts.method == "tools/call" {
-            attributes.push(("gen_ai.operation.name", str("execute_tool")));
+        attributes.push(("mcp.method.name", owned(method)));
+        if tool {
+            attributes.push(("gen_ai.operation.name", text("execute_tool")));
         }
-        if let Some(id) = &facts.id {
-            attributes.push(("jsonrpc.request.id", str(id)));
+        if let Some(id) = id {
+            attributes.push(("jsonrpc.request.id", owned(id)));
         }
-        if let Some(version) = facts.version {
-            attributes.push(("mcp.protocol.version", str(version)));
+        if let Some(version) = version {
+            attributes.push(("mcp.protocol.version", text(version)));
         }
         if let Some(session) = &finished.session {
-            attributes.push(("mcp.session.id", str(session)));
+            attributes.push(("mcp.session.id", owned(session.clone())));
         }
         let http = finished.http_status.is_some();
-        attributes.push(("network.transport", str(if http { "tcp" } else { "pipe" })));
+        attributes.push(("network.transport", text(if http { "tcp" } else { "pipe" })));
         if http {
-            attributes.push(("network.protocol.name", str("http")));
+            attributes.push(("network.protocol.name", text("http")));
         }
         if let Some(client) = self.client_of(finished.connection).filter(|_| http) {
-            attributes.push(("client.address", AttributeValue::Str(client)));
+            attributes.push(("client.address", owned(client)));
         }
-        attributes.push(("rampart.request_id", str(&finished.request_id)));
-        if let Some(arguments) = facts.arguments {
-            attributes.push(("gen_ai.tool.call.arguments", AttributeValue::Str(arguments)));
+        attributes.push(("rampart.request_id", owned(finished.request_id.clone())));
+        if let Some(arguments) = arguments {
+            attributes.push(("gen_ai.tool.call.arguments", owned(arguments)));
         }
-        if let Some(result) = facts.result {
-            attributes.push(("gen_ai.tool.call.result", AttributeValue::Str(result)));
+        if let Some(result) = result {
+            attributes.push(("gen_ai.tool.call.result", owned(result)));
         }
         let error = match &finished.outcome {
             Err(error) => {
                 let code = error.code.code().to_string();
-                attributes.push(("error.type", str(&code)));
-                attributes.push(("rpc.response.status_code", AttributeValue::Str(code)));
+                attributes.push(("error.type", owned(code.clone())));
+                attributes.push(("rpc.response.status_code", owned(code)));
                 Some(error.message.clone())
             }
             Ok(_) if finished.facts.tool_error => {
-                attributes.push(("error.type", str("tool_error")));
+                attributes.push(("error.type", text("tool_error")));
                 Some("the tool reported an error".to_owned())
             }
             Ok(_) => None,
         };
-        SpanRecord {
+        let record = SpanRecord {
             trace_id,
             span_id,
             parent_span_id: parent.map(|parent| parent.span_id),
             trace_state: (finished.trace.as_ref())
-                .or(facts.parent.as_ref())
+                .or(caller.as_ref())
                 .and_then(|trace| trace.state.clone()),
             flags: parent.map_or(1, |parent| parent.flags),
             name,
@@ -277,6 +290,7 @@ impl Server {
             end: now.wall,
             attributes,
             error,
-        }
+        };
+        (record, caller)
     }
 }

@@ -4,6 +4,7 @@
 
 mod config;
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 pub use config::TraceConfig;
@@ -45,8 +46,8 @@ pub struct SpanRecord {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum AttributeValue {
-    /// A string.
-    Str(String),
+    /// A string: a fixed one borrowed, one of the request's owned.
+    Str(Cow<'static, str>),
     /// An integer.
     Int(i64),
     /// A boolean.
