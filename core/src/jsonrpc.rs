@@ -239,15 +239,74 @@ impl ParseFailure {
     }
 }
 
-/// The members of a message object, each seen at most once.
+/// The members of a message object, each seen at most once. `jsonrpc` and `method` are
+/// read without being kept as values; the id is borrowed from the input until it is checked.
 #[derive(Default)]
-struct Envelope {
-    jsonrpc: Option<Value>,
-    id: Option<Box<RawValue>>,
-    method: Option<Value>,
+struct Envelope<'de> {
+    jsonrpc: Option<Version>,
+    id: Option<&'de RawValue>,
+    method: Option<Member>,
     params: Option<Value>,
     result: Option<Value>,
     error: Option<Value>,
+}
+
+/// A `jsonrpc` or `method` member: the string it holds (unescaped), or `None` for a value of
+/// any other type.
+struct Member(Option<String>);
+
+impl<'de> Deserialize<'de> for Member {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(MemberVisitor)
+    }
+}
+
+struct MemberVisitor;
+
+impl<'de> Visitor<'de> for MemberVisitor {
+    type Value = Member;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Member, E> {
+        Ok(Member(Some(value.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Member, E> {
+        Ok(Member(Some(value)))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Member, E> {
+        Ok(Member(None))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Member, E> {
+        Ok(Member(None))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Member, E> {
+        Ok(Member(None))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Member, E> {
+        Ok(Member(None))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Member, E> {
+        Ok(Member(None))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Member, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Member(None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Member, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Member(None))
+    }
 }
 
 #[derive(Deserialize)]
@@ -263,7 +322,58 @@ enum Field {
     Other,
 }
 
-impl<'de> Deserialize<'de> for Envelope {
+/// Returns whether a `jsonrpc` member says `"2.0"`, without keeping it.
+struct Version(bool);
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IsTwo;
+        impl<'de> Visitor<'de> for IsTwo {
+            type Value = bool;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<bool, E> {
+                Ok(value == "2.0")
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
+                Ok(false)
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
+                Ok(false)
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+                Ok(false)
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+                Ok(false)
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+                Ok(false)
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(false)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(false)
+            }
+        }
+        deserializer.deserialize_any(IsTwo).map(Version)
+    }
+}
+
+impl<'de> Deserialize<'de> for Envelope<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(EnvelopeVisitor)
     }
@@ -280,13 +390,13 @@ fn set_once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &str) -> Resu
 }
 
 impl<'de> Visitor<'de> for EnvelopeVisitor {
-    type Value = Envelope;
+    type Value = Envelope<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON-RPC message object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
         let mut env = Envelope::default();
         while let Some(field) = map.next_key::<Field>()? {
             match field {
@@ -305,9 +415,9 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
     }
 }
 
-impl Envelope {
+impl Envelope<'_> {
     fn into_message(self) -> Result<Message, ParseFailure> {
-        let id = match &self.id {
+        let id = match self.id {
             None => None,
             Some(raw) => match Id::from_raw(raw) {
                 Some(id) => Some(id),
@@ -322,7 +432,7 @@ impl Envelope {
                 }
             },
         };
-        if self.jsonrpc.as_ref().and_then(Value::as_str) != Some("2.0") {
+        if !self.jsonrpc.is_some_and(|Version(two)| two) {
             return Err(failure(
                 id,
                 ErrorCode::InvalidRequest,
@@ -340,7 +450,7 @@ impl Envelope {
             ));
         }
         match self.method {
-            Some(Value::String(method)) => {
+            Some(Member(Some(method))) => {
                 if self.result.is_some() || self.error.is_some() {
                     return Err(failure(id, ErrorCode::InvalidRequest, "Invalid Request"));
                 }

@@ -110,7 +110,7 @@ pub use server::{
     Transmit,
 };
 pub use shared::SharedServer;
-pub use time::Now;
+pub use time::{Now, Timestamp};
 pub use typed::{IntoContents, IntoToolOutput, Json, ServerInfo};
 
 /// The `schemars` the typed layer derives schemas with, for crates that would rather not

@@ -3,13 +3,13 @@
 
 use std::io::Write;
 
-/// The security headers every response carries, errors included.
-pub(crate) const SECURITY_HEADERS: [(&str, &str); 4] = [
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
-    ("X-XSS-Protection", "1; mode=block"),
-    ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
-];
+/// The security headers every response carries, errors included, with `Vary: Origin`
+/// (CORS answers depend on it): header lines, written as one block.
+pub(crate) const COMMON_HEADER_LINES: &[u8] = b"X-Content-Type-Options: nosniff\r\n\
+X-Frame-Options: DENY\r\n\
+X-XSS-Protection: 1; mode=block\r\n\
+Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n\
+Vary: Origin\r\n";
 
 /// Builds one response head, header by header.
 pub(crate) struct Head {
@@ -19,13 +19,28 @@ pub(crate) struct Head {
 impl Head {
     /// Starts a response with `status`.
     pub(crate) fn new(status: u16) -> Self {
-        let mut buf = Vec::with_capacity(512);
-        buf.extend_from_slice(b"HTTP/1.1 ");
-        buf.extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
-        buf.push(b' ');
-        buf.extend_from_slice(reason(status).as_bytes());
-        buf.extend_from_slice(b"\r\n");
+        Self::with_room(status, 0)
+    }
+
+    /// Starts a response with `status`, with room for a body of `body` bytes after the head.
+    pub(crate) fn with_room(status: u16, body: usize) -> Self {
+        let mut buf = Vec::with_capacity(512 + body);
+        if status == 200 {
+            buf.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        } else {
+            buf.extend_from_slice(b"HTTP/1.1 ");
+            buf.extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
+            buf.push(b' ');
+            buf.extend_from_slice(reason(status).as_bytes());
+            buf.extend_from_slice(b"\r\n");
+        }
         Self { buf }
+    }
+
+    /// Adds header lines the server wrote beforehand, each ending in CRLF.
+    pub(crate) fn lines(&mut self, lines: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(lines);
+        self
     }
 
     /// Adds a header; values reaching here are built by the server, never raw client bytes.
@@ -46,7 +61,10 @@ impl Head {
     /// Ends the head with `Content-Length` and appends the body.
     pub(crate) fn body(mut self, content_type: Option<&str>, body: &[u8]) -> Vec<u8> {
         if let Some(content_type) = content_type {
-            self.header("Content-Type", content_type);
+            // Content types are the server's own constants.
+            self.buf.extend_from_slice(b"Content-Type: ");
+            self.buf.extend_from_slice(content_type.as_bytes());
+            self.buf.extend_from_slice(b"\r\n");
         }
         self.buf.extend_from_slice(b"Content-Length: ");
         self.buf

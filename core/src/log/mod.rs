@@ -26,8 +26,8 @@ pub enum Level {
 #[derive(Debug, Clone, Serialize)]
 #[must_use]
 pub struct LogRecord {
-    /// RFC 3339 wall-clock time of the moment the record was made.
-    pub timestamp: String,
+    /// The wall-clock time of the moment the record was made (written as RFC 3339).
+    pub timestamp: crate::time::Timestamp,
     /// Severity.
     pub level: Level,
     /// A short human-readable summary.
@@ -98,8 +98,9 @@ impl LogRecord {
     /// Written field by field, in the order and form serde gives the struct: the line is
     /// written for every request, and most values need no escaping.
     pub fn write_json_line(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"timestamp\":");
-        write_str(out, &self.timestamp);
+        out.extend_from_slice(b"{\"timestamp\":\"");
+        out.extend_from_slice(&self.timestamp.to_bytes());
+        out.push(b'"');
         out.extend_from_slice(b",\"level\":\"");
         out.extend_from_slice(self.level.as_str().as_bytes());
         out.extend_from_slice(b"\",\"message\":");

@@ -6,7 +6,9 @@ use super::{Level, LogRecord, Status};
 
 fn record(text: &str) -> LogRecord {
     LogRecord {
-        timestamp: "2026-11-30T01:02:03.456Z".into(),
+        timestamp: crate::time::Timestamp::new(
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_795_913_323_456),
+        ),
         level: Level::Warning,
         message: Cow::Owned(format!("E_ARGS: {text}")),
         request_id: "0123456789abcdef".into(),

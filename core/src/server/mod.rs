@@ -469,6 +469,26 @@ impl Server {
 
     fn new_request_id(&mut self) -> String {
         use rand_core::RngCore;
-        format!("{:016x}", self.rng.next_u64())
+        hex16(self.rng.next_u64())
+    }
+}
+
+/// Writes `value` as 16 lowercase hex digits.
+pub(crate) fn hex16(value: u64) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(16);
+    for shift in (0..16).rev() {
+        out.push(char::from(DIGITS[(value >> (shift * 4)) as usize & 0xf]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod hex_tests {
+    #[test]
+    fn hex16_writes_sixteen_digits() {
+        assert_eq!(super::hex16(0), "0000000000000000");
+        assert_eq!(super::hex16(0x0123_4567_89ab_cdef), "0123456789abcdef");
+        assert_eq!(super::hex16(u64::MAX), format!("{:016x}", u64::MAX));
     }
 }

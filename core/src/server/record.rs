@@ -134,7 +134,7 @@ impl Server {
         let client = self.client_of(finished.connection);
         let trace = finished.trace.or(span_parent.flatten());
         self.events.push_back(Event::Log(LogRecord {
-            timestamp: now.rfc3339(),
+            timestamp: now.timestamp(),
             level,
             message,
             request_id: finished.request_id,

@@ -284,7 +284,7 @@ impl Server {
     fn store_log(&mut self, level: Level, message: Cow<'static, str>, now: Now) {
         let request_id = self.new_request_id();
         self.events.push_back(Event::Log(LogRecord {
-            timestamp: now.rfc3339(),
+            timestamp: now.timestamp(),
             level,
             message,
             request_id,

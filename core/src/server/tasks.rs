@@ -85,7 +85,7 @@ impl Task {
     }
 
     fn envelope(&self, id: &str, hints: Hints) -> Map<String, Value> {
-        let stamp = |at: SystemTime| humantime::format_rfc3339_millis(at).to_string();
+        let stamp = |at: SystemTime| crate::time::Timestamp::new(at).to_string();
         let mut task = Map::new();
         task.insert("taskId".into(), json!(id));
         task.insert("status".into(), json!(self.status.as_str()));

@@ -155,14 +155,50 @@ pub(super) fn parse(bytes: &[u8], limits: &Limits) -> Result<Head, Refusal> {
     };
     check_target(method, target, limits)?;
     let mut head = copy_head(method, target, minor_version, request.headers, bytes.len())?;
-    let hosts = head.values("host").count();
-    if hosts > 1 || (hosts == 0 && minor_version == 1) {
+    let fields = Fields::of(&head);
+    if fields.hosts > 1 || (fields.hosts == 0 && minor_version == 1) {
         return Err(refusal(400, "missing or repeated Host"));
     }
-    head.body = framing(&head, limits)?;
-    head.expect_continue = expects_continue(&head)? && minor_version == 1 && head.body != BodyFraming::None;
-    head.keep_alive = keep_alive(&head);
+    let body = framing(&head, &fields, limits)?;
+    let expect_continue =
+        expects_continue(&head, &fields)? && minor_version == 1 && body != BodyFraming::None;
+    let keep_alive = keep_alive(&head, &fields);
+    head.body = body;
+    head.expect_continue = expect_continue;
+    head.keep_alive = keep_alive;
     Ok(head)
+}
+
+/// What the framing and connection rules look at, gathered in one pass over the fields.
+#[derive(Default)]
+struct Fields<'a> {
+    hosts: usize,
+    /// The first `Content-Length` value, and how many there were.
+    length: Option<&'a [u8]>,
+    lengths: usize,
+    transfer_encoding: bool,
+    connection: bool,
+    expect: bool,
+}
+
+impl<'a> Fields<'a> {
+    fn of(head: &'a Head) -> Self {
+        let mut fields = Self::default();
+        for (name, value) in head.fields() {
+            match name {
+                b"host" => fields.hosts += 1,
+                b"content-length" => {
+                    fields.lengths += 1;
+                    fields.length = fields.length.or(Some(value));
+                }
+                b"transfer-encoding" => fields.transfer_encoding = true,
+                b"connection" => fields.connection = true,
+                b"expect" => fields.expect = true,
+                _ => {}
+            }
+        }
+        fields
+    }
 }
 
 /// Copies the method, the target and the fields into a `Head`, lowercasing names and
@@ -240,22 +276,21 @@ fn elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// Decides how the body is framed, refusing anything ambiguous.
-fn framing(head: &Head, limits: &Limits) -> Result<BodyFraming, Refusal> {
-    let mut lengths = head.values("content-length");
-    if head.values("transfer-encoding").next().is_some() {
+fn framing(head: &Head, fields: &Fields<'_>, limits: &Limits) -> Result<BodyFraming, Refusal> {
+    if fields.transfer_encoding {
         if head.minor_version == 0 {
             return Err(refusal(400, "Transfer-Encoding in an HTTP/1.0 request"));
         }
-        if lengths.next().is_some() {
+        if fields.lengths > 0 {
             return Err(refusal(400, "both Content-Length and Transfer-Encoding"));
         }
         check_codings(head.values("transfer-encoding"))?;
         return Ok(BodyFraming::Chunked);
     }
-    let Some(length) = lengths.next() else {
+    let Some(length) = fields.length else {
         return Ok(BodyFraming::None);
     };
-    if lengths.next().is_some() {
+    if fields.lengths > 1 {
         return Err(refusal(400, "more than one Content-Length"));
     }
     let length = parse_length(length).ok_or(refusal(400, "malformed Content-Length"))?;
@@ -325,7 +360,10 @@ fn check_codings<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<(), Refus
 
 /// Returns whether the connection stays open: HTTP/1.1 unless `close`, HTTP/1.0 only with
 /// `keep-alive` (and no `close`).
-fn keep_alive(head: &Head) -> bool {
+fn keep_alive(head: &Head, fields: &Fields<'_>) -> bool {
+    if !fields.connection {
+        return head.minor_version == 1;
+    }
     let mut close = false;
     let mut keep = false;
     for option in head.values("connection").flat_map(elements) {
@@ -336,7 +374,10 @@ fn keep_alive(head: &Head) -> bool {
 }
 
 /// Returns whether `Expect: 100-continue` was sent; refuses any other expectation (417).
-fn expects_continue(head: &Head) -> Result<bool, Refusal> {
+fn expects_continue(head: &Head, fields: &Fields<'_>) -> Result<bool, Refusal> {
+    if !fields.expect {
+        return Ok(false);
+    }
     let mut expects = false;
     for value in head.values("expect") {
         if !value.eq_ignore_ascii_case(b"100-continue") {

@@ -88,7 +88,8 @@ impl Server {
     /// Writes a reply; returns whether the connection closes after it.
     pub(super) fn write_reply(&mut self, connection: ConnectionId, ctx: &Ctx, reply: &Reply) -> bool {
         let close = reply.close || !ctx.keep_alive || self.stopping;
-        let mut head = response::Head::new(reply.status);
+        let room = reply.body.as_ref().map_or(0, |(_, body)| body.len());
+        let mut head = response::Head::with_room(reply.status, room);
         self.common_headers(&mut head, ctx, close);
         for (name, value) in &reply.headers {
             head.header(name, value);
@@ -104,11 +105,8 @@ impl Server {
     }
 
     pub(super) fn common_headers(&self, head: &mut response::Head, ctx: &Ctx, close: bool) {
-        for (name, value) in response::SECURITY_HEADERS {
-            head.header(name, value);
-        }
+        head.lines(response::COMMON_HEADER_LINES);
         head.header("X-Request-Id", &ctx.request_id);
-        head.header("Vary", "Origin");
         if let Some(rate) = &ctx.rate {
             for (name, value) in rate.headers(60) {
                 head.header(name, &value);
@@ -154,7 +152,9 @@ impl Server {
 
     pub(super) fn new_session_id(&mut self) -> String {
         use rand_core::RngCore;
-        format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64())
+        let mut id = crate::server::hex16(self.rng.next_u64());
+        id.push_str(&crate::server::hex16(self.rng.next_u64()));
+        id
     }
 }
 
