@@ -1,7 +1,6 @@
 //! The call table: every user handler running now (a tool call, a resource read, a prompt
 //! get, a completion), with where its answer goes, its deadline and its progress reports.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -90,7 +89,8 @@ impl Running {
 /// The calls running now.
 #[derive(Default)]
 pub(crate) struct Calls {
-    running: BTreeMap<CallId, Running>,
+    /// Looked up on every step; walks sort by id, which is the order calls started.
+    running: rustc_hash::FxHashMap<CallId, Running>,
     next: u64,
 }
 
@@ -124,17 +124,22 @@ impl Calls {
 
     /// Returns the ids of every running call, in the order they started.
     pub(crate) fn ids(&self) -> Vec<CallId> {
-        self.running.keys().copied().collect()
+        let mut ids: Vec<CallId> = self.running.keys().copied().collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// Returns the calls answering requests of `connection` (a task answered its request
     /// already: it no longer depends on the connection).
     pub(crate) fn of_connection(&self, connection: ConnectionId) -> Vec<CallId> {
-        self.running
+        let mut ids = self
+            .running
             .iter()
             .filter(|(_, running)| running.request.connection == connection && running.task().is_none())
             .map(|(id, _)| *id)
-            .collect()
+            .collect::<Vec<_>>();
+        ids.sort_unstable();
+        ids
     }
 }
 

@@ -41,7 +41,8 @@ impl Server {
         for call in self.calls.ids() {
             self.time_out_call(call, message.clone(), now);
         }
-        let open: Vec<ConnectionId> = self.connections.keys().copied().collect();
+        let mut open: Vec<ConnectionId> = self.connections.keys().copied().collect();
+        open.sort_unstable();
         for connection in open {
             self.close(connection, now);
         }

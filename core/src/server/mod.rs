@@ -89,7 +89,8 @@ pub struct Server {
     draining: bool,
     /// Shutdown has begun: connections close after their answer ([`Server::shutdown`]).
     stopping: bool,
-    connections: BTreeMap<ConnectionId, Connection>,
+    /// Open connections; looked up on every step, never walked in order (walks sort).
+    connections: rustc_hash::FxHashMap<ConnectionId, Connection>,
     next_connection: u64,
     sessions: Sessions,
     calls: Calls,
@@ -163,7 +164,7 @@ impl Server {
             metrics: crate::metrics::Metrics::default(),
             draining: false,
             stopping: false,
-            connections: BTreeMap::new(),
+            connections: Default::default(),
             next_connection: 0,
             sessions: Sessions::default(),
             calls: Calls::default(),

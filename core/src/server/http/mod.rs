@@ -334,18 +334,20 @@ impl Server {
         let Some(Kind::Http(http)) = self.connections.get_mut(&connection).map(|conn| &mut conn.kind) else {
             return;
         };
-        let next = http.next_deadline(config);
-        if next == http.deadline {
+        // A deadline armed earlier than the next one stays: when it fires, `http_timer` finds
+        // nothing due and arms the next. So the keep-alive deadline, which moves later with
+        // every request, costs the timer table nothing per request.
+        let Some(at) = http.next_deadline(config) else {
+            return;
+        };
+        if http.deadline.is_some_and(|armed| armed <= at) {
             return;
         }
-        if let Some(old) = http.deadline.take() {
+        if let Some(old) = http.deadline.replace(at) {
             self.timers
                 .disarm(old, super::timers::Timer::Connection(connection));
         }
-        if let Some(at) = next {
-            http.deadline = Some(at);
-            self.timers.arm(at, super::timers::Timer::Connection(connection));
-        }
+        self.timers.arm(at, super::timers::Timer::Connection(connection));
     }
 
     /// After a response: close, or get ready for the next request. Callers outside
@@ -369,7 +371,7 @@ impl Server {
 
     /// Closes idle connections and ends streams for a graceful shutdown.
     pub(super) fn http_shutdown(&mut self, now: Now) {
-        let idle: Vec<(ConnectionId, bool)> = self
+        let mut idle: Vec<(ConnectionId, bool)> = self
             .connections
             .iter()
             .filter_map(|(id, conn)| match &conn.kind {
@@ -378,6 +380,7 @@ impl Server {
                 _ => None,
             })
             .collect();
+        idle.sort_unstable();
         for (connection, stream) in idle {
             if stream {
                 // A stream never finishes by itself: end it cleanly.
