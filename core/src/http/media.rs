@@ -2,6 +2,9 @@
 
 /// Returns whether a `Content-Type` value names `application/json` (parameters allowed).
 pub(crate) fn is_json(content_type: &[u8]) -> bool {
+    if content_type == b"application/json" {
+        return true;
+    }
     let Ok(text) = std::str::from_utf8(content_type) else {
         return false;
     };

@@ -154,7 +154,7 @@ pub(super) fn parse(bytes: &[u8], limits: &Limits) -> Result<Head, Refusal> {
         return Err(MALFORMED);
     };
     check_target(method, target, limits)?;
-    let mut head = copy_head(method, target, minor_version, request.headers, bytes.len())?;
+    let mut head = copy_head(bytes, method, target, minor_version, request.headers)?;
     let fields = Fields::of(&head);
     if fields.hosts > 1 || (fields.hosts == 0 && minor_version == 1) {
         return Err(refusal(400, "missing or repeated Host"));
@@ -201,49 +201,43 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Copies the method, the target and the fields into a `Head`, lowercasing names and
-/// trimming values; refuses control bytes in values. The framing and connection options are
-/// left for the caller to decide.
+/// Copies the head into a `Head` in one piece, with ranges for the method, the target and
+/// each field (names lowercased in the copy, values trimmed); refuses control bytes in
+/// values. The framing and connection options are left for the caller to decide.
 fn copy_head(
+    bytes: &[u8],
     method: &str,
     target: &str,
     minor_version: u8,
     raw: &[httparse::Header<'_>],
-    head_bytes: usize,
 ) -> Result<Head, Refusal> {
-    // The copy never takes more bytes than the head it comes from.
-    let mut text = Vec::with_capacity(head_bytes);
-    let method = append(&mut text, method.as_bytes());
-    let target = append(&mut text, target.as_bytes());
+    // httparse's slices all point into `bytes`: their offsets are where they sit in the copy.
+    let at = |part: &[u8]| {
+        let start = (part.as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize);
+        start..start + part.len()
+    };
+    let mut text = bytes.to_vec();
     let mut fields = Vec::with_capacity(raw.len());
     for field in raw {
         if field.value.iter().any(|&b| is_forbidden_control(b)) {
             return Err(refusal(400, "control byte in a header value"));
         }
-        let name = append(&mut text, field.name.as_bytes());
+        let name = at(field.name.as_bytes());
         if let Some(name) = text.get_mut(name.clone()) {
             name.make_ascii_lowercase();
         }
-        let value = append(&mut text, trim_ows(field.value));
-        fields.push((name, value));
+        fields.push((name, at(trim_ows(field.value))));
     }
     Ok(Head {
         text,
-        method,
-        target,
+        method: at(method.as_bytes()),
+        target: at(target.as_bytes()),
         fields,
         minor_version,
         body: BodyFraming::None,
         keep_alive: false,
         expect_continue: false,
     })
-}
-
-/// Appends `bytes` to `text` and returns where they landed.
-fn append(text: &mut Vec<u8>, bytes: &[u8]) -> Range<usize> {
-    let start = text.len();
-    text.extend_from_slice(bytes);
-    start..text.len()
 }
 
 /// Checks the request target: its length, its bytes, and its form.
