@@ -175,4 +175,9 @@ impl Session {
     pub(crate) fn is_subscribed(&self, uri: &str) -> bool {
         self.subscriptions.contains(uri)
     }
+
+    /// Returns whether it is subscribed to any resource.
+    pub(crate) fn has_subscriptions(&self) -> bool {
+        !self.subscriptions.is_empty()
+    }
 }

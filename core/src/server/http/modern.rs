@@ -10,7 +10,7 @@ use crate::jsonrpc::{self, Id, Message};
 use crate::mcp::{self, Session, modern};
 use crate::server::ConnectionId;
 use crate::server::dispatch::Answer;
-use crate::server::sessions::{Listen, SessionKey, SessionState};
+use crate::server::sessions::{Listen, SessionKey};
 use crate::time::Now;
 
 impl Server {
@@ -75,10 +75,7 @@ impl Server {
             }
         };
         let key = SessionKey::Conn(connection);
-        if !self.sessions.contains(&key) {
-            let state = SessionState::new(Session::new(), now.instant, None);
-            self.sessions.insert_conn(connection, state);
-        }
+        self.request_session(connection, Session::new, now);
         let (answer, finished, error) = self.dispatch_message(
             connection,
             &key,

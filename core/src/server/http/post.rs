@@ -195,17 +195,19 @@ impl Server {
         let bad = |status, message: &str| (status, RpcError::new(ErrorCode::InvalidRequest, message));
         let initialize = matches!(message, Message::Request(request) if request.method == "initialize");
         if self.config.stateless {
-            let key = SessionKey::Conn(connection);
-            if !self.sessions.contains(&key) {
-                let session = if initialize {
-                    Session::new()
-                } else {
-                    Session::assumed(ctx.version)
-                };
-                let state = SessionState::new(session, now.instant, None);
-                self.sessions.insert_conn(connection, state);
-            }
-            return Ok(key);
+            let version = ctx.version;
+            self.request_session(
+                connection,
+                || {
+                    if initialize {
+                        Session::new()
+                    } else {
+                        Session::assumed(version)
+                    }
+                },
+                now,
+            );
+            return Ok(SessionKey::Conn(connection));
         }
         if initialize {
             let id = self.new_session_id();
@@ -238,11 +240,8 @@ impl Server {
                 return Err(bad(400, "Bad Request: Mcp-Session-Id header is required"));
             }
             // Plain JSON-RPC (a script, curl): served on its own, as 2025-03-26 allows.
-            let key = SessionKey::Conn(connection);
-            let session = Session::assumed(ProtocolVersion::V2025_03_26);
-            self.sessions
-                .insert_conn(connection, SessionState::new(session, now.instant, None));
-            return Ok(key);
+            self.request_session(connection, || Session::assumed(ProtocolVersion::V2025_03_26), now);
+            return Ok(SessionKey::Conn(connection));
         };
         // A session belongs to whoever opened it: another principal cannot find it.
         let Some(state) = self.sessions.owned(&id, ctx.principal.as_deref()) else {

@@ -5,7 +5,8 @@
 use super::reply::{Reply, not_allowed, simple_error};
 use super::{Ctx, Server};
 use crate::server::ConnectionId;
-use crate::server::sessions::{Expiry, SessionKey};
+use crate::mcp::Session;
+use crate::server::sessions::{Expiry, SessionKey, SessionState};
 use crate::server::timers::Timer;
 use crate::time::Now;
 
@@ -73,15 +74,32 @@ impl Server {
         }
     }
 
-    /// Forgets the one-request session of an HTTP request that needs no session (stateless
-    /// mode, plain JSON-RPC, 2026-07-28) once nothing runs or listens in it.
+    /// Makes the one-request session of an HTTP request that needs no session (stateless
+    /// mode, plain JSON-RPC, 2026-07-28): a fresh one made by `session`, in the slot its
+    /// connection's previous request left, or in a new slot. A session a call of an earlier
+    /// request still runs in is used as it is.
+    pub(super) fn request_session(&mut self, connection: ConnectionId, session: impl FnOnce() -> Session, now: Now) {
+        let key = SessionKey::Conn(connection);
+        match self.sessions.get_mut(&key) {
+            Some(state) if state.in_flight.is_empty() && state.listens.is_empty() => {
+                *state = SessionState::new(session(), now.instant, None);
+            }
+            Some(_) => {}
+            None => self
+                .sessions
+                .insert_conn(connection, SessionState::new(session(), now.instant, None)),
+        }
+    }
+
+    /// Releases the one-request session of an HTTP request once nothing runs or listens in
+    /// it. Its slot stays for the connection's next request (`request_session` makes a fresh
+    /// session there), unless it subscribed to resources: nothing may reach an idle
+    /// connection, so such a session is forgotten.
     pub(super) fn release_request_session(&mut self, connection: ConnectionId) {
         let key = SessionKey::Conn(connection);
-        if self
-            .sessions
-            .get(&key)
-            .is_some_and(|session| session.in_flight.is_empty() && session.listens.is_empty())
-        {
+        if self.sessions.get(&key).is_some_and(|session| {
+            session.in_flight.is_empty() && session.listens.is_empty() && session.mcp.has_subscriptions()
+        }) {
             self.sessions.remove(&key);
         }
     }
