@@ -4,8 +4,8 @@
 
 use super::reply::{Reply, not_allowed, simple_error};
 use super::{Ctx, Server};
-use crate::server::ConnectionId;
 use crate::mcp::Session;
+use crate::server::ConnectionId;
 use crate::server::sessions::{Expiry, SessionKey, SessionState};
 use crate::server::timers::Timer;
 use crate::time::Now;
@@ -78,7 +78,12 @@ impl Server {
     /// mode, plain JSON-RPC, 2026-07-28): a fresh one made by `session`, in the slot its
     /// connection's previous request left, or in a new slot. A session a call of an earlier
     /// request still runs in is used as it is.
-    pub(super) fn request_session(&mut self, connection: ConnectionId, session: impl FnOnce() -> Session, now: Now) {
+    pub(super) fn request_session(
+        &mut self,
+        connection: ConnectionId,
+        session: impl FnOnce() -> Session,
+        now: Now,
+    ) {
         let key = SessionKey::Conn(connection);
         match self.sessions.get_mut(&key) {
             Some(state) if state.in_flight.is_empty() && state.listens.is_empty() => {
