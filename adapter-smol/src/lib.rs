@@ -21,6 +21,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod edge;
+
 use std::future::{Future, poll_fn};
 use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr};
@@ -117,7 +120,10 @@ pub fn run_stdio(config: Config, registry: Registry) -> io::Result<()> {
 ///
 /// Tasks run on `executor`: run it on the thread that awaits this future
 /// (`smol::block_on(executor.run(..))`, as in the crate example) so that one thread drives
-/// both the sockets and the tasks, or on threads of your own. Log records go to stderr as
+/// both the sockets and the tasks, or on threads of your own. On Linux and Android the
+/// connections' reads wait on an epoll set of the adapter's own, where each socket is
+/// registered once, edge-triggered, and which one more task on `executor` drains: async-io
+/// alone re-arms a socket's interest with an `epoll_ctl` before every wait, one per request. Log records go to stderr as
 /// JSON lines, through [`rampart_stdio::log_writer`]'s thread: a stderr nobody reads blocks no
 /// task, and lines it cannot take are dropped and counted. After `shutdown`, `/ready` answers
 /// 503 while connections are still accepted for `DRAIN_DELAY`; then the listener closes,
@@ -142,7 +148,10 @@ pub async fn serve(
         metrics,
         ..shared::Services::new(write_stderr)
     };
-    let served = shared::serve(smol, server, Tcp(listener), shutdown, services).await;
+    let (listener, dispatch) = Tcp::with_edge(listener, executor);
+    let served = shared::serve(smol, server, listener, shutdown, services).await;
+    // Connections left behind by the drain wait through async-io from here on.
+    drop(dispatch);
     if let Some(flush_spans) = flush_spans {
         smol::unblock(move || flush_spans.flush()).await;
     }
@@ -162,7 +171,7 @@ async fn metrics_listener(config: &Config, runtime: &str) -> io::Result<Option<T
         )
     })?;
     rampart_stdio::log_listening(listener.local_addr()?, "/metrics", runtime);
-    Ok(Some(Tcp(listener)))
+    Ok(Some(Tcp::new(listener)))
 }
 
 /// The shared store `config` names (`REDIS_URL`), if any.
@@ -211,18 +220,52 @@ impl Runtime for Smol {
     }
 }
 
-/// A smol TCP socket: the listener or an accepted connection.
-struct Tcp<T>(T);
+/// A smol TCP listener, and the epoll set its connections' reads wait on, where there is one.
+struct Tcp<T> {
+    listener: T,
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    edge: Option<Arc<edge::Edge>>,
+}
+
+impl Tcp<TcpListener> {
+    /// The listener, its connections' reads waiting through async-io.
+    fn new(listener: TcpListener) -> Self {
+        Self {
+            listener,
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            edge: None,
+        }
+    }
+
+    /// The listener, its connections' reads waiting on an epoll set of their own where the
+    /// platform has one, and the task that drains the set, on `executor`.
+    fn with_edge(listener: TcpListener, executor: &Executor<'static>) -> (Self, Option<smol::Task<()>>) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Ok(edge) = edge::Edge::new() {
+            let dispatch = executor.spawn(Arc::clone(&edge).dispatch());
+            let tcp = Self {
+                listener,
+                edge: Some(edge),
+            };
+            return (tcp, Some(dispatch));
+        }
+        let _ = executor;
+        (Self::new(listener), None)
+    }
+}
 
 impl Listener for Tcp<TcpListener> {
     type Stream = Connection;
 
     async fn accept(&self) -> io::Result<(Connection, IpAddr)> {
-        let (stream, peer) = self.0.accept().await?;
+        let (stream, peer) = self.listener.accept().await?;
         // Without TCP_NODELAY a streamed response waits ~40 ms for Nagle and delayed ACK.
         let _ = stream.set_nodelay(true);
+        let socket: Arc<Async<std::net::TcpStream>> = stream.into();
         let connection = Connection {
-            socket: stream.into(),
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            edge: self.edge.as_ref().and_then(|edge| edge.register(&socket).ok()),
+            socket,
             drained: false,
         };
         Ok((connection, peer.ip()))
@@ -231,6 +274,9 @@ impl Listener for Tcp<TcpListener> {
 
 /// An accepted connection, and whether its last read emptied the socket.
 struct Connection {
+    /// Its place in the listener's epoll set, if it has one (dropped before the socket).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    edge: Option<edge::Registration>,
     socket: Arc<Async<std::net::TcpStream>>,
     /// The last read returned less than it asked for: the kernel had no more, so the next
     /// read waits for readiness first instead of trying, failing with EAGAIN and then
@@ -240,6 +286,13 @@ struct Connection {
 
 impl Stream for Connection {
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Some(edge) = &self.edge {
+            match edge.read(buf).await {
+                Some(read) => return read,
+                None => self.edge = None,
+            }
+        }
         let socket = &*self.socket;
         // Async's own `poll_read` reads first and waits on `poll_readable`, whose state
         // outlives the call: the next request's wait then resolves at once, reads, fails with
