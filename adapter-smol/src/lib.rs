@@ -1,6 +1,8 @@
 //! Serves a rampart core over Streamable HTTP on smol: the core's driver
 //! ([`rampart_core::shared::serve`]) on an executor's tasks, async-io's timers and TCP
-//! sockets, and the system clock.
+//! sockets, and the system clock. On Linux and Android the connections' reads wait on an
+//! edge-triggered epoll set of the adapter's own (module `edge`), which spares async-io's
+//! `epoll_ctl` per request.
 //!
 //! [`run`] does everything in one call: it seeds a server, listens on the configured address
 //! and serves on the calling thread until Ctrl-C or SIGTERM, then drains. [`run_stdio`] is
