@@ -1,6 +1,8 @@
 //! Serves a rampart core over Streamable HTTP on smol: the core's driver
 //! ([`rampart_core::shared::serve`]) on an executor's tasks, async-io's timers and TCP
-//! sockets, and the system clock.
+//! sockets, and the system clock. On Linux and Android the connections' reads wait on an
+//! edge-triggered epoll set of the adapter's own (module `edge`), which spares async-io's
+//! `epoll_ctl` per request.
 //!
 //! [`run`] does everything in one call: it seeds a server, listens on the configured address
 //! and serves on the calling thread until Ctrl-C or SIGTERM, then drains. [`run_stdio`] is
@@ -21,20 +23,25 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use std::future::Future;
-use std::io;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod edge;
+
+use std::future::{Future, poll_fn};
+use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Poll, ready};
 use std::time::{Instant, SystemTime};
 
 use async_signal::{Signal, Signals};
 use rampart_core::shared::{self, Listener, Runtime, Stream};
 use rampart_core::store::StoreBackend;
 use rampart_core::{Config, Now, Registry, Server};
-use smol::io::{AsyncReadExt, AsyncWriteExt};
-use smol::net::{TcpListener, TcpStream};
+use smol::io::AsyncWriteExt;
+use smol::net::TcpListener;
 use smol::stream::StreamExt;
-use smol::{Executor, Timer};
+use smol::{Async, Executor, Timer};
 
 /// Serves `registry` with `config` on `config.host:config.port` until Ctrl-C or SIGTERM, then
 /// lets every connection drain; blocks the calling thread until then.
@@ -115,7 +122,10 @@ pub fn run_stdio(config: Config, registry: Registry) -> io::Result<()> {
 ///
 /// Tasks run on `executor`: run it on the thread that awaits this future
 /// (`smol::block_on(executor.run(..))`, as in the crate example) so that one thread drives
-/// both the sockets and the tasks, or on threads of your own. Log records go to stderr as
+/// both the sockets and the tasks, or on threads of your own. On Linux and Android the
+/// connections' reads wait on an epoll set of the adapter's own, where each socket is
+/// registered once, edge-triggered, and which one more task on `executor` drains: async-io
+/// alone re-arms a socket's interest with an `epoll_ctl` before every wait, one per request. Log records go to stderr as
 /// JSON lines, through [`rampart_stdio::log_writer`]'s thread: a stderr nobody reads blocks no
 /// task, and lines it cannot take are dropped and counted. After `shutdown`, `/ready` answers
 /// 503 while connections are still accepted for `DRAIN_DELAY`; then the listener closes,
@@ -140,7 +150,10 @@ pub async fn serve(
         metrics,
         ..shared::Services::new(write_stderr)
     };
-    let served = shared::serve(smol, server, Tcp(listener), shutdown, services).await;
+    let (listener, dispatch) = Tcp::with_edge(listener, executor);
+    let served = shared::serve(smol, server, listener, shutdown, services).await;
+    // Connections left behind by the drain wait through async-io from here on.
+    drop(dispatch);
     if let Some(flush_spans) = flush_spans {
         smol::unblock(move || flush_spans.flush()).await;
     }
@@ -160,7 +173,7 @@ async fn metrics_listener(config: &Config, runtime: &str) -> io::Result<Option<T
         )
     })?;
     rampart_stdio::log_listening(listener.local_addr()?, "/metrics", runtime);
-    Ok(Some(Tcp(listener)))
+    Ok(Some(Tcp::new(listener)))
 }
 
 /// The shared store `config` names (`REDIS_URL`), if any.
@@ -209,31 +222,112 @@ impl Runtime for Smol {
     }
 }
 
-/// A smol TCP socket: the listener or an accepted connection.
-struct Tcp<T>(T);
+/// A smol TCP listener, and the epoll set its connections' reads wait on, where there is one.
+struct Tcp<T> {
+    listener: T,
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    edge: Option<Arc<edge::Edge>>,
+}
 
-impl Listener for Tcp<TcpListener> {
-    type Stream = Tcp<TcpStream>;
+impl Tcp<TcpListener> {
+    /// The listener, its connections' reads waiting through async-io.
+    fn new(listener: TcpListener) -> Self {
+        Self {
+            listener,
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            edge: None,
+        }
+    }
 
-    async fn accept(&self) -> io::Result<(Tcp<TcpStream>, IpAddr)> {
-        let (stream, peer) = self.0.accept().await?;
-        // Without TCP_NODELAY a streamed response waits ~40 ms for Nagle and delayed ACK.
-        let _ = stream.set_nodelay(true);
-        Ok((Tcp(stream), peer.ip()))
+    /// The listener, its connections' reads waiting on an epoll set of their own where the
+    /// platform has one, and the task that drains the set, on `executor`.
+    fn with_edge(listener: TcpListener, executor: &Executor<'static>) -> (Self, Option<smol::Task<()>>) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Ok(edge) = edge::Edge::new() {
+            let dispatch = executor.spawn(Arc::clone(&edge).dispatch());
+            let tcp = Self {
+                listener,
+                edge: Some(edge),
+            };
+            return (tcp, Some(dispatch));
+        }
+        let _ = executor;
+        (Self::new(listener), None)
     }
 }
 
-impl Stream for Tcp<TcpStream> {
-    fn read<'a>(&'a mut self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + Send + 'a {
-        self.0.read(buf)
+impl Listener for Tcp<TcpListener> {
+    type Stream = Connection;
+
+    async fn accept(&self) -> io::Result<(Connection, IpAddr)> {
+        let (stream, peer) = self.listener.accept().await?;
+        // Without TCP_NODELAY a streamed response waits ~40 ms for Nagle and delayed ACK.
+        let _ = stream.set_nodelay(true);
+        let socket: Arc<Async<std::net::TcpStream>> = stream.into();
+        let connection = Connection {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            edge: self.edge.as_ref().and_then(|edge| edge.register(&socket).ok()),
+            socket,
+            drained: false,
+        };
+        Ok((connection, peer.ip()))
+    }
+}
+
+/// An accepted connection, and whether its last read emptied the socket.
+struct Connection {
+    /// Its place in the listener's epoll set, if it has one (dropped before the socket).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    edge: Option<edge::Registration>,
+    socket: Arc<Async<std::net::TcpStream>>,
+    /// The last read returned less than it asked for: the kernel had no more, so the next
+    /// read waits for readiness first instead of trying, failing with EAGAIN and then
+    /// waiting (one `recvfrom` less per request; tokio does the same after a short read).
+    drained: bool,
+}
+
+impl Stream for Connection {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Some(edge) = &self.edge {
+            match edge.read(buf).await {
+                Some(read) => return read,
+                None => self.edge = None,
+            }
+        }
+        let socket = &*self.socket;
+        // Async's own `poll_read` reads first and waits on `poll_readable`, whose state
+        // outlives the call: the next request's wait then resolves at once, reads, fails with
+        // EAGAIN and registers again. Here the wait is a future of this read's own, dropped
+        // with it; once woken, the read is tried, whatever the reactor's tick said; and after
+        // a short read it waits before trying. Readiness is level-triggered: bytes that
+        // arrived before the wait still wake it.
+        let mut try_first = !self.drained;
+        let mut readable = socket.readable();
+        let read = poll_fn(|cx| {
+            loop {
+                if try_first {
+                    match socket.get_ref().read(buf) {
+                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                        read => return Poll::Ready(read),
+                    }
+                }
+                try_first = true;
+                ready!(Pin::new(&mut readable).poll(cx))?;
+                readable = socket.readable();
+            }
+        })
+        .await?;
+        self.drained = read > 0 && read < buf.len();
+        Ok(read)
     }
 
-    fn write_all<'a>(&'a mut self, data: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a {
-        self.0.write_all(data)
+    async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        (&*self.socket).write_all(data).await
     }
 
-    fn close(&mut self) -> impl Future<Output = io::Result<()>> + Send {
-        self.0.close()
+    async fn close(&mut self) -> io::Result<()> {
+        (&*self.socket).close().await
     }
 }
 
