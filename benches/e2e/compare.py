@@ -825,7 +825,8 @@ wrk -t{THREADS} -c{connections}, fresh server processes, each warmed up for {WAR
 Each server is started alone with its defaults (rampart: `rampart-demo --transport http
 --runtime tokio|smol` and no other setting; rmcp: `rmcp-echo --transport http`; bare axum:
 `benches/peers/axum-echo`, a `Router` with one `POST /mcp` route answering a fixed body;
-hyper: the ceiling server above), pinned to CPU {SERVER_CPU}. "Fresh": `/proc/PID/status`
+hyper: the ceiling server above), pinned to CPU {SERVER_CPU} (so each tokio runtime starts one
+worker thread). "Fresh": `/proc/PID/status`
 half a second after the port accepts a connection. "After a request": half a second after
 one client's `initialize` (with `notifications/initialized` where a session is made) and one
 `echo` tools/call, whose answer is checked. Medians of {IDLE_ROUNDS} rounds with the servers in
@@ -919,7 +920,22 @@ all of the responses are in (shown for the round with the median calls/s).
         sys.exit(1)
 
 
+def idle_only():
+    """`--idle`: only the idle-memory rounds, printed (the report file is left alone)."""
+    rows, table = idle_rows(idle_comparison(BASE_PORT + 29))
+    base = rows["bare axum"]
+    print(f"Idle memory, medians of {IDLE_ROUNDS} rounds ({VERSIONS}):\n\n{table}\n")
+    for name in ("rampart tokio", "rampart smol"):
+        ratio = max(rows[name][when]["VmRSS"] / base[when]["VmRSS"] for when in ("fresh", "after"))
+        print(f"- {name}: at most {ratio:.2f}x bare axum's RSS — {verdict(ratio <= IDLE_BAR)} "
+              f"(bar ≤ {IDLE_BAR}x)")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--idle"]:
+        IDLE_ROUNDS = IDLE_ROUNDS or 3
+        idle_only()
+        sys.exit(0)
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found")
     main()

@@ -9,6 +9,8 @@
 # flood; and the idle memory (RSS fresh and after one request) of rampart (tokio, smol), a
 # bare axum server (benches/peers/axum-echo), hyper and rmcp, each started alone. Builds
 # everything in release, prints the tables and writes them to benches/e2e/results-latest.md.
+# `run.sh --idle` builds the same and runs only the idle-memory rounds (about 20 s), printing
+# the table without touching the report file.
 # Exits non-zero if a server answers wrongly: the 2026-07-28 servers are checked with one
 # request before any load and stop the run at the first bad response under load.
 #
@@ -77,4 +79,4 @@ export DEMO_BIN="$root/target/release/rampart-demo"
 export RMCP_BIN="$root/target/peers/release/rmcp-echo"
 export HYPER_BIN="$root/target/peers/release/hyper-echo"
 export AXUM_BIN="$root/target/peers/release/axum-echo"
-exec python3 "$here/compare.py"
+exec python3 "$here/compare.py" "$@"
