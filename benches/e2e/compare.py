@@ -23,7 +23,10 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 
 DURATION = os.environ.get("DURATION", "10s")
 WARMUP = os.environ.get("WARMUP", "3s")
-CONNECTIONS = int(os.environ.get("CONNECTIONS", "64"))
+# The wrk connection counts: the legacy-era comparison runs at each, the other HTTP sections
+# at the first only.
+CONNECTION_COUNTS = [int(c) for c in os.environ.get("CONNECTIONS", "64 32").replace(",", " ").split()]
+CONNECTIONS = CONNECTION_COUNTS[0]
 THREADS = int(os.environ.get("THREADS", "1"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 N = int(os.environ.get("N", "100000"))
@@ -39,6 +42,7 @@ OUT = os.environ.get("OUT", os.path.join(HERE, "results-latest.md"))
 DEMO = os.environ["DEMO_BIN"]
 RMCP = os.environ["RMCP_BIN"]
 HYPER = os.environ["HYPER_BIN"]
+AXUM = os.environ["AXUM_BIN"]
 VERSIONS = os.environ.get("VERSIONS", "")
 MODERN = os.environ.get("MODERN", "1") not in ("0", "", "false", "no")
 LIMITED = os.environ.get("LIMITED", "1") not in ("0", "", "false", "no")
@@ -46,6 +50,10 @@ TRACED = os.environ.get("TRACED", "1") not in ("0", "", "false", "no")
 # A limit no run reaches: every request is counted, none refused.
 LIMIT = "1000000000"
 SKIP_STDIO = os.environ.get("SKIP_STDIO", "0") not in ("0", "", "false", "no")
+# Idle memory: rounds of starting each server alone and reading its RSS (0 leaves it out).
+IDLE_ROUNDS = int(os.environ.get("IDLE_ROUNDS", "3"))
+# The idle-memory bar: rampart's RSS at most this many times a bare axum server's.
+IDLE_BAR = 1.2
 
 BODY = ('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo",'
         '"arguments":{"text":"' + TEXT + '"}}}')
@@ -219,8 +227,8 @@ def wait_ready_modern(port, deadline=15.0):
     return body.strip()
 
 
-def run_wrk(port, duration, script="echo.lua"):
-    cmd = ["taskset", "-c", LOAD_CPU, "wrk", f"-t{THREADS}", f"-c{CONNECTIONS}",
+def run_wrk(port, duration, script="echo.lua", connections=CONNECTIONS):
+    cmd = ["taskset", "-c", LOAD_CPU, "wrk", f"-t{THREADS}", f"-c{connections}",
            f"-d{duration}", "--latency", "-s", os.path.join(HERE, script),
            f"http://127.0.0.1:{port}/mcp"]
     env = dict(os.environ, ECHO_TEXT=TEXT)
@@ -288,19 +296,23 @@ def sink_counts(port):
     return json.loads(data.split(b"\r\n\r\n", 1)[1])
 
 
-def http_comparison():
+def http_comparison(connections=CONNECTIONS, legacy_only=False, port_offset=0):
+    """Runs the HTTP rounds with wrk at `connections`; only the legacy-era servers when
+    `legacy_only`. Servers listen on the ports from BASE_PORT + `port_offset` up."""
     targets = [(name, cmd, extra, "legacy") for name, cmd, extra in HTTP_SERVERS]
-    if MODERN:
+    if legacy_only:
+        pass
+    elif MODERN:
         targets += [(name, cmd, extra, "modern") for name, cmd, extra in MODERN_SERVERS]
     redis = None
-    if LIMITED:
+    if LIMITED and not legacy_only:
         redis_port = BASE_PORT + 30
         redis = start_redis(redis_port)
         url = f"redis://127.0.0.1:{redis_port}"
         targets += [(name, cmd, {k: (url if v is None else v) for k, v in extra.items()},
                      "limited") for name, cmd, extra in LIMITED_SERVERS]
     sink = None
-    if TRACED:
+    if TRACED and not legacy_only:
         sink_port = BASE_PORT + 31
         sink = start_sink(sink_port)
         url = f"http://127.0.0.1:{sink_port}"
@@ -308,7 +320,7 @@ def http_comparison():
                      "traced") for name, cmd, extra in TRACED_SERVERS]
     servers = []
     for i, (name, cmd, extra, kind) in enumerate(targets):
-        port = BASE_PORT + i
+        port = BASE_PORT + port_offset + i
         env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), **extra)
         proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, *cmd], env=env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -326,19 +338,19 @@ def http_comparison():
                 s["sample"] = wait_ready(s["port"])
         for s in servers:
             log(f"  warm-up {s['label']} ({WARMUP})")
-            check_wrk(s, run_wrk(s["port"], WARMUP, s["script"]), "warm-up")
+            check_wrk(s, run_wrk(s["port"], WARMUP, s["script"], connections), "warm-up")
         # Rounds interleave the servers, so drift on the machine spreads over all of them.
         for r in range(ROUNDS):
             for s in servers:
                 pid = s["proc"].pid
                 cpu0, t0 = cpu_seconds(pid), time.perf_counter()
-                res = run_wrk(s["port"], DURATION, s["script"])
+                res = run_wrk(s["port"], DURATION, s["script"], connections)
                 wall = time.perf_counter() - t0
                 res["server_cpu"] = (cpu_seconds(pid) - cpu0) / wall
                 res["wrk_cpu"] = res["wrk_cpu_s"] / wall
                 res["rps"] = res["requests"] / (res["duration_us"] / 1e6)
                 s["rounds"].append(res)
-                log(f"  round {r + 1}/{ROUNDS} {s['label']}: {res['rps']:.0f} req/s, "
+                log(f"  round {r + 1}/{ROUNDS} -c{connections} {s['label']}: {res['rps']:.0f} req/s, "
                     f"p50 {res['p50_us']} us, p99 {res['p99_us']} us, "
                     f"mismatches {res['mismatches']}, non-2xx {res['status_errors']}, "
                     f"server CPU {res['server_cpu']:.0%}, wrk CPU {res['wrk_cpu']:.0%}")
@@ -406,6 +418,106 @@ def stdio_comparison():
     return results
 
 
+# The idle-memory comparison: each server started alone, with its defaults (rampart without
+# the bench's STATELESS and RATE_LIMIT settings), on the CPU the servers use.
+IDLE_SERVERS = [
+    ("rampart tokio", [DEMO, "--transport", "http", "--runtime", "tokio"]),
+    ("rampart smol", [DEMO, "--transport", "http", "--runtime", "smol"]),
+    ("bare axum", [AXUM]),
+    ("hyper (ceiling)", [HYPER]),
+    ("rmcp", [RMCP, "--transport", "http"]),
+]
+IDLE_FIELDS = ("VmRSS", "RssAnon", "RssFile", "Threads")
+
+
+def idle_status(pid):
+    return {field: status_kb(pid, field) for field in IDLE_FIELDS}
+
+
+def post_json(port, body, session=None):
+    """POSTs `body` to /mcp; returns the session id the answer names and the answer's text."""
+    headers = {"Content-Type": "application/json",
+               "Accept": "application/json, text/event-stream"}
+    if session:
+        headers.update({"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"})
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/mcp", data=json.dumps(body).encode(),
+                                 method="POST", headers=headers)
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return resp.headers.get("Mcp-Session-Id"), resp.read().decode()
+
+
+def first_call(port):
+    """One client's first exchange: initialize (and initialized, for a session), then the
+    echo call; exits unless the echo is answered."""
+    session, _ = post_json(port, {
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "idle-probe", "version": "1"}}})
+    if session:
+        post_json(port, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session)
+    _, body = post_json(port, {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                               "params": {"name": "echo", "arguments": {"text": TEXT}}}, session)
+    if TEXT not in body:
+        raise SystemExit(f"port {port}: wrong answer to the echo call: {body[:300]}")
+
+
+def idle_comparison(port):
+    """Each server alone, IDLE_ROUNDS times in turn: its RSS once it listens ("fresh", half a
+    second later) and half a second after one initialize + echo call ("after a request")."""
+    results = {name: [] for name, _ in IDLE_SERVERS}
+    for r in range(IDLE_ROUNDS):
+        for name, cmd in IDLE_SERVERS:
+            env = dict(os.environ, HOST="127.0.0.1", PORT=str(port))
+            proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, *cmd], env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            try:
+                end = time.time() + 15
+                while True:
+                    try:
+                        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                            break
+                    except OSError:
+                        if time.time() > end or proc.poll() is not None:
+                            raise SystemExit(f"{name} did not listen on port {port}")
+                        time.sleep(0.02)
+                time.sleep(0.5)
+                fresh = idle_status(proc.pid)
+                first_call(port)
+                time.sleep(0.5)
+                after = idle_status(proc.pid)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            results[name].append((fresh, after))
+            log(f"  idle round {r + 1}/{IDLE_ROUNDS} {name}: fresh {fresh['VmRSS']} kB, "
+                f"after a request {after['VmRSS']} kB")
+    return results
+
+
+def idle_rows(results):
+    """Medians per server and the markdown table, with the ratios to bare axum."""
+    rows = {name: {when: {f: med([r[i][f] for r in rounds]) for f in IDLE_FIELDS}
+                   for i, when in enumerate(("fresh", "after"))}
+            for name, rounds in results.items()}
+    base = rows["bare axum"]
+    lines = ["| server | fresh: RSS | anon / file | threads | after a request: RSS | "
+             "anon / file | fresh / bare axum | after / bare axum |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, row in rows.items():
+        f, a = row["fresh"], row["after"]
+        lines.append(
+            f"| {name} | {mib(f['VmRSS'])} | {mib(f['RssAnon'])} / {mib(f['RssFile'])} | "
+            f"{f['Threads']:.0f} | {mib(a['VmRSS'])} | {mib(a['RssAnon'])} / {mib(a['RssFile'])} | "
+            f"{f['VmRSS'] / base['fresh']['VmRSS']:.2f}x | "
+            f"{a['VmRSS'] / base['after']['VmRSS']:.2f}x |")
+    return rows, "\n".join(lines)
+
+
 def med(values):
     return statistics.median(values)
 
@@ -457,6 +569,37 @@ def http_rows(servers):
     return rows, "\n".join(lines)
 
 
+def legacy_ratios(rows, http, connections):
+    """The ratio table of the legacy-era rows at `connections` and its lines against the bar."""
+    rmcp, ceiling = rows["rmcp"], rows["hyper (ceiling)"]
+    ratio_lines = ["| | rampart tokio | rampart smol | bar |", "|---|---:|---:|---|"]
+    bars = []
+    cells = {}
+    for name in ("rampart tokio", "rampart smol"):
+        r = rows[name]
+        cells[name] = (r["rps"] / rmcp["rps"], r["rps"] / ceiling["rps"],
+                       r["p99"] / rmcp["p99"])
+    t, sm = cells["rampart tokio"], cells["rampart smol"]
+    ratio_lines.append(f"| throughput / rmcp | {t[0]:.2f}x | {sm[0]:.2f}x | ≥ 3x |")
+    ratio_lines.append(f"| throughput / ceiling (hyper) | {t[1]:.2f}x | {sm[1]:.2f}x | ≥ 0.8x |")
+    ratio_lines.append(f"| p99 / rmcp p99 | {t[2]:.2f}x | {sm[2]:.2f}x | ≤ 1x |")
+    ratio_lines.append(f"| p99 (rmcp's p99) | {rows['rampart tokio']['p99'] / 1000:.3f} ms "
+                       f"({rmcp['p99'] / 1000:.3f} ms) | {rows['rampart smol']['p99'] / 1000:.3f} ms "
+                       f"({rmcp['p99'] / 1000:.3f} ms) | |")
+    for name, (vs_rmcp, vs_ceiling, p99) in cells.items():
+        bars.append(f"- HTTP -c{connections} {name}: throughput {vs_rmcp:.2f}x rmcp — "
+                    f"{verdict(vs_rmcp >= 3)}; {vs_ceiling:.2f}x the ceiling — "
+                    f"{verdict(vs_ceiling >= 0.8)}; p99 {p99:.2f}x rmcp's — {verdict(p99 <= 1)}.")
+    ratio_table = "\n".join(ratio_lines)
+    ceiling_wrk = med([r["wrk_cpu"] for r in http[-1]["rounds"]])
+    if ceiling_wrk >= 0.95:
+        ratio_table += (
+            f"\n\nwrk used {ceiling_wrk:.0%} of its core against the ceiling: there the load "
+            "generator is a limit too, so the real ceiling is at least the figure above and the "
+            "ratios to it are upper bounds.")
+    return ratio_table, bars
+
+
 def main():
     start = datetime.datetime.now(datetime.timezone.utc)
     fuzz_before = fuzzers_running()
@@ -465,8 +608,18 @@ def main():
               + (len(LIMITED_SERVERS) if LIMITED else 0) + (len(TRACED_SERVERS) if TRACED else 0))
     log(f"HTTP: {n_http} servers on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}, "
         f"-t{THREADS} -c{CONNECTIONS}, warm-up {WARMUP}, {ROUNDS} x {DURATION}"
+        f"{''.join(f', then the legacy era at -c{c}' for c in CONNECTION_COUNTS[1:])}"
         f"{'' if MODERN else ' (2026-07-28 rounds off: MODERN=0)'}")
+    idle = {}
+    if IDLE_ROUNDS > 0:
+        log(f"idle memory: {len(IDLE_SERVERS)} servers, {IDLE_ROUNDS} rounds")
+        idle = idle_comparison(BASE_PORT + 29)
     measured = http_comparison()
+    more_http = []
+    for k, connections in enumerate(CONNECTION_COUNTS[1:]):
+        log(f"HTTP, legacy era only: -c{connections}")
+        more_http.append((connections, http_comparison(connections, legacy_only=True,
+                                                       port_offset=13 + 4 * k)))
     http = [s for s in measured if s["kind"] == "legacy"]
     modern = [s for s in measured if s["kind"] == "modern"]
     limited = [s for s in measured if s["kind"] == "limited"]
@@ -482,30 +635,22 @@ def main():
     # ---- HTTP tables
     rows, http_table = http_rows(http)
     mrows, modern_table = http_rows(modern)
-
-    rmcp, ceiling = rows["rmcp"], rows["hyper (ceiling)"]
-    ratio_lines = ["| | rampart tokio | rampart smol | bar |", "|---|---:|---:|---|"]
-    bars = []
-    cells = {}
-    for name in ("rampart tokio", "rampart smol"):
-        r = rows[name]
-        cells[name] = (r["rps"] / rmcp["rps"], r["rps"] / ceiling["rps"],
-                       r["p99"] / rmcp["p99"])
-    t, sm = cells["rampart tokio"], cells["rampart smol"]
-    ratio_lines.append(f"| throughput / rmcp | {t[0]:.2f}x | {sm[0]:.2f}x | ≥ 3x |")
-    ratio_lines.append(f"| throughput / ceiling (hyper) | {t[1]:.2f}x | {sm[1]:.2f}x | ≥ 0.8x |")
-    ratio_lines.append(f"| p99 / rmcp p99 | {t[2]:.2f}x | {sm[2]:.2f}x | ≤ 1x |")
-    for name, (vs_rmcp, vs_ceiling, p99) in cells.items():
-        bars.append(f"- HTTP {name}: throughput {vs_rmcp:.2f}x rmcp — {verdict(vs_rmcp >= 3)}; "
-                    f"{vs_ceiling:.2f}x the ceiling — {verdict(vs_ceiling >= 0.8)}; "
-                    f"p99 {p99:.2f}x rmcp's — {verdict(p99 <= 1)}.")
-    ratio_table = "\n".join(ratio_lines)
-    ceiling_wrk = med([r["wrk_cpu"] for r in http[-1]["rounds"]])
-    if ceiling_wrk >= 0.95:
-        ratio_table += (
-            f"\n\nwrk used {ceiling_wrk:.0%} of its core against the ceiling: there the load "
-            "generator is a limit too, so the real ceiling is at least the figure above and the "
-            "ratios to it are upper bounds.")
+    ratio_table, bars = legacy_ratios(rows, http, CONNECTIONS)
+    more_tables = []
+    for connections, servers in more_http:
+        more_rows, table = http_rows(servers)
+        more_ratios, more_bars = legacy_ratios(more_rows, servers, connections)
+        more_tables.append((connections, more_rows, table, more_ratios))
+        bars += more_bars
+    if idle:
+        irows, idle_table = idle_rows(idle)
+        base = irows["bare axum"]
+        for name in ("rampart tokio", "rampart smol"):
+            fresh = irows[name]["fresh"]["VmRSS"] / base["fresh"]["VmRSS"]
+            after = irows[name]["after"]["VmRSS"] / base["after"]["VmRSS"]
+            bars.append(f"- idle memory {name}: {fresh:.2f}x bare axum's RSS fresh, {after:.2f}x "
+                        f"after a request — {verdict(max(fresh, after) <= IDLE_BAR)} "
+                        f"(bar ≤ {IDLE_BAR}x).")
 
     # ---- stdio table
     slines = ["| server | calls/s (median) | calls/s (min–max) | responses / calls | "
@@ -606,7 +751,8 @@ def main():
         trows = {}
     problems = []
     for label, table_rows in (("", rows), ("2026-07-28 ", mrows), ("rate-limited ", lrows),
-                              ("traced ", trows)):
+                              ("traced ", trows),
+                              *((f"-c{c} ", r) for c, r, _, _ in more_tables)):
         for name, row in table_rows.items():
             if row["mismatches"] or row["status_errors"]:
                 problems.append(f"- {label}{name}: {row['mismatches']} responses not correct "
@@ -635,8 +781,8 @@ def main():
 {start:%Y-%m-%d %H:%M} UTC, {platform.node()}: {os.cpu_count()} CPUs ({cpu_model}), Linux {platform.release()};
 load average before the run {load_before}; {quiet}.
 
-Command: `bash benches/e2e/run.sh` with DURATION={DURATION} WARMUP={WARMUP} CONNECTIONS={CONNECTIONS}
-THREADS={THREADS} ROUNDS={ROUNDS} N={N} STDIO_ROUNDS={STDIO_ROUNDS} MODERN={int(MODERN)} SKIP_STDIO={int(SKIP_STDIO)}. Every server runs pinned to
+Command: `bash benches/e2e/run.sh` with DURATION={DURATION} WARMUP={WARMUP} CONNECTIONS="{' '.join(map(str, CONNECTION_COUNTS))}"
+THREADS={THREADS} ROUNDS={ROUNDS} N={N} STDIO_ROUNDS={STDIO_ROUNDS} MODERN={int(MODERN)} LIMITED={int(LIMITED)} TRACED={int(TRACED)} SKIP_STDIO={int(SKIP_STDIO)} IDLE_ROUNDS={IDLE_ROUNDS}. Every server runs pinned to
 CPU {SERVER_CPU} (`taskset -c {SERVER_CPU}`), the load generator to CPU {LOAD_CPU}. Server stderr goes
 to /dev/null.
 
@@ -660,6 +806,35 @@ the end of all rounds. Server and wrk CPU are the share of one core each used wh
 {ratio_table}
 
 {errors_note}
+"""
+    for connections, _, table, ratios in more_tables:
+        report += f"""
+## HTTP at {connections} connections: the same servers and rounds with wrk -c{connections}
+
+wrk -t{THREADS} -c{connections}, fresh server processes, each warmed up for {WARMUP}, then
+{ROUNDS} rounds of {DURATION} interleaved; as the table above otherwise.
+
+{table}
+
+{ratios}
+"""
+    if idle:
+        report += f"""
+## Idle memory: each server alone, fresh and after one request
+
+Each server is started alone with its defaults (rampart: `rampart-demo --transport http
+--runtime tokio|smol` and no other setting; rmcp: `rmcp-echo --transport http`; bare axum:
+`benches/peers/axum-echo`, a `Router` with one `POST /mcp` route answering a fixed body;
+hyper: the ceiling server above), pinned to CPU {SERVER_CPU} (so each tokio runtime starts one
+worker thread). "Fresh": `/proc/PID/status`
+half a second after the port accepts a connection. "After a request": half a second after
+one client's `initialize` (with `notifications/initialized` where a session is made) and one
+`echo` tools/call, whose answer is checked. Medians of {IDLE_ROUNDS} rounds with the servers in
+turn. RSS is VmRSS; anon / file are RssAnon / RssFile (file: the pages of the binary and
+its shared libraries that are mapped, which the kernel maps 64 KB or more at a time around
+each page touched).
+
+{idle_table}
 """
     if modern:
         report += f"""
@@ -745,7 +920,22 @@ all of the responses are in (shown for the round with the median calls/s).
         sys.exit(1)
 
 
+def idle_only():
+    """`--idle`: only the idle-memory rounds, printed (the report file is left alone)."""
+    rows, table = idle_rows(idle_comparison(BASE_PORT + 29))
+    base = rows["bare axum"]
+    print(f"Idle memory, medians of {IDLE_ROUNDS} rounds ({VERSIONS}):\n\n{table}\n")
+    for name in ("rampart tokio", "rampart smol"):
+        ratio = max(rows[name][when]["VmRSS"] / base[when]["VmRSS"] for when in ("fresh", "after"))
+        print(f"- {name}: at most {ratio:.2f}x bare axum's RSS — {verdict(ratio <= IDLE_BAR)} "
+              f"(bar ≤ {IDLE_BAR}x)")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--idle"]:
+        IDLE_ROUNDS = IDLE_ROUNDS or 3
+        idle_only()
+        sys.exit(0)
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found")
     main()
