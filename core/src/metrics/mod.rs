@@ -202,6 +202,11 @@ impl Metrics {
         self.seat = Some(seat);
     }
 
+    /// Returns whether the counts are kept on a seat of a [`Board`].
+    pub(crate) fn is_seated(&self) -> bool {
+        self.seat.is_some()
+    }
+
     /// Leaves the server's gauges on its seat for the renders of the other shards; a no-op
     /// while alone, and a lock only when they changed.
     pub(crate) fn publish(&mut self, stats: crate::server::Stats) {

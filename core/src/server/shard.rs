@@ -45,8 +45,10 @@ impl Server {
     /// Leaves the shard's gauges where the other shards' scrapes read them; cheap when they
     /// did not change.
     pub(crate) fn publish_stats(&mut self) {
-        let stats = self.stats();
-        self.metrics.publish(stats);
+        if self.metrics.is_seated() {
+            let stats = self.stats();
+            self.metrics.publish(stats);
+        }
     }
 
     /// A server like this one, drawing from `seed`: the same settings, definitions (shared),

@@ -11,8 +11,8 @@ impl SharedServer {
     /// Waits for log lines (JSON, one per line), moves them into `lines`, which must be
     /// empty.
     ///
-    /// Lines wait in a buffer of at most 4 MiB per shard for the adapter's log writer; past
-    /// that they are dropped and counted, and a warning with the count comes with the next batch.
+    /// Lines wait in buffers of at most 4 MiB over all shards (at least 512 KiB each) for
+    /// the adapter's log writer; past that they are dropped and counted, and a warning with the count comes with the next batch.
     pub async fn logs(&self, lines: &mut Vec<u8>) {
         poll_fn(|cx| {
             // The waker first: a shard that leaves lines after the look below wakes it.

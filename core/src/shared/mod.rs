@@ -427,6 +427,7 @@ impl SharedServer {
             spans: self.spans.get().map(|exporter| &**exporter),
             log_output: self.log_output,
             max_output: self.max_output,
+            max_logs: drain::max_pending_logs(self.shards.len()),
         };
         host.pour(server, now);
         if logs.len() > logs_before || *dropped_logs > 0 {

@@ -38,7 +38,7 @@ impl SharedServer {
     /// Returns the shard that serves `client`: its address's rate-limit key (an IPv4
     /// address, an IPv6 /64) picks it, so every connection a client opens, and everything the
     /// server keeps for it, lands in one shard; a label that is no address is hashed whole.
-    pub(super) fn shard_for(&self, client: &str) -> usize {
+    pub fn shard_for(&self, client: &str) -> usize {
         let count = self.shards.len();
         if count == 1 {
             return 0;
