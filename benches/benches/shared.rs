@@ -9,7 +9,7 @@
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use rampart_benches::{echo_tools, now};
 use rampart_core::{Config, Server, SharedServer};
 
@@ -98,4 +98,29 @@ fn shared_echo(c: &mut Criterion) {
 }
 
 criterion_group!(benches, shared_echo);
-criterion_main!(benches);
+
+/// Runs the criterion benches; or, with `SHARED_ONLY=<shards>,<threads>` and
+/// `SHARED_REQUESTS=<per thread>` set, that one configuration once, printing its rate: a fixed
+/// amount of work to count under `strace -c -f` or `perf stat`.
+fn main() {
+    let only = std::env::var("SHARED_ONLY").ok();
+    let requests = std::env::var("SHARED_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse::<u64>().ok());
+    if let (Some(only), Some(requests)) = (only, requests) {
+        let mut numbers = only.split(',').filter_map(|n| n.trim().parse::<usize>().ok());
+        let (Some(shards), Some(threads)) = (numbers.next(), numbers.next()) else {
+            panic!("SHARED_ONLY is <shards>,<threads>");
+        };
+        let took = run(shards, threads, requests);
+        let total = requests * threads as u64;
+        println!(
+            "shards={shards} threads={threads} requests={total} seconds={:.3} rate={:.0}/s",
+            took.as_secs_f64(),
+            total as f64 / took.as_secs_f64()
+        );
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -33,9 +33,29 @@ impl Board {
     }
 
     fn place(&self, index: usize) -> Option<MutexGuard<'_, Place>> {
+        #[cfg(test)]
+        SEAT_LOCKS.with(|locks| {
+            let mut locks = locks.borrow_mut();
+            if locks.len() <= index {
+                locks.resize(index + 1, 0);
+            }
+            locks[index] += 1;
+        });
         let seat = self.seats.get(index)?;
         Some(seat.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The seat locks the thread took, by seat, in tests.
+    static SEAT_LOCKS: std::cell::RefCell<Vec<usize>> = std::cell::RefCell::default();
+}
+
+/// Returns the seat locks the thread took since the last call, by seat.
+#[cfg(test)]
+pub(crate) fn take_seat_locks() -> Vec<usize> {
+    SEAT_LOCKS.with(|locks| locks.take())
 }
 
 /// What one seat holds: the shard's counts and its gauges as it last published them.

@@ -52,6 +52,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use board::Seat;
+#[cfg(test)]
+pub(crate) use board::take_seat_locks;
 pub(crate) use board::{Board, add};
 
 use histogram::{Histogram, OPERATION_BOUNDS, SESSION_BOUNDS};

@@ -320,6 +320,7 @@ impl SharedServer {
     }
 
     fn lock(&self, shard: usize) -> MutexGuard<'_, State> {
+        waits::touches::shard_lock(shard);
         // Shard indexes come from `shard_for` and `shard_of`, which stay below the count.
         let shard = self.shards.get(shard).unwrap_or(&self.shards[0]);
         // Nothing under the lock panics; were it poisoned, the state is still consistent
@@ -484,12 +485,20 @@ impl SharedServer {
 
 /// Returns an outbox that hands a running handler's messages to its shard.
 fn outbox(shared: Weak<SharedServer>, shard: usize) -> Outbox {
+    // Aligned, the outbox's reference count gets a cache line of its own: every call of the
+    // shard clones it, and another shard's must not sit beside it.
+    let target = Padded((shared, shard));
     Outbox::new(move |call, message| {
+        let Padded((shared, shard)) = &target;
         if let Some(shared) = shared.upgrade() {
-            shared.call_message(shard, call, message);
+            shared.call_message(*shard, call, message);
         }
     })
 }
+
+/// A value on a cache line of its own.
+#[repr(align(128))]
+struct Padded<T>(T);
 
 pub(super) fn wake(waker: &mut Option<Waker>) {
     if let Some(waker) = waker.take() {

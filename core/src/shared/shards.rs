@@ -6,11 +6,14 @@ use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::SharedServer;
 use crate::rate_limit::ClientKey;
 use crate::server::{ConnectionId, Server, Stats};
+
+/// How long the timer task of a sharded server sleeps at most.
+pub const TIMER_TICK: Duration = Duration::from_secs(1);
 
 impl SharedServer {
     /// Returns how many shards the state is split into.
@@ -60,8 +63,18 @@ impl SharedServer {
 
     /// Arms the adapter's timer: returns the next deadline over every shard, after which the
     /// timer task calls [`timeout`](Self::timeout).
+    ///
+    /// With several shards it is a second away at the latest ([`TIMER_TICK`]): a deadline
+    /// further out then never wakes the timer task. Without the tick nearly every `tools/call`
+    /// would, since its deadline (`TOOL_TIMEOUT_MS`, 30 s) comes before the connections'
+    /// keep-alive ones (60 s), and the woken task would take every shard's lock to re-arm.
+    /// With one shard it is the next deadline, as it always was.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let at = self.earliest();
+        let mut at = self.earliest();
+        if self.shards.len() > 1 {
+            let tick = (self.clock)().instant + TIMER_TICK;
+            at = Some(at.map_or(tick, |at| at.min(tick)));
+        }
         self.waits.arm(at);
         at
     }

@@ -173,22 +173,42 @@ fn drain_and_readiness_reach_every_shard() {
 }
 
 #[test]
-fn the_timer_sleeps_until_the_earliest_deadline_of_any_shard() {
-    let shared = shared(Config::default(), 2);
-    assert_eq!(shared.next_deadline(), None);
+fn the_timer_sleeps_until_the_earliest_deadline_of_any_shard_or_a_tick() {
+    let config = Config {
+        header_timeout: Duration::from_millis(100),
+        keep_alive_timeout: Duration::from_millis(100),
+        ..Config::default()
+    };
+    let shared = shared(config, 2);
+    let start = Instant::now();
+    let tick = shared.next_deadline().unwrap();
+    assert!(tick >= start + super::shards::TIMER_TICK && tick <= Instant::now() + super::shards::TIMER_TICK);
     let mut changed = pin!(shared.deadline_changed());
     let mut cx = Context::from_waker(Waker::noop());
     assert!(changed.as_mut().poll(&mut cx).is_pending());
-    // A connection arms its header timeout in its shard: earlier than none.
+    // A connection arms its timeout in its shard: before the tick.
     let connection = shared.accept("10.5.0.1");
     assert_eq!(changed.as_mut().poll(&mut cx), Poll::Ready(()));
     let first = shared.next_deadline().unwrap();
+    assert!(first < tick);
     let other = (0..64)
         .map(|i| format!("10.5.{i}.2"))
         .find(|c| shared.shard_for(c) != SharedServer::shard_of(connection))
         .unwrap();
     let _ = shared.accept(other);
     assert_eq!(shared.next_deadline(), Some(first));
+}
+
+#[test]
+fn a_deadline_past_the_tick_does_not_wake_the_timer() {
+    let shared = shared(Config::default(), 2);
+    let _ = shared.next_deadline();
+    let mut changed = pin!(shared.deadline_changed());
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(changed.as_mut().poll(&mut cx).is_pending());
+    // A new connection's timeout (10 s, 60 s): after the tick.
+    let _ = shared.accept("10.5.1.1");
+    assert!(changed.as_mut().poll(&mut cx).is_pending());
 }
 
 #[test]
@@ -209,5 +229,39 @@ fn log_lines_of_every_shard_reach_the_log_writer() {
             text.contains(&format!("\"client\":\"{client}\"")),
             "{client}: {text}"
         );
+    }
+}
+
+#[test]
+fn a_request_touches_only_its_own_shard_and_writes_nothing_shared() {
+    let config = Config {
+        stateless: true,
+        rate_limit: 0,
+        ..Config::default()
+    };
+    let shared = shared(config, 2);
+    let call =
+        post(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#);
+    let client = (0..64)
+        .map(|i| format!("10.7.{i}.1"))
+        .find(|c| shared.shard_for(c) == 1)
+        .unwrap();
+    let connection = shared.accept(client);
+    let mut out = Vec::new();
+    // The timer task sleeps until the earliest deadline or the tick, as it does while serving.
+    let _ = shared.next_deadline();
+    for round in 0..3 {
+        out.clear();
+        let _ = super::waits::touches::take();
+        let _ = crate::metrics::take_seat_locks();
+        let output = shared.input(connection, &call, &mut out);
+        assert!(output.resume && out.starts_with(b"HTTP/1.1 200"), "{round}");
+        let touches = super::waits::touches::take();
+        // Its shard's lock three times (the step, after the handler ran, the output); its
+        // seat once; two loads of the timer's deadline, one of the log task's flag; no write
+        // to anything another shard writes.
+        assert_eq!(touches.shard_locks, [0, 3]);
+        assert_eq!(crate::metrics::take_seat_locks(), [0, 1]);
+        assert_eq!((touches.shared_reads, touches.shared_writes), (3, 0));
     }
 }

@@ -44,12 +44,14 @@ impl Waits {
 
     /// Notes the deadline the timer task sleeps until.
     pub(super) fn arm(&self, at: Option<Instant>) {
+        touches::write();
         self.armed.store(self.code(at), Ordering::SeqCst);
     }
 
     /// Returns whether `next` is before the deadline the timer task sleeps until (any
     /// deadline is, when it sleeps until none).
     pub(super) fn is_earlier(&self, next: Option<Instant>) -> bool {
+        touches::read();
         self.code(next) < self.armed.load(Ordering::SeqCst)
     }
 
@@ -81,6 +83,7 @@ impl Waits {
     /// Called by a shard, under its lock, that left log lines: wakes the log task if it
     /// waits.
     pub(super) fn logs_written(&self) {
+        touches::read();
         if self.logs_waiting.load(Ordering::SeqCst) && self.logs_waiting.swap(false, Ordering::SeqCst) {
             wake(&mut lock(&self.logs));
         }
@@ -109,6 +112,58 @@ impl Waits {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    touches::write();
     // Nothing under these locks panics; were one poisoned, what it guards is still whole.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Counts, in tests, what the calling thread touches that other shards touch too, and which
+/// shard locks it takes: the figures docs/scaling.md gives per request.
+pub(super) mod touches {
+    #[cfg(test)]
+    use std::cell::RefCell;
+
+    /// What one thread touched.
+    #[cfg(test)]
+    #[derive(Debug, Default, Clone, PartialEq, Eq)]
+    pub(crate) struct Touches {
+        /// Loads of a process-wide atomic.
+        pub(crate) shared_reads: usize,
+        /// Stores, swaps and lock acquisitions of process-wide state.
+        pub(crate) shared_writes: usize,
+        /// Lock acquisitions of each shard's state, by shard.
+        pub(crate) shard_locks: Vec<usize>,
+    }
+
+    #[cfg(test)]
+    thread_local! {
+        static TOUCHES: RefCell<Touches> = RefCell::default();
+    }
+
+    /// Returns what the thread touched since the last call, and starts counting afresh.
+    #[cfg(test)]
+    pub(crate) fn take() -> Touches {
+        TOUCHES.with(|touches| touches.take())
+    }
+
+    pub(in crate::shared) fn read() {
+        #[cfg(test)]
+        TOUCHES.with(|touches| touches.borrow_mut().shared_reads += 1);
+    }
+
+    pub(in crate::shared) fn write() {
+        #[cfg(test)]
+        TOUCHES.with(|touches| touches.borrow_mut().shared_writes += 1);
+    }
+
+    pub(in crate::shared) fn shard_lock(_shard: usize) {
+        #[cfg(test)]
+        TOUCHES.with(|touches| {
+            let mut touches = touches.borrow_mut();
+            if touches.shard_locks.len() <= _shard {
+                touches.shard_locks.resize(_shard + 1, 0);
+            }
+            touches.shard_locks[_shard] += 1;
+        });
+    }
 }
