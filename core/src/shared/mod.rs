@@ -20,7 +20,7 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 use crate::Framing;
@@ -48,6 +48,7 @@ pub use runtime::{Listener, Runtime, Stream};
 
 use drain::Drain;
 pub use serve::{Log, Services, serve};
+use shards::outbox;
 use waits::Waits;
 
 /// A task for the adapter's runtime: a tool call that did not finish when first polled.
@@ -482,23 +483,6 @@ impl SharedServer {
         }
     }
 }
-
-/// Returns an outbox that hands a running handler's messages to its shard.
-fn outbox(shared: Weak<SharedServer>, shard: usize) -> Outbox {
-    // Aligned, the outbox's reference count gets a cache line of its own: every call of the
-    // shard clones it, and another shard's must not sit beside it.
-    let target = Padded((shared, shard));
-    Outbox::new(move |call, message| {
-        let Padded((shared, shard)) = &target;
-        if let Some(shared) = shared.upgrade() {
-            shared.call_message(*shard, call, message);
-        }
-    })
-}
-
-/// A value on a cache line of its own.
-#[repr(align(128))]
-struct Padded<T>(T);
 
 pub(super) fn wake(waker: &mut Option<Waker>) {
     if let Some(waker) = waker.take() {

@@ -4,11 +4,12 @@
 use std::future::poll_fn;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::SharedServer;
+use crate::handler::Outbox;
 use crate::rate_limit::ClientKey;
 use crate::server::{ConnectionId, Server, Stats};
 
@@ -147,3 +148,20 @@ impl SharedServer {
             .min()
     }
 }
+
+/// Returns an outbox that hands a running handler's messages to its shard.
+pub(super) fn outbox(shared: Weak<SharedServer>, shard: usize) -> Outbox {
+    // Aligned, the outbox's reference count gets a cache line of its own: every call of the
+    // shard clones it, and another shard's must not sit beside it.
+    let target = Padded((shared, shard));
+    Outbox::new(move |call, message| {
+        let Padded((shared, shard)) = &target;
+        if let Some(shared) = shared.upgrade() {
+            shared.call_message(*shard, call, message);
+        }
+    })
+}
+
+/// A value on a cache line of its own.
+#[repr(align(128))]
+struct Padded<T>(T);
