@@ -265,3 +265,55 @@ fn a_request_touches_only_its_own_shard_and_writes_nothing_shared() {
         assert_eq!((touches.shared_reads, touches.shared_writes), (3, 0));
     }
 }
+
+/// A shared store that is down: every request fails at once.
+struct Down;
+
+impl crate::store::StoreBackend for Down {
+    fn run(&self, _: crate::store::StoreOp) -> crate::store::StoreFuture {
+        Box::pin(async { Err(crate::store::StoreError::new("down")) })
+    }
+}
+
+#[test]
+fn store_answers_go_back_to_the_shard_that_asked() {
+    let config = Config {
+        store: crate::store::StoreConfig {
+            url: Some("redis://store".into()),
+            ..crate::store::StoreConfig::default()
+        },
+        ..Config::default()
+    };
+    let tasks = Arc::new(std::sync::Mutex::new(Vec::<super::Task>::new()));
+    let spawned = Arc::clone(&tasks);
+    let server = Server::new(config, tools(), [3; 32], now());
+    let shared = SharedServer::sharded(server, 2, now, move |task| spawned.lock().unwrap().push(task));
+    shared.set_store(Arc::new(Down));
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut run_store = || {
+        for task in tasks.lock().unwrap().iter_mut() {
+            let _ = task.as_mut().poll(&mut cx);
+        }
+    };
+    let clients: Vec<String> = (0..8).map(|i| format!("10.8.{i}.1")).collect();
+    let mut waited = std::collections::BTreeSet::new();
+    for client in &clients {
+        let connection = shared.accept(client.as_str());
+        let mut out = Vec::new();
+        let _ = shared.input(connection, &get("/health"), &mut out);
+        if out.is_empty() {
+            waited.insert(SharedServer::shard_of(connection));
+        }
+        // The rate-limit check waits for the store; its failure is answered in the shard
+        // that asked, which then decides alone (fail open).
+        run_store();
+        if out.is_empty() {
+            let _ = shared.take(connection, &mut out);
+        }
+        let response = String::from_utf8(out).unwrap();
+        assert_eq!(status(&response), "200", "{client}: {response}");
+    }
+    // The first request of each shard waited for the store (then the shard knows it down and
+    // decides alone until its next probe): both shards got their answers back.
+    assert_eq!(waited, [0, 1].into());
+}
