@@ -283,7 +283,7 @@ impl SharedServer {
         state.slots.remove(&connection);
         if state.is_drained() {
             drop(state);
-            self.waits.shard_drained();
+            self.shard_drained();
         }
     }
 
@@ -394,7 +394,7 @@ impl SharedServer {
         let drained = state.is_drained();
         drop(state);
         if drained {
-            self.waits.shard_drained();
+            self.shard_drained();
         }
         for request in stores {
             self.run_store(shard, request);

@@ -141,6 +141,15 @@ impl SharedServer {
         .await;
     }
 
+    /// Called when a shard drained (after its lock is released): wakes the task waiting for
+    /// the drain once every shard has drained.
+    pub(super) fn shard_drained(&self) {
+        let all = self.shards.len() == 1 || (0..self.shards.len()).all(|shard| self.lock(shard).is_drained());
+        if all {
+            self.waits.wake_drained();
+        }
+    }
+
     /// Returns the earliest deadline of every shard.
     fn earliest(&self) -> Option<Instant> {
         (0..self.shards.len())

@@ -94,9 +94,8 @@ impl Waits {
         *lock(&self.drained) = Some(waker.clone());
     }
 
-    /// Called when a shard drained: wakes the task waiting for the drain, which checks them
-    /// all.
-    pub(super) fn shard_drained(&self) {
+    /// Wakes the task waiting for the drain, which checks every shard.
+    pub(super) fn wake_drained(&self) {
         wake(&mut lock(&self.drained));
     }
 
