@@ -26,11 +26,15 @@ pub struct ServingConfig {
     /// Where log records go (`LOG_OUTPUT=json|tracing|both`); `tracing` needs the
     /// `tracing` feature.
     pub log_output: crate::log::LogOutput,
+    /// Shards the HTTP driver splits the server state into (`SHARDS`), each behind a lock of
+    /// its own, with every connection of one client address in one shard; 0 takes as many
+    /// as the adapter has worker threads, 1 keeps one lock for everything.
+    pub shards: usize,
 }
 
 impl Default for ServingConfig {
-    /// Returns 10 000 connections, no drain delay, a 25 s drain timeout, and open
-    /// metrics on the main port.
+    /// Returns 10 000 connections, no drain delay, a 25 s drain timeout, open metrics on
+    /// the main port, and a shard per worker thread.
     fn default() -> Self {
         Self {
             max_connections: 10_000,
@@ -39,6 +43,7 @@ impl Default for ServingConfig {
             metrics_addr: None,
             metrics_token: None,
             log_output: crate::log::LogOutput::Json,
+            shards: 0,
         }
     }
 }
@@ -79,6 +84,10 @@ impl ServingConfig {
                 }
                 .map(|output| self.log_output = output)
             }
+            "SHARDS" => value
+                .parse()
+                .map(|n| self.shards = n)
+                .map_err(|_| "a number of shards (0: one per worker thread)"),
             "METRICS_TOKEN" => {
                 self.metrics_token = (!value.is_empty()).then(|| value.to_owned());
                 Ok(())
@@ -128,6 +137,9 @@ mod tests {
         assert_eq!(config.apply("DRAIN_TIMEOUT", "1.5"), Some(Ok(())));
         assert_eq!(config.apply("METRICS_ADDR", "127.0.0.1:9090"), Some(Ok(())));
         assert_eq!(config.apply("METRICS_TOKEN", "s3cret"), Some(Ok(())));
+        assert_eq!(config.apply("SHARDS", "4"), Some(Ok(())));
+        assert_eq!(config.shards, 4);
+        assert!(matches!(config.apply("SHARDS", "-1"), Some(Err(_))));
         assert_eq!(config.max_connections, 64);
         assert_eq!(config.drain_delay, Duration::from_secs(5));
         assert_eq!(config.drain_timeout, Duration::from_millis(1500));

@@ -41,6 +41,15 @@ impl Histogram {
         self.sum += seconds;
     }
 
+    /// Adds `other`'s observations, made with the same bounds, to these.
+    pub(crate) fn merge(&mut self, other: &Self) {
+        for (mine, n) in self.buckets.iter_mut().zip(&other.buckets) {
+            *mine += n;
+        }
+        self.count += other.count;
+        self.sum += other.sum;
+    }
+
     /// Returns each bound with the observations at or below it, cumulative, as `le` buckets.
     pub(crate) fn cumulative(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
         self.bounds

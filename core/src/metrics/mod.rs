@@ -16,31 +16,45 @@ pub enum HostCounter {
     SpansDropped,
 }
 
-/// The embedder's counts, as reported with [`Server::count`](crate::Server::count).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct HostCounts {
-    pub(crate) log_lines_dropped: u64,
-    pub(crate) connections_deferred: u64,
-    pub(crate) accept_errors: u64,
-    pub(crate) spans_dropped: u64,
-}
+/// The embedder's counts, as reported with [`Server::count`](crate::Server::count); the
+/// shards of one process share them (they are rare events, so atomics cost nothing).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HostCounts(std::sync::Arc<[std::sync::atomic::AtomicU64; 4]>);
 
 impl HostCounts {
-    pub(crate) fn add(&mut self, counter: HostCounter, n: u64) {
-        let count = match counter {
-            HostCounter::LogLinesDropped => &mut self.log_lines_dropped,
-            HostCounter::ConnectionsDeferred => &mut self.connections_deferred,
-            HostCounter::AcceptErrors => &mut self.accept_errors,
-            HostCounter::SpansDropped => &mut self.spans_dropped,
+    pub(crate) fn add(&self, counter: HostCounter, n: u64) {
+        let slot = match counter {
+            HostCounter::LogLinesDropped => 0,
+            HostCounter::ConnectionsDeferred => 1,
+            HostCounter::AcceptErrors => 2,
+            HostCounter::SpansDropped => 3,
         };
-        *count = count.saturating_add(n);
+        if let Some(count) = self.0.get(slot) {
+            let _ = count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| {
+                Some(count.saturating_add(n))
+            });
+        }
+    }
+
+    /// Returns the counts: log lines dropped, connections deferred, accept errors, spans
+    /// dropped.
+    pub(crate) fn get(&self) -> [u64; 4] {
+        let [a, b, c, d] = &*self.0;
+        [a, b, c, d].map(|count| count.load(Ordering::Relaxed))
     }
 }
 
+mod board;
 mod histogram;
 mod render;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use board::Seat;
+#[cfg(test)]
+pub(crate) use board::take_seat_locks;
+pub(crate) use board::{Board, add};
 
 use histogram::{Histogram, OPERATION_BOUNDS, SESSION_BOUNDS};
 pub(crate) use render::{CONTENT_TYPE, Snapshot};
@@ -142,11 +156,73 @@ const TOOL_ERROR: i64 = 1;
 /// Counts by outcome, indexed as [`Outcome`] is ordered.
 type ByOutcome = [u64; 5];
 
-/// The server's counters and histograms. Label values are bounded: methods by [`METHODS`],
-/// tools by the registry (the caller passes `unknown` for a name no tool has), codes and
-/// statuses by what the server sends.
-#[derive(Debug, Clone)]
+/// The server's metrics: its counters and histograms, kept by the server itself, or, when
+/// it is one shard of several, on its seat of a [`Board`] that a scrape merges; and the
+/// embedder's counts.
+#[derive(Debug, Default)]
 pub(crate) struct Metrics {
+    /// The counts, while the server is alone.
+    counts: Counts,
+    /// The seat the counts are kept on, when the server is one shard of several.
+    seat: Option<Seat>,
+    pub(crate) host: HostCounts,
+}
+
+impl Metrics {
+    /// Counts one finished request.
+    pub(crate) fn request(&mut self, request: Request<'_>) {
+        match &self.seat {
+            Some(seat) => seat.counts(|counts| counts.request(request)),
+            None => self.counts.request(request),
+        }
+    }
+
+    /// Records how long an HTTP session lasted, when it ends.
+    pub(crate) fn session_ended(&mut self, seconds: f64) {
+        match &self.seat {
+            Some(seat) => seat.counts(|counts| counts.sessions.observe(seconds)),
+            None => self.counts.sessions.observe(seconds),
+        }
+    }
+
+    /// Moves the counts to seat `index` of `board`, and shares the board's embedder counts:
+    /// from now on a render shows every shard's.
+    pub(crate) fn take_seat(&mut self, board: &std::sync::Arc<Board>, index: usize) {
+        let counts = std::mem::take(&mut self.counts);
+        let seat = Seat::new(board, index);
+        seat.counts(|seated| seated.merge(&counts));
+        let host = std::mem::replace(&mut self.host, board.host());
+        let [dropped, deferred, errors, spans] = host.get();
+        for (counter, n) in [
+            (HostCounter::LogLinesDropped, dropped),
+            (HostCounter::ConnectionsDeferred, deferred),
+            (HostCounter::AcceptErrors, errors),
+            (HostCounter::SpansDropped, spans),
+        ] {
+            self.host.add(counter, n);
+        }
+        self.seat = Some(seat);
+    }
+
+    /// Returns whether the counts are kept on a seat of a [`Board`].
+    pub(crate) fn is_seated(&self) -> bool {
+        self.seat.is_some()
+    }
+
+    /// Leaves the server's gauges on its seat for the renders of the other shards; a no-op
+    /// while alone, and a lock only when they changed.
+    pub(crate) fn publish(&mut self, stats: crate::server::Stats) {
+        if let Some(seat) = &mut self.seat {
+            seat.publish(stats);
+        }
+    }
+}
+
+/// Counters and histograms. Label values are bounded: methods by [`METHODS`], tools by the
+/// registry (the caller passes `unknown` for a name no tool has), codes and statuses by what
+/// the server sends.
+#[derive(Debug, Clone)]
+pub(crate) struct Counts {
     /// Requests by method, outcome, JSON-RPC code (0: none) and HTTP status (0: none).
     requests: BTreeMap<(&'static str, Outcome, i64, u16), u64>,
     /// Tool calls by tool, then outcome.
@@ -156,10 +232,9 @@ pub(crate) struct Metrics {
     operations: BTreeMap<(&'static str, i64), BTreeMap<String, Histogram>>,
     sessions: Histogram,
     rate_limited: u64,
-    pub(crate) host: HostCounts,
 }
 
-impl Default for Metrics {
+impl Default for Counts {
     fn default() -> Self {
         Self {
             requests: BTreeMap::new(),
@@ -167,12 +242,11 @@ impl Default for Metrics {
             operations: BTreeMap::new(),
             sessions: Histogram::new(SESSION_BOUNDS),
             rate_limited: 0,
-            host: HostCounts::default(),
         }
     }
 }
 
-impl Metrics {
+impl Counts {
     /// Counts one finished request.
     pub(crate) fn request(&mut self, request: Request<'_>) {
         let code = request.code.unwrap_or(0);
@@ -205,9 +279,27 @@ impl Metrics {
         }
     }
 
-    /// Records how long an HTTP session lasted, when it ends.
-    pub(crate) fn session_ended(&mut self, seconds: f64) {
-        self.sessions.observe(seconds);
+    /// Adds `other`'s counts to these: the process's counts are the sum of its shards'.
+    pub(crate) fn merge(&mut self, other: &Self) {
+        for (key, n) in &other.requests {
+            *self.requests.entry(*key).or_default() += n;
+        }
+        for (tool, counts) in &other.tools {
+            let mine = self.tools.entry(tool.clone()).or_default();
+            for (mine, n) in mine.iter_mut().zip(counts) {
+                *mine += n;
+            }
+        }
+        for (key, by_tool) in &other.operations {
+            let mine = self.operations.entry(*key).or_default();
+            for (tool, histogram) in by_tool {
+                mine.entry(tool.clone())
+                    .or_insert_with(|| Histogram::new(OPERATION_BOUNDS))
+                    .merge(histogram);
+            }
+        }
+        self.sessions.merge(&other.sessions);
+        self.rate_limited += other.rate_limited;
     }
 }
 

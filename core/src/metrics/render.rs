@@ -6,13 +6,14 @@
 use std::fmt::Write;
 
 use super::histogram::Histogram;
-use super::{Metrics, Outcome};
+use super::{Counts, Metrics, Outcome};
 use crate::server::Stats;
 
 /// `Content-Type` of the exposition.
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// What the exposition says beyond the counters: the server's gauges and identity.
+#[derive(Clone, Copy)]
 pub(crate) struct Snapshot<'a> {
     pub(crate) stats: Stats,
     pub(crate) ready: bool,
@@ -23,8 +24,24 @@ pub(crate) struct Snapshot<'a> {
 }
 
 impl Metrics {
-    /// Writes every metric in the Prometheus text format.
+    /// Writes every metric in the Prometheus text format: the process's, merged from every
+    /// shard's seat when the server is one shard of several (the other shards' gauges as
+    /// they last published them).
     pub(crate) fn render(&self, snapshot: &Snapshot<'_>) -> String {
+        let host = self.host.get();
+        let Some(seat) = &self.seat else {
+            return self.counts.render(snapshot, host);
+        };
+        let (counts, stats) = seat.merged(snapshot.stats);
+        let snapshot = Snapshot { stats, ..*snapshot };
+        counts.render(&snapshot, host)
+    }
+}
+
+impl Counts {
+    /// Writes every metric in the Prometheus text format, with the embedder's counts `host`
+    /// (log lines dropped, connections deferred, accept errors, spans dropped).
+    fn render(&self, snapshot: &Snapshot<'_>, host: [u64; 4]) -> String {
         let mut out = String::with_capacity(4096);
         let w = &mut out;
         family(
@@ -102,7 +119,12 @@ impl Metrics {
         );
         write_histogram(w, name, &[], &self.sessions);
         let stats = &snapshot.stats;
-        let host = &self.host;
+        let [
+            log_lines_dropped,
+            connections_deferred,
+            accept_errors,
+            spans_dropped,
+        ] = host;
         let counters: [(&str, &str, u64); 8] = [
             (
                 "rampart_rate_limited_total",
@@ -127,22 +149,22 @@ impl Metrics {
             (
                 "rampart_log_lines_dropped_total",
                 "Log lines dropped because the log writer fell behind.",
-                host.log_lines_dropped,
+                log_lines_dropped,
             ),
             (
                 "rampart_connections_deferred_total",
                 "Connections that waited in the backlog at MAX_CONNECTIONS.",
-                host.connections_deferred,
+                connections_deferred,
             ),
             (
                 "rampart_accept_errors_total",
                 "Accepts that failed (out of descriptors, reset).",
-                host.accept_errors,
+                accept_errors,
             ),
             (
                 "rampart_spans_dropped_total",
                 "Spans dropped because the exporter's queue was full.",
-                host.spans_dropped,
+                spans_dropped,
             ),
         ];
         for (name, help, value) in counters {

@@ -22,6 +22,7 @@ mod replay;
 mod replicas;
 mod resume;
 mod sessions;
+mod shard;
 mod store;
 mod task_calls;
 mod tasks;
@@ -74,7 +75,8 @@ use timers::{Timer, Timers};
 /// loop.
 pub struct Server {
     config: Config,
-    registry: Registry,
+    /// Shared by the shards of a [`SharedServer`](crate::SharedServer).
+    registry: std::sync::Arc<Registry>,
     rng: ChaCha20Rng,
     /// Seals 2026-07-28 `requestState`.
     state_key: StateKey,
@@ -154,7 +156,7 @@ impl Server {
         }
         let mut server = Self {
             config,
-            registry: registry.into(),
+            registry: std::sync::Arc::new(registry.into()),
             rng,
             state_key,
             server_info,
@@ -379,9 +381,10 @@ impl Server {
     }
 
     /// Returns the registry to change what is served; announce the change with
-    /// [`notify`](Self::notify) (for instance [`Notice::ToolsChanged`]).
-    pub fn registry_mut(&mut self) -> &mut Registry {
-        &mut self.registry
+    /// [`notify`](Self::notify) (for instance [`Notice::ToolsChanged`]). `None` once the
+    /// shards of a [`SharedServer`](crate::SharedServer) share it: change it before serving.
+    pub fn registry_mut(&mut self) -> Option<&mut Registry> {
+        std::sync::Arc::get_mut(&mut self.registry)
     }
 
     /// Registers a readiness check under `name`; `/ready` reports it and fails while it fails.

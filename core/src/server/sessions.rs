@@ -3,6 +3,9 @@
 //! owns: its requests in flight, its `GET` stream and replay buffer, its owner and expiry.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::ConnectionId;
@@ -93,6 +96,9 @@ pub(crate) enum Expiry {
 pub(crate) struct Sessions {
     map: BTreeMap<SessionKey, SessionState>,
     http: usize,
+    /// The HTTP sessions of every shard of the process, when the server is one shard of
+    /// several: the cap counts them all.
+    budget: Option<Arc<AtomicUsize>>,
 }
 
 /// The HTTP session cap is reached.
@@ -122,12 +128,42 @@ impl Sessions {
         self.map.insert(SessionKey::Conn(connection), state);
     }
 
-    /// Adds an HTTP session under `id`, unless `max` are held already.
+    /// Counts HTTP sessions in `budget`, shared with the other shards of the process, from
+    /// now on: the cap of [`insert_http`](Self::insert_http) is then the process's.
+    pub(crate) fn share_budget(&mut self, budget: Arc<AtomicUsize>) {
+        budget.fetch_add(self.http, Ordering::Relaxed);
+        self.budget = Some(budget);
+    }
+
+    /// Adds an HTTP session under `id`, unless `max` are held already (by every shard, when
+    /// the budget is shared).
     pub(crate) fn insert_http(&mut self, id: String, state: SessionState, max: usize) -> Result<(), Full> {
+        let key = SessionKey::Http(id);
+        if let Some(budget) = &self.budget {
+            let place = match self.map.entry(key) {
+                Entry::Vacant(place) => place,
+                // The same id again replaces the session and takes no new place.
+                Entry::Occupied(mut held) => {
+                    held.insert(state);
+                    return Ok(());
+                }
+            };
+            // One atomic add per new session: the count never passes `max`, whichever shards
+            // race for the last place.
+            let taken = budget.fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held < max).then_some(held + 1)
+            });
+            if taken.is_err() {
+                return Err(Full);
+            }
+            place.insert(state);
+            self.http += 1;
+            return Ok(());
+        }
         if self.http >= max {
             return Err(Full);
         }
-        if self.map.insert(SessionKey::Http(id), state).is_none() {
+        if self.map.insert(key, state).is_none() {
             self.http += 1;
         }
         Ok(())
@@ -146,6 +182,9 @@ impl Sessions {
         let state = self.map.remove(key)?;
         if matches!(key, SessionKey::Http(_)) {
             self.http -= 1;
+            if let Some(budget) = &self.budget {
+                budget.fetch_sub(1, Ordering::AcqRel);
+            }
         }
         Some(state)
     }
@@ -173,5 +212,33 @@ impl Sessions {
             .filter(|(_, state)| keep(state))
             .map(|(key, _)| key.clone())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> SessionState {
+        SessionState::new(Session::new(), Instant::now(), None)
+    }
+
+    #[test]
+    fn a_shared_budget_caps_the_sessions_of_every_shard_together() {
+        let budget = Arc::new(AtomicUsize::new(0));
+        let (mut a, mut b) = (Sessions::default(), Sessions::default());
+        a.share_budget(Arc::clone(&budget));
+        b.share_budget(Arc::clone(&budget));
+        assert_eq!(a.insert_http("a1".into(), state(), 3), Ok(()));
+        assert_eq!(b.insert_http("b1".into(), state(), 3), Ok(()));
+        // The same id again replaces the session and takes no new place.
+        assert_eq!(b.insert_http("b1".into(), state(), 3), Ok(()));
+        assert_eq!(a.insert_http("a2".into(), state(), 3), Ok(()));
+        assert_eq!(b.insert_http("b2".into(), state(), 3), Err(Full));
+        assert_eq!(budget.load(Ordering::SeqCst), 3);
+        assert!(a.remove(&SessionKey::Http("a1".into())).is_some());
+        assert_eq!(b.insert_http("b2".into(), state(), 3), Ok(()));
+        assert_eq!((a.http_count(), b.http_count()), (1, 2));
+        assert_eq!(budget.load(Ordering::SeqCst), 3);
     }
 }

@@ -12,8 +12,18 @@ use crate::store::StoreRequest;
 use crate::time::Now;
 use crate::trace::SpanExporter;
 
-/// Log bytes held for the log writer at most; lines past it are counted and dropped.
+/// Log bytes held for the log writer at most, over every shard; lines past it are counted
+/// and dropped.
 const MAX_PENDING_LOGS: usize = 4 * 1024 * 1024;
+
+/// Log bytes one shard holds at least, however many shards share [`MAX_PENDING_LOGS`].
+const MIN_PENDING_LOGS: usize = 512 * 1024;
+
+/// Returns the log bytes each of `shards` shards may hold: 4 MiB over them all, and at
+/// least 512 KiB each.
+pub(super) fn max_pending_logs(shards: usize) -> usize {
+    (MAX_PENDING_LOGS / shards.max(1)).max(MIN_PENDING_LOGS)
+}
 
 /// Where one drain puts the core's output: into the connections' slots.
 pub(super) struct Drain<'a> {
@@ -31,6 +41,8 @@ pub(super) struct Drain<'a> {
     /// Where log records go: JSON lines, `tracing` events, or both.
     pub(super) log_output: LogOutput,
     pub(super) max_output: usize,
+    /// Log bytes the shard holds at most.
+    pub(super) max_logs: usize,
 }
 
 impl Drain<'_> {
@@ -132,7 +144,7 @@ impl Drain<'_> {
         }
         let start = self.logs.len();
         record.write_json_line(self.logs);
-        if self.logs.len() > MAX_PENDING_LOGS {
+        if self.logs.len() > self.max_logs {
             self.logs.truncate(start);
             *self.dropped_logs += 1;
             return false;

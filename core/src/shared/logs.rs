@@ -4,23 +4,24 @@
 use std::future::poll_fn;
 use std::task::Poll;
 
-use super::{SharedServer, State};
+use super::SharedServer;
 use crate::log::Level;
 
 impl SharedServer {
     /// Waits for log lines (JSON, one per line), moves them into `lines`, which must be
     /// empty.
     ///
-    /// Lines wait in a buffer of at most 4 MiB for the adapter's log writer; past that they
-    /// are dropped and counted, and a warning with the count comes with the next batch.
+    /// Lines wait in buffers of at most 4 MiB over all shards (at least 512 KiB each) for
+    /// the adapter's log writer; past that they are dropped and counted, and a warning with the count comes with the next batch.
     pub async fn logs(&self, lines: &mut Vec<u8>) {
         poll_fn(|cx| {
-            let mut state = self.lock();
-            if state.logs.is_empty() && state.dropped_logs == 0 {
-                state.log_waker = Some(cx.waker().clone());
+            // The waker first: a shard that leaves lines after the look below wakes it.
+            self.waits.wait_logs(cx.waker());
+            self.take_lines(lines);
+            if lines.is_empty() {
                 return Poll::Pending;
             }
-            self.take_lines(&mut state, lines);
+            self.waits.logs_found();
             Poll::Ready(())
         })
         .await;
@@ -30,13 +31,24 @@ impl SharedServer {
     /// waiting; for a last flush.
     pub fn take_logs(&self) -> Vec<u8> {
         let mut lines = Vec::new();
-        self.take_lines(&mut self.lock(), &mut lines);
+        self.take_lines(&mut lines);
         lines
     }
 
-    pub(super) fn take_lines(&self, state: &mut State, lines: &mut Vec<u8>) {
-        std::mem::swap(lines, &mut state.logs);
-        let dropped = std::mem::take(&mut state.dropped_logs);
+    /// Moves every shard's lines into `lines`, shard by shard, and adds the warning for the
+    /// lines dropped.
+    fn take_lines(&self, lines: &mut Vec<u8>) {
+        let mut dropped = 0;
+        for shard in 0..self.shards.len() {
+            let mut state = self.lock(shard);
+            if lines.is_empty() {
+                std::mem::swap(lines, &mut state.logs);
+            } else {
+                lines.extend_from_slice(&state.logs);
+                state.logs.clear();
+            }
+            dropped += std::mem::take(&mut state.dropped_logs);
+        }
         if dropped > 0 {
             let warning = serde_json::json!({
                 "timestamp": (self.clock)().rfc3339(),

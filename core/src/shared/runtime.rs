@@ -24,6 +24,13 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
     /// Reads the monotonic clock and the wall clock.
     fn now() -> Now;
+
+    /// Returns how many worker threads run the runtime's tasks: the number of shards
+    /// [`serve`](super::serve) splits the server into when `SHARDS` is 0. One unless the
+    /// adapter says otherwise.
+    fn workers(&self) -> usize {
+        1
+    }
 }
 
 /// A listening TCP socket.

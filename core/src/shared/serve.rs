@@ -94,7 +94,11 @@ pub async fn serve<R: Runtime, L: Listener>(
     let stall = server.config().write_stall_timeout;
     let serving = server.config().serving.clone();
     let spawner = runtime.clone();
-    let shared = SharedServer::new(server, R::now, move |task| spawner.spawn(task));
+    let shards = match serving.shards {
+        0 => runtime.workers().max(1),
+        shards => shards,
+    };
+    let shared = SharedServer::sharded(server, shards, R::now, move |task| spawner.spawn(task));
     if let Some(store) = store {
         shared.set_store(store);
     }

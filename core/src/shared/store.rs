@@ -25,7 +25,8 @@ pub(super) struct Store {
 
 #[derive(Default)]
 struct Queue {
-    requests: VecDeque<StoreRequest>,
+    /// Each with the shard that asked.
+    requests: VecDeque<(usize, StoreRequest)>,
     waker: Option<Waker>,
 }
 
@@ -37,7 +38,8 @@ impl Store {
 
 impl SharedServer {
     /// Sets the shared store that store requests run on (once; a second call is ignored),
-    /// starts the task that runs them, and subscribes to the server's channels on it.
+    /// starts the task that runs them, and subscribes to the server's channels on it (every
+    /// shard's: to the store, each shard is a replica of its own).
     ///
     /// Without one, a server configured with a store sees every store request fail, and
     /// limits as `RATE_LIMIT_FAILURE` says.
@@ -50,32 +52,36 @@ impl SharedServer {
             return;
         }
         (self.spawn)(Box::pin(run_requests(Arc::downgrade(self), store)));
-        let channels = self.with(|server| server.store_channels());
-        if channels.is_empty() {
-            return;
+        for shard in 0..self.shards.len() {
+            let channels = self.lock(shard).server.store_channels();
+            if channels.is_empty() {
+                continue;
+            }
+            let shared = Arc::downgrade(self);
+            backend.subscribe(
+                channels,
+                Box::new(move |message| {
+                    if let Some(shared) = shared.upgrade() {
+                        shared.drive(shard, None, |state, now| {
+                            state.server.store_message(&message, now)
+                        });
+                    }
+                }),
+            );
         }
-        let shared = Arc::downgrade(self);
-        backend.subscribe(
-            channels,
-            Box::new(move |message| {
-                if let Some(shared) = shared.upgrade() {
-                    shared.drive(None, |state, now| state.server.store_message(&message, now));
-                }
-            }),
-        );
     }
 
     /// Hands a store request to the store's task; its answer is fed back when it comes (the
     /// core keeps the deadline).
-    pub(super) fn run_store(self: &Arc<Self>, request: StoreRequest) {
+    pub(super) fn run_store(self: &Arc<Self>, shard: usize, request: StoreRequest) {
         let Some(store) = self.store.get() else {
             let answer = Err(StoreError::new("no store backend is set"));
-            return self.drive(None, |state, now| {
+            return self.drive(shard, None, |state, now| {
                 state.server.store_reply(request.id, answer, now)
             });
         };
         let mut queue = store.lock();
-        queue.requests.push_back(request);
+        queue.requests.push_back((shard, request));
         if let Some(waker) = queue.waker.take() {
             waker.wake();
         }
@@ -86,7 +92,7 @@ impl SharedServer {
 /// and reports each answer; ends with the server.
 async fn run_requests(shared: Weak<SharedServer>, store: Arc<Store>) {
     let woken = Arc::new(Mutex::new(Woken::default()));
-    let mut running: BTreeMap<u64, (StoreId, Running, Waker)> = BTreeMap::new();
+    let mut running: BTreeMap<u64, (usize, StoreId, Running, Waker)> = BTreeMap::new();
     let mut next = 0u64;
     loop {
         let answered = poll_fn(|cx| {
@@ -98,12 +104,12 @@ async fn run_requests(shared: Weak<SharedServer>, store: Arc<Store>) {
             {
                 let mut queue = store.lock();
                 queue.waker = Some(cx.waker().clone());
-                for StoreRequest { id, op } in queue.requests.drain(..) {
+                for (shard, StoreRequest { id, op }) in queue.requests.drain(..) {
                     let waker = Waker::from(Arc::new(RequestWaker {
                         slot: next,
                         woken: Arc::clone(&woken),
                     }));
-                    running.insert(next, (id, store.backend.run(op), waker));
+                    running.insert(next, (shard, id, store.backend.run(op), waker));
                     // First polled in the order asked: every request reaches the backend in order.
                     to_poll.push(next);
                     next += 1;
@@ -111,13 +117,13 @@ async fn run_requests(shared: Weak<SharedServer>, store: Arc<Store>) {
             }
             let mut answered = Vec::new();
             for slot in to_poll {
-                let Some((_, future, waker)) = running.get_mut(&slot) else {
+                let Some((_, _, future, waker)) = running.get_mut(&slot) else {
                     continue;
                 };
                 if let Poll::Ready(answer) = future.as_mut().poll(&mut Context::from_waker(waker))
-                    && let Some((id, _, _)) = running.remove(&slot)
+                    && let Some((shard, id, _, _)) = running.remove(&slot)
                 {
-                    answered.push((id, answer));
+                    answered.push((shard, id, answer));
                 }
             }
             if !answered.is_empty() || shared.strong_count() == 0 {
@@ -129,11 +135,18 @@ async fn run_requests(shared: Weak<SharedServer>, store: Arc<Store>) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        shared.drive(None, |state, now| {
-            for (id, answer) in answered {
-                state.server.store_reply(id, answer, now);
-            }
-        });
+        // Each shard's answers in one step of that shard, in the order they came.
+        let mut answered = answered;
+        while let Some(&(shard, _, _)) = answered.first() {
+            let (mine, others) = answered.into_iter().partition(|(of, _, _)| *of == shard);
+            answered = others;
+            let mine: Vec<_> = mine;
+            shared.drive(shard, None, |state, now| {
+                for (_, id, answer) in mine {
+                    state.server.store_reply(id, answer, now);
+                }
+            });
+        }
     }
 }
 
