@@ -225,6 +225,10 @@ impl Runtime for Tokio {
     fn now() -> Now {
         Now::new(Instant::now(), SystemTime::now())
     }
+
+    fn workers(&self) -> usize {
+        self.0.metrics().num_workers()
+    }
 }
 
 /// A tokio TCP socket: the listener or an accepted connection.

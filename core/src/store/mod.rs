@@ -193,9 +193,11 @@ pub trait StoreBackend: Send + Sync + 'static {
     /// Delivers every message published on `channels` (by any replica, this one included)
     /// to `deliver`, for as long as the backend lives, resubscribing after an outage.
     ///
-    /// Called once, when the backend is set. Without it (the default does nothing), the
-    /// replicas share limits and sessions but not what happens in them: a session's changes,
-    /// its end, announcements and answers to requests made on another replica.
+    /// Called once per shard of the server when the backend is set (each shard acts as a
+    /// replica of its own; with Redis, one pub/sub connection each). Without it (the default
+    /// does nothing), the replicas share limits and sessions but not what happens in them: a
+    /// session's changes, its end, announcements and answers to requests made on another
+    /// replica.
     fn subscribe(&self, channels: Vec<String>, deliver: Box<dyn Fn(Vec<u8>) + Send + Sync>) {
         let _ = (channels, deliver);
     }
