@@ -47,7 +47,7 @@ pub struct LogRecord {
     pub code: Option<i64>,
     /// The client the request came from, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client: Option<String>,
+    pub client: Option<std::sync::Arc<str>>,
     /// Who the request authenticated as (a token's name or a JWT subject), never a secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
@@ -59,7 +59,7 @@ pub struct LogRecord {
     pub http_status: Option<u16>,
     /// The HTTP method and path (`POST /mcp`), for HTTP requests.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub http: Option<String>,
+    pub http: Option<std::sync::Arc<str>>,
     /// The W3C `traceparent` the request carried in `_meta`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
@@ -123,9 +123,9 @@ impl LogRecord {
             out.extend_from_slice(itoa::Buffer::new().format(code).as_bytes());
         }
         for (name, value) in [
-            (&b",\"client\":"[..], &self.client),
-            (b",\"principal\":", &self.principal),
-            (b",\"session\":", &self.session),
+            (&b",\"client\":"[..], self.client.as_deref()),
+            (b",\"principal\":", self.principal.as_deref()),
+            (b",\"session\":", self.session.as_deref()),
         ] {
             if let Some(value) = value {
                 out.extend_from_slice(name);
@@ -137,9 +137,9 @@ impl LogRecord {
             out.extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
         }
         for (name, value) in [
-            (&b",\"http\":"[..], &self.http),
-            (b",\"traceparent\":", &self.traceparent),
-            (b",\"tracestate\":", &self.tracestate),
+            (&b",\"http\":"[..], self.http.as_deref()),
+            (b",\"traceparent\":", self.traceparent.as_deref()),
+            (b",\"tracestate\":", self.tracestate.as_deref()),
         ] {
             if let Some(value) = value {
                 out.extend_from_slice(name);

@@ -20,7 +20,7 @@ pub(super) enum Kind {
 /// One open connection.
 pub(super) struct Connection {
     /// The label logs name the client by.
-    pub(super) client: String,
+    pub(super) client: std::sync::Arc<str>,
     pub(super) kind: Kind,
     /// The client sent its last byte.
     pub(super) eof: bool,
@@ -49,7 +49,7 @@ impl Connection {
             Framing::Http => Kind::Http(Box::new(HttpConn::new(config, now))),
         };
         Self {
-            client,
+            client: client.into(),
             kind,
             eof: false,
             parked: None,

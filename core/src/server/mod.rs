@@ -75,6 +75,8 @@ use timers::{Timer, Timers};
 /// loop.
 pub struct Server {
     config: Config,
+    /// `POST {mcp_path}`, the request line most log records name.
+    post_line: std::sync::Arc<str>,
     /// Shared by the shards of a [`SharedServer`](crate::SharedServer).
     registry: std::sync::Arc<Registry>,
     rng: ChaCha20Rng,
@@ -155,6 +157,7 @@ impl Server {
             outgoing.start_at(u64::from(replica) << 32);
         }
         let mut server = Self {
+            post_line: format!("POST {}", config.mcp_path).into(),
             config,
             registry: std::sync::Arc::new(registry.into()),
             rng,

@@ -22,7 +22,7 @@ pub(super) struct Finished {
     pub(super) started: Option<Instant>,
     pub(super) outcome: Result<Status, RpcError>,
     pub(super) http_status: Option<u16>,
-    pub(super) http: Option<String>,
+    pub(super) http: Option<std::sync::Arc<str>>,
     pub(super) session: Option<String>,
     pub(super) principal: Option<String>,
     /// W3C trace context a 2026-07-28 request carried.
@@ -158,11 +158,11 @@ impl Server {
     }
 
     /// The client a record names: the forwarded one behind a trusted proxy.
-    fn client_of(&self, connection: ConnectionId) -> Option<String> {
+    fn client_of(&self, connection: ConnectionId) -> Option<std::sync::Arc<str>> {
         self.connections
             .get(&connection)
             .map(|conn| match conn.forwarded_for {
-                Some(ip) => ip.to_string(),
+                Some(ip) => ip.to_string().into(),
                 None => conn.client.clone(),
             })
     }
@@ -255,7 +255,7 @@ impl Server {
             attributes.push(("network.protocol.name", text("http")));
         }
         if let Some(client) = self.client_of(finished.connection).filter(|_| http) {
-            attributes.push(("client.address", owned(client)));
+            attributes.push(("client.address", owned(client.to_string())));
         }
         attributes.push(("rampart.request_id", owned(finished.request_id.clone())));
         if let Some(arguments) = arguments {

@@ -102,7 +102,7 @@ struct Ctx {
     /// The `Access-Control-Allow-Origin` value, when the request had an allowed `Origin`.
     cors: Option<String>,
     /// `METHOD path`, for logs.
-    line: String,
+    line: std::sync::Arc<str>,
     started: Instant,
     session: Option<String>,
     /// A session made by this `initialize`, announced in `Mcp-Session-Id`.

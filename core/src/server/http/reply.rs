@@ -64,7 +64,7 @@ impl Server {
             Some(error) => Err(error),
             // A 503 from `/ready` is the probe answering as it should (draining, a check
             // failing): nothing went wrong with the request.
-            None if reply.status >= 400 && ctx.line != "GET /ready" => Err(RpcError::new(
+            None if reply.status >= 400 && &*ctx.line != "GET /ready" => Err(RpcError::new(
                 ErrorCode::InvalidRequest,
                 response::reason(reply.status),
             )),
@@ -134,7 +134,7 @@ impl Server {
             minor,
             keep_alive: false,
             cors: None,
-            line: String::new(),
+            line: std::sync::Arc::from(""),
             started: now.instant,
             session: None,
             new_session: None,

@@ -24,7 +24,11 @@ impl Server {
         ctx.keep_alive = head.keep_alive && !self.stopping && !last;
         let method = head.method();
         let path = request_path(head.target());
-        ctx.line = [method, " ", path].concat();
+        ctx.line = if method == "POST" && path == self.config.mcp_path {
+            std::sync::Arc::clone(&self.post_line)
+        } else {
+            [method, " ", path].concat().into()
+        };
         ctx.session = head
             .header("mcp-session-id")
             .map(|id| String::from_utf8_lossy(id).into_owned());
