@@ -65,7 +65,7 @@ impl SharedServer {
     /// Arms the adapter's timer: returns the next deadline over every shard, after which the
     /// timer task calls [`timeout`](Self::timeout).
     ///
-    /// With several shards it is a second away at the latest ([`TIMER_TICK`]): a deadline
+    /// With several shards it is a second away at the latest (`TIMER_TICK`): a deadline
     /// further out then never wakes the timer task. Without the tick nearly every `tools/call`
     /// would, since its deadline (`TOOL_TIMEOUT_MS`, 30 s) comes before the connections'
     /// keep-alive ones (60 s), and the woken task would take every shard's lock to re-arm.
