@@ -79,7 +79,7 @@ impl Edge {
     /// polled; once dropped, readers wait through async-io instead.
     pub(crate) async fn dispatch(self: Arc<Self>) {
         let closing = Closing(&self);
-        let mut keys = Vec::with_capacity(BATCH);
+        let mut keys: Vec<(u64, bool)> = Vec::with_capacity(BATCH);
         loop {
             keys.clear();
             match closing.0.take_events(&mut keys) {
@@ -97,9 +97,9 @@ impl Edge {
             }
             {
                 let readers = closing.0.lock();
-                for key in &keys {
+                for (key, closed) in &keys {
                     if let Some(readiness) = readers.get(key) {
-                        readiness.set();
+                        readiness.set(*closed);
                     }
                 }
             }
@@ -109,11 +109,17 @@ impl Edge {
         }
     }
 
-    /// Takes the events waiting in the set, without waiting, and adds their keys to `keys`.
-    fn take_events(&self, keys: &mut Vec<u64>) -> rustix::io::Result<()> {
+    /// Takes the events waiting in the set, without waiting, and adds their keys to `keys`,
+    /// each with whether the peer closed its side (or the socket failed).
+    fn take_events(&self, keys: &mut Vec<(u64, bool)>) -> rustix::io::Result<()> {
         let mut events = [MaybeUninit::<epoll::Event>::uninit(); BATCH];
         let (events, _) = epoll::wait(&self.epoll, &mut events, Some(&NOW))?;
-        keys.extend(events.iter().map(|event| event.data.u64()));
+        let closing = epoll::EventFlags::RDHUP | epoll::EventFlags::HUP | epoll::EventFlags::ERR;
+        keys.extend(events.iter().map(|event| {
+            // The event struct is packed: copy the flags out before looking at them.
+            let flags = event.flags;
+            (event.data.u64(), flags.intersects(closing))
+        }));
         Ok(())
     }
 
@@ -131,7 +137,7 @@ impl Drop for Closing<'_> {
     fn drop(&mut self) {
         self.0.closed.store(true, Ordering::SeqCst);
         for readiness in self.0.lock().values() {
-            readiness.set();
+            readiness.set(false);
         }
     }
 }
@@ -187,6 +193,10 @@ struct Readiness(Mutex<ReadinessState>);
 struct ReadinessState {
     /// Unset only by a read that found the socket empty; a new socket may have bytes.
     empty: bool,
+    /// The peer closed its side (or the socket failed): reads never wait again, since the
+    /// end of input (or the error) is there to read even after a short read, and no further
+    /// event would come for it.
+    closed: bool,
     /// Counts the events, so that a read clears only the readiness it saw.
     tick: u64,
     waker: Option<Waker>,
@@ -210,11 +220,13 @@ impl Readiness {
         Poll::Pending
     }
 
-    /// An event came: the socket may have bytes; wakes the reader.
-    fn set(&self) {
+    /// An event came (`closed`: one saying the peer closed its side): the socket may have
+    /// bytes; wakes the reader.
+    fn set(&self, closed: bool) {
         let waker = {
             let mut state = self.lock();
             state.empty = false;
+            state.closed |= closed;
             state.tick = state.tick.wrapping_add(1);
             state.waker.take()
         };
@@ -226,7 +238,7 @@ impl Readiness {
     /// A read found the socket empty: waits for the next event, unless one came since `tick`.
     fn clear(&self, tick: u64) {
         let mut state = self.lock();
-        if state.tick == tick {
+        if state.tick == tick && !state.closed {
             state.empty = true;
         }
     }
