@@ -1,154 +1,19 @@
 //! JSON-RPC 2.0: parsing one message with exact error codes, and writing responses.
 //!
-//! Ids are kept as their raw JSON text so they echo back byte for byte: a string, or an
+//! Ids echo back byte for byte (jsonrpc/id.rs): a string, or an
 //! integer within the i64/u64 range (never turned into a float). Anything else is refused.
-
-use std::fmt;
 
 use serde::Serialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::error::{ErrorCode, RpcError};
 
 mod envelope;
+mod id;
 
 use envelope::Envelope;
-
-/// A JSON-RPC request id, kept as the exact JSON text the client sent.
-#[derive(Clone)]
-pub struct Id {
-    raw: Box<RawValue>,
-    key: IdKey,
-}
-
-/// The value an id compares by: strings by content, integers by value.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum IdKey {
-    Str(String),
-    Int(i128),
-}
-
-impl Id {
-    /// Parses an id from its raw JSON text; `None` for null, floats, objects, arrays, bools
-    /// and integers outside the i64/u64 range.
-    pub fn from_raw(raw: &RawValue) -> Option<Self> {
-        let text = raw.get();
-        let key = if text.starts_with('"') {
-            IdKey::Str(serde_json::from_str::<String>(text).ok()?)
-        } else {
-            IdKey::Int(parse_integer(text)?)
-        };
-        Some(Self {
-            raw: raw.to_owned(),
-            key,
-        })
-    }
-
-    /// Creates a string id (for requests the server itself sends).
-    pub fn from_string(value: &str) -> Self {
-        let text = serde_json::to_string(value).unwrap_or_else(|_| String::from("\"\""));
-        Self::from_json_text(text, IdKey::Str(value.to_owned()))
-    }
-
-    /// Creates an integer id.
-    pub fn from_i64(value: i64) -> Self {
-        Self::from_json_text(value.to_string(), IdKey::Int(i128::from(value)))
-    }
-
-    /// Creates an unsigned integer id.
-    pub fn from_u64(value: u64) -> Self {
-        Self::from_json_text(value.to_string(), IdKey::Int(i128::from(value)))
-    }
-
-    fn from_json_text(text: String, key: IdKey) -> Self {
-        // `text` is a serialized string or integer, always valid JSON.
-        let raw = RawValue::from_string(text).unwrap_or_default();
-        Self { raw, key }
-    }
-
-    /// Returns the id as an unsigned integer, if it is one.
-    pub fn as_u64(&self) -> Option<u64> {
-        match self.key {
-            IdKey::Int(value) => u64::try_from(value).ok(),
-            IdKey::Str(_) => None,
-        }
-    }
-
-    /// Returns the id as a JSON value (a string or an integer).
-    pub fn to_value(&self) -> Value {
-        match &self.key {
-            IdKey::Str(text) => Value::String(text.clone()),
-            IdKey::Int(value) => i64::try_from(*value).map_or_else(
-                |_| u64::try_from(*value).map_or(Value::Null, Value::from),
-                Value::from,
-            ),
-        }
-    }
-
-    /// Returns the id's JSON text exactly as received.
-    pub fn as_json(&self) -> &str {
-        self.raw.get()
-    }
-
-    fn raw(&self) -> &RawValue {
-        &self.raw
-    }
-}
-
-impl PartialEq for Id {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-
-impl Eq for Id {}
-
-impl PartialOrd for Id {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Id {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key.cmp(&other.key)
-    }
-}
-
-impl std::hash::Hash for Id {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.key.hash(state);
-    }
-}
-
-impl fmt::Debug for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.raw.get())
-    }
-}
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.raw.get())
-    }
-}
-
-/// Accepts `-?(0|[1-9][0-9]*)` within the i64/u64 range.
-fn parse_integer(text: &str) -> Option<i128> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let well_formed = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && (digits == "0" || !digits.starts_with('0'))
-        && digits.len() <= 20;
-    if !well_formed {
-        return None;
-    }
-    let value: i128 = text.parse().ok()?;
-    let in_range = value >= i128::from(i64::MIN) && value <= i128::from(u64::MAX);
-    in_range.then_some(value)
-}
+pub use id::Id;
 
 /// One parsed JSON-RPC message.
 #[derive(Debug)]
@@ -246,7 +111,7 @@ impl ParseFailure {
 #[derive(Serialize)]
 struct OutgoingResponse<'a, R: Serialize = Value> {
     jsonrpc: &'static str,
-    id: Option<&'a RawValue>,
+    id: Option<&'a Id>,
     #[serde(skip_serializing_if = "Option::is_none")]
     result: Option<&'a R>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -269,7 +134,7 @@ pub(crate) fn write_response(response: &Response) -> String {
     };
     let bytes = encode(&OutgoingResponse {
         jsonrpc: "2.0",
-        id: response.id.as_ref().map(Id::raw),
+        id: response.id.as_ref(),
         result,
         error,
     });
@@ -280,7 +145,7 @@ pub(crate) fn write_response(response: &Response) -> String {
 pub fn write_result<R: Serialize>(id: &Id, result: &R) -> Vec<u8> {
     encode(&OutgoingResponse {
         jsonrpc: "2.0",
-        id: Some(id.raw()),
+        id: Some(id),
         result: Some(result),
         error: None,
     })
@@ -291,7 +156,7 @@ pub fn write_result<R: Serialize>(id: &Id, result: &R) -> Vec<u8> {
 pub(crate) fn write_result_with<R: Serialize>(id: &Id, result: &R, members: &[&str]) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
-    out.extend_from_slice(id.raw().get().as_bytes());
+    id.write_json(&mut out);
     out.extend_from_slice(b",\"result\":");
     // Serializing into a Vec cannot fail; a result that is not an object gets nothing added.
     let _ = serde_json::to_writer(&mut out, result);
@@ -315,7 +180,7 @@ pub(crate) fn write_result_with<R: Serialize>(id: &Id, result: &R, members: &[&s
 pub fn write_error(id: Option<&Id>, error: &RpcError, debug: bool) -> Vec<u8> {
     encode(&OutgoingResponse::<Value> {
         jsonrpc: "2.0",
-        id: id.map(Id::raw),
+        id,
         result: None,
         error: Some(error.to_json(debug)),
     })
@@ -326,14 +191,14 @@ pub fn write_request(id: &Id, method: &str, params: Option<&Value>) -> Vec<u8> {
     #[derive(Serialize)]
     struct OutgoingRequest<'a> {
         jsonrpc: &'static str,
-        id: &'a RawValue,
+        id: &'a Id,
         method: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         params: Option<&'a Value>,
     }
     encode(&OutgoingRequest {
         jsonrpc: "2.0",
-        id: id.raw(),
+        id,
         method,
         params,
     })
