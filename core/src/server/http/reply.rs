@@ -54,7 +54,7 @@ impl Server {
         ctx: &Ctx,
         reply: Reply,
         error: Option<RpcError>,
-        method: Option<String>,
+        method: Option<std::sync::Arc<str>>,
         now: Now,
     ) {
         let close = self.write_reply(connection, ctx, &reply);
@@ -125,6 +125,17 @@ impl Server {
 
     /// A context for a request whose head may be missing or unusable.
     pub(super) fn bare_ctx(&mut self, request_id: Option<&[u8]>, minor: u8, now: Now) -> Ctx {
+        self.ctx_with_line(request_id, minor, std::sync::Arc::from(""), now)
+    }
+
+    /// A context for a request whose `METHOD path` is `line`.
+    pub(super) fn ctx_with_line(
+        &mut self,
+        request_id: Option<&[u8]>,
+        minor: u8,
+        line: std::sync::Arc<str>,
+        now: Now,
+    ) -> Ctx {
         let request_id = match request_id.and_then(sane_request_id) {
             Some(id) => id,
             None => self.new_request_id(),
@@ -134,7 +145,7 @@ impl Server {
             minor,
             keep_alive: false,
             cors: None,
-            line: std::sync::Arc::from(""),
+            line,
             started: now.instant,
             session: None,
             new_session: None,

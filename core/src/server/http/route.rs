@@ -16,19 +16,19 @@ pub(super) const ALLOW_METHODS: &str = "GET, POST, DELETE, OPTIONS";
 
 impl Server {
     pub(super) fn http_head(&mut self, connection: ConnectionId, head: Head, now: Now) {
-        let mut ctx = self.bare_ctx(head.header("x-request-id"), head.minor_version, now);
+        let method = head.method();
+        let path = request_path(head.target());
+        let line = if method == "POST" && path == self.config.mcp_path {
+            std::sync::Arc::clone(&self.post_line)
+        } else {
+            [method, " ", path].concat().into()
+        };
+        let mut ctx = self.ctx_with_line(head.header("x-request-id"), head.minor_version, line, now);
         // The last request a connection may carry is answered with `Connection: close`, so
         // that the client does not send another on it.
         let max = self.config.max_requests_per_connection;
         let last = (self.http_mut(connection)).is_some_and(|http| http.served.saturating_add(1) >= max);
         ctx.keep_alive = head.keep_alive && !self.stopping && !last;
-        let method = head.method();
-        let path = request_path(head.target());
-        ctx.line = if method == "POST" && path == self.config.mcp_path {
-            std::sync::Arc::clone(&self.post_line)
-        } else {
-            [method, " ", path].concat().into()
-        };
         ctx.session = head
             .header("mcp-session-id")
             .map(|id| String::from_utf8_lossy(id).into_owned());

@@ -87,7 +87,14 @@ impl Server {
         let key = SessionKey::Conn(connection);
         match self.sessions.get_mut(&key) {
             Some(state) if state.in_flight.is_empty() && state.listens.is_empty() => {
-                *state = SessionState::new(session(), now.instant, None);
+                // The empty tables keep their memory for this request's entries.
+                let in_flight = std::mem::take(&mut state.in_flight);
+                let listens = std::mem::take(&mut state.listens);
+                *state = SessionState {
+                    in_flight,
+                    listens,
+                    ..SessionState::new(session(), now.instant, None)
+                };
             }
             Some(_) => {}
             None => self
