@@ -273,7 +273,7 @@ pub struct Call {
     /// What kind of request it answers.
     pub kind: CallKind,
     /// The tool or prompt name, or the resource URI.
-    pub name: String,
+    pub name: std::sync::Arc<str>,
     /// When the core answers E_TIMEOUT and emits a cancel for this call.
     pub deadline: Instant,
     start: Box<dyn FnOnce(Context) -> HandlerFuture + Send>,
@@ -297,7 +297,7 @@ impl Call {
     pub(crate) fn new(
         id: CallId,
         kind: CallKind,
-        name: String,
+        name: std::sync::Arc<str>,
         deadline: Instant,
         request_id: &str,
         start: Box<dyn FnOnce(Context) -> HandlerFuture + Send>,

@@ -36,7 +36,7 @@ pub struct LogRecord {
     pub request_id: String,
     /// The JSON-RPC method, or the tool name for `tools/call`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    pub method: Option<std::sync::Arc<str>>,
     /// How long the request took, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<f64>,

@@ -12,7 +12,7 @@ fn record(text: &str) -> LogRecord {
         level: Level::Warning,
         message: Cow::Owned(format!("E_ARGS: {text}")),
         request_id: "0123456789abcdef".into(),
-        method: Some(text.to_owned()),
+        method: Some(text.into()),
         duration_ms: Some(1.25),
         status: Status::Error,
         code: Some(-32000),

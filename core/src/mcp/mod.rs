@@ -30,7 +30,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::error::{ErrorCode, RpcError};
 use crate::handler::{CallKind, Context, HandlerFuture};
-use crate::registry::Registry;
+use crate::registry::{Registry, ToolRegistry};
 
 /// What a method sees of the server while it answers one request.
 pub(crate) struct Dispatch<'a> {
@@ -57,7 +57,7 @@ pub(crate) struct Start {
     /// What kind of handler it is.
     pub(crate) kind: CallKind,
     /// The tool or prompt name, or the resource URI.
-    pub(crate) name: String,
+    pub(crate) name: std::sync::Arc<str>,
     /// The handler's own deadline, when it has one.
     pub(crate) timeout: Option<Duration>,
     /// Starts the handler with its context.
@@ -67,12 +67,12 @@ pub(crate) struct Start {
 impl Start {
     pub(crate) fn new(
         kind: CallKind,
-        name: String,
+        name: impl Into<std::sync::Arc<str>>,
         run: impl FnOnce(Context) -> HandlerFuture + Send + 'static,
     ) -> Self {
         Self {
             kind,
-            name,
+            name: name.into(),
             timeout: None,
             run: Box::new(run),
         }
@@ -338,12 +338,16 @@ pub(crate) fn progress_token(params: Option<&Value>) -> Option<Value> {
         .cloned()
 }
 
-/// The name a request is logged under: the tool name for `tools/call`, else the method.
-pub(crate) fn log_method(method: &str, params: Option<&Value>) -> String {
+/// The name a request is logged under: the tool name for `tools/call` (a registered tool's
+/// shared name when there is one), else the method.
+pub(crate) fn log_method(method: &str, params: Option<&Value>, tools: &ToolRegistry) -> std::sync::Arc<str> {
     if method == "tools/call"
         && let Some(name) = params.and_then(|p| p.get("name")).and_then(Value::as_str)
     {
-        return name.to_owned();
+        return match tools.get(name) {
+            Some(entry) => std::sync::Arc::clone(&entry.name),
+            None => name.into(),
+        };
     }
-    method.to_owned()
+    method.into()
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Dispatch, Reply, Start, invalid_params, pagination, params_object, string_param};
+use super::{Dispatch, Reply, Start, invalid_params, pagination, params_object};
 use crate::config::ValidationErrors;
 use crate::error::{ErrorCode, RpcError};
 use crate::handler::ToolOutput;
@@ -42,16 +42,18 @@ pub(super) fn call(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Reply 
 
 fn start(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Result<Reply, RpcError> {
     let mut params = params_object(params, "tools/call")?;
-    let name = string_param(&mut params, "name", "tools/call")?;
+    let Some(Value::String(name)) = params.get("name") else {
+        return Err(invalid_params("tools/call needs a string name"));
+    };
+    let tools = &dispatch.registry.tools;
+    let Some(entry) = tools.get(name) else {
+        return Err(not_found(tools, name));
+    };
     // The arguments move into the call rather than being copied.
     let arguments = match params.remove("arguments") {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(args @ Value::Object(_)) => args,
         Some(_) => return Err(invalid_params("arguments must be an object")),
-    };
-    let tools = &dispatch.registry.tools;
-    let Some(entry) = tools.get(&name) else {
-        return Err(not_found(tools, &name));
     };
     if let Err(error) = entry.input.check(&arguments) {
         return match dispatch.config.validation_errors {
@@ -60,7 +62,9 @@ fn start(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Result<Reply, Rp
         };
     }
     let handler = Arc::clone(entry.tool.handler());
-    let mut start = Start::new(CallKind::Tool, name, move |ctx| handler(arguments, ctx));
+    let mut start = Start::new(CallKind::Tool, Arc::clone(&entry.name), move |ctx| {
+        handler(arguments, ctx)
+    });
     start.timeout = entry.tool.own_timeout();
     Ok(Reply::Run(start))
 }

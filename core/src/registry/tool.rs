@@ -174,6 +174,8 @@ impl fmt::Debug for Tool {
 
 /// A registered tool with its compiled validators.
 pub(crate) struct Entry {
+    /// The tool's name, shared with the calls and records that name it.
+    pub(crate) name: std::sync::Arc<str>,
     pub(crate) tool: Tool,
     pub(crate) input: ArgsValidator,
     pub(crate) output: Option<OutputValidator>,
@@ -290,6 +292,7 @@ impl ToolRegistry {
         self.entries.insert(
             tool.name.clone(),
             Entry {
+                name: tool.name.as_str().into(),
                 tool,
                 input,
                 output,

@@ -61,7 +61,7 @@ pub(crate) struct Running {
     pub(crate) request: RequestContext,
     pub(crate) kind: CallKind,
     /// The tool or prompt name, or the resource URI.
-    pub(crate) name: String,
+    pub(crate) name: std::sync::Arc<str>,
     pub(crate) started: Instant,
     /// Whether its handler was handed to the embedder ([`Event::Call`](crate::Event::Call)):
     /// a call waiting for the shared store to admit it has nothing to cancel there.

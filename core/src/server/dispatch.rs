@@ -91,7 +91,7 @@ impl Server {
                     ));
                 }
                 self.handle_notification(key, &notification, now);
-                finished.method = Some(notification.method);
+                finished.method = Some(notification.method.into());
                 finished.outcome = Ok(Status::Accepted);
                 (Answer::Nothing, finished, None)
             }
@@ -122,7 +122,11 @@ impl Server {
         modern: Option<RequestMeta>,
         now: Now,
     ) -> (Answer, Finished, Option<RpcError>) {
-        finished.method = Some(mcp::log_method(&request.method, request.params.as_ref()));
+        finished.method = Some(mcp::log_method(
+            &request.method,
+            request.params.as_ref(),
+            &self.registry.tools,
+        ));
         if let Some(meta) = &modern {
             finished.trace = meta.trace.clone();
         }
@@ -325,7 +329,7 @@ impl Server {
                 format!("Insufficient scope: {scope} is required"),
             ));
         }
-        let Some(&per_minute) = self.config.tool_rate_limits.get(&start.name) else {
+        let Some(&per_minute) = self.config.tool_rate_limits.get(&*start.name) else {
             return Ok(None);
         };
         let key = conn.map_or(ClientKey::V4([0; 4]), |conn| conn.client_key);

@@ -128,7 +128,7 @@ impl Server {
                 let listed = self.registry.resources.listed_mime_type(&running.name);
                 for item in contents
                     .iter_mut()
-                    .filter(|item| item.mime_type.is_none() && item.uri == running.name)
+                    .filter(|item| item.mime_type.is_none() && *item.uri == *running.name)
                 {
                     item.mime_type = listed.map(str::to_owned);
                 }

@@ -157,7 +157,7 @@ impl Server {
                         jsonrpc::write_error(Some(&request.id), &error, self.config.debug),
                     );
                     let mut finished = Finished::new(connection, request_id.to_owned(), now.instant);
-                    finished.method = Some(request.method.clone());
+                    finished.method = Some(request.method.as_str().into());
                     finished.outcome = Err(error);
                     return self.log_finished(now, finished);
                 }

@@ -18,7 +18,7 @@ use crate::trace::{AttributeValue, Parent, SpanRecord};
 pub(super) struct Finished {
     pub(super) connection: ConnectionId,
     pub(super) request_id: String,
-    pub(super) method: Option<String>,
+    pub(super) method: Option<std::sync::Arc<str>>,
     pub(super) started: Option<Instant>,
     pub(super) outcome: Result<Status, RpcError>,
     pub(super) http_status: Option<u16>,

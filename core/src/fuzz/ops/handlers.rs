@@ -29,7 +29,7 @@ impl Handler {
         Self {
             id: call.id,
             kind: call.kind,
-            name: call.name.clone(),
+            name: call.name.to_string(),
             call: Some(call),
             future: None,
         }

@@ -41,7 +41,14 @@ impl Server {
                         (json_reply(400, bytes), Some(error))
                     }
                 };
-                return self.send_reply_as(connection, &ctx, reply, error, Some(notification.method), now);
+                return self.send_reply_as(
+                    connection,
+                    &ctx,
+                    reply,
+                    error,
+                    Some(notification.method.into()),
+                    now,
+                );
             }
             Message::Response(_) => {
                 let error = RpcError::new(
@@ -62,7 +69,11 @@ impl Server {
         let meta = match checked {
             Ok(meta) => meta,
             Err(error) => {
-                let method = Some(mcp::log_method(&request.method, request.params.as_ref()));
+                let method = Some(mcp::log_method(
+                    &request.method,
+                    request.params.as_ref(),
+                    &self.registry.tools,
+                ));
                 let bytes = jsonrpc::write_error(Some(&request.id), &error, self.config.debug);
                 return self.send_reply_as(
                     connection,

@@ -20,7 +20,7 @@ pub(super) struct Commit {
     pub(super) ctx: Ctx,
     pub(super) reply: Reply,
     pub(super) error: Option<RpcError>,
-    pub(super) method: Option<String>,
+    pub(super) method: Option<std::sync::Arc<str>>,
 }
 
 impl Server {
