@@ -332,7 +332,7 @@ fn request_ids_are_echoed_when_sane() {
     let insane = h.exchange(b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: <script>\r\n\r\n");
     let id = insane.header("X-Request-Id").unwrap();
     assert_ne!(id, "<script>");
-    assert_eq!(h.logs.last().unwrap().request_id, id);
+    assert_eq!(&*h.logs.last().unwrap().request_id, id);
     assert_eq!(h.logs.last().unwrap().http_status, Some(200));
 }
 

@@ -33,7 +33,7 @@ pub struct LogRecord {
     /// A short human-readable summary.
     pub message: Cow<'static, str>,
     /// The id that ties every line about one request together.
-    pub request_id: String,
+    pub request_id: std::sync::Arc<str>,
     /// The JSON-RPC method, or the tool name for `tools/call`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<std::sync::Arc<str>>,

@@ -23,7 +23,7 @@ pub(crate) struct RequestContext {
     /// Its JSON-RPC id.
     pub(crate) id: Id,
     /// The id tying its log lines together.
-    pub(crate) log_id: String,
+    pub(crate) log_id: std::sync::Arc<str>,
     /// The revision the client speaks, which shapes the answer.
     pub(crate) version: ProtocolVersion,
     /// Who made it, when authentication is on.

@@ -44,7 +44,7 @@ pub(super) enum Answer {
 /// What the transport knows of a message before it is dispatched.
 pub(super) struct Received<'a> {
     /// The id its log record and its handler's span carry.
-    pub(super) request_id: &'a str,
+    pub(super) request_id: &'a std::sync::Arc<str>,
     /// The trace context of the HTTP headers, when tracing (`_meta` wins over it).
     pub(super) header_trace: Option<&'a Trace>,
 }
@@ -64,7 +64,7 @@ impl Server {
             request_id,
             header_trace,
         } = received;
-        let mut finished = Finished::new(connection, request_id.to_owned(), now.instant);
+        let mut finished = Finished::new(connection, std::sync::Arc::clone(request_id), now.instant);
         match message {
             jsonrpc::Message::Request(request) => {
                 finished.facts.rpc = Some(metrics::method_label(&request.method));
@@ -250,7 +250,7 @@ impl Server {
                     id: request.id,
                     // Moved, not copied: the call's record is made when it finishes, and the
                     // caller drops this one.
-                    log_id: std::mem::take(&mut finished.request_id),
+                    log_id: std::sync::Arc::clone(&finished.request_id),
                     version,
                     principal,
                     modern,
@@ -265,10 +265,7 @@ impl Server {
             },
         );
         self.timers.arm(deadline, Timer::Call(call));
-        let log_id = self
-            .calls
-            .get(call)
-            .map(|running| running.request.log_id.as_str());
+        let log_id = self.calls.get(call).map(|running| &*running.request.log_id);
         let run = Call::new(call, kind, name, deadline, log_id.unwrap_or_default(), run);
         match ask {
             // The call starts once the shared store says its tool's limit allows it.

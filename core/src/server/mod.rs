@@ -474,18 +474,27 @@ impl Server {
         }
     }
 
-    fn new_request_id(&mut self) -> String {
+    fn new_request_id(&mut self) -> std::sync::Arc<str> {
         use rand_core::RngCore;
-        hex16(self.rng.next_u64())
+        let digits = hex16_digits(self.rng.next_u64());
+        std::str::from_utf8(&digits).unwrap_or_default().into()
     }
 }
 
 /// Writes `value` as 16 lowercase hex digits.
 pub(crate) fn hex16(value: u64) -> String {
+    hex16_digits(value)
+        .iter()
+        .map(|&digit| char::from(digit))
+        .collect()
+}
+
+/// The 16 lowercase hex digits of `value`, most significant first.
+fn hex16_digits(value: u64) -> [u8; 16] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(16);
-    for shift in (0..16).rev() {
-        out.push(char::from(DIGITS[(value >> (shift * 4)) as usize & 0xf]));
+    let mut out = [0; 16];
+    for (i, digit) in out.iter_mut().enumerate() {
+        *digit = DIGITS[(value >> ((15 - i) * 4)) as usize & 0xf];
     }
     out
 }

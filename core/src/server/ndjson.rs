@@ -22,7 +22,7 @@ pub(super) struct NdjsonConn {
     pub(super) framer: LineFramer,
     /// Requests read while the connection's calls were at their cap, oldest first, with
     /// their log ids and sizes.
-    held: VecDeque<(Message, String, usize)>,
+    held: VecDeque<(Message, std::sync::Arc<str>, usize)>,
     held_bytes: usize,
     /// The era the connection's first request (other than a `server/discover` probe)
     /// decided; every later message is served by its rules.
@@ -145,7 +145,7 @@ impl Server {
         connection: ConnectionId,
         key: &SessionKey,
         message: Message,
-        request_id: &str,
+        request_id: &std::sync::Arc<str>,
         now: Now,
     ) {
         let meta = match (self.ndjson_era(connection, &message), &message) {
@@ -156,7 +156,8 @@ impl Server {
                         connection,
                         jsonrpc::write_error(Some(&request.id), &error, self.config.debug),
                     );
-                    let mut finished = Finished::new(connection, request_id.to_owned(), now.instant);
+                    let mut finished =
+                        Finished::new(connection, std::sync::Arc::clone(request_id), now.instant);
                     finished.method = Some(request.method.as_str().into());
                     finished.outcome = Err(error);
                     return self.log_finished(now, finished);

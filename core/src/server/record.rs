@@ -17,7 +17,7 @@ use crate::trace::{AttributeValue, Parent, SpanRecord};
 /// What one log record says about one request.
 pub(super) struct Finished {
     pub(super) connection: ConnectionId,
-    pub(super) request_id: String,
+    pub(super) request_id: std::sync::Arc<str>,
     pub(super) method: Option<std::sync::Arc<str>>,
     pub(super) started: Option<Instant>,
     pub(super) outcome: Result<Status, RpcError>,
@@ -96,7 +96,7 @@ impl SpanFacts {
 }
 
 impl Finished {
-    pub(super) fn new(connection: ConnectionId, request_id: String, started: Instant) -> Self {
+    pub(super) fn new(connection: ConnectionId, request_id: std::sync::Arc<str>, started: Instant) -> Self {
         Self {
             connection,
             request_id,
@@ -257,7 +257,7 @@ impl Server {
         if let Some(client) = self.client_of(finished.connection).filter(|_| http) {
             attributes.push(("client.address", owned(client.to_string())));
         }
-        attributes.push(("rampart.request_id", owned(finished.request_id.clone())));
+        attributes.push(("rampart.request_id", owned(finished.request_id.to_string())));
         if let Some(arguments) = arguments {
             attributes.push(("gen_ai.tool.call.arguments", owned(arguments)));
         }

@@ -96,7 +96,7 @@ struct Sse {
 /// What the server knows about the request being answered.
 #[derive(Clone)]
 struct Ctx {
-    request_id: String,
+    request_id: std::sync::Arc<str>,
     minor: u8,
     keep_alive: bool,
     /// The `Access-Control-Allow-Origin` value, when the request had an allowed `Origin`.

@@ -170,12 +170,12 @@ impl Server {
 }
 
 /// Accepts a client's `X-Request-Id` when it is a short token of safe characters.
-fn sane_request_id(value: &[u8]) -> Option<String> {
+fn sane_request_id(value: &[u8]) -> Option<std::sync::Arc<str>> {
     let sane = (1..=128).contains(&value.len())
         && value
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
-    sane.then(|| String::from_utf8_lossy(value).into_owned())
+    sane.then(|| std::sync::Arc::from(&*String::from_utf8_lossy(value)))
 }
 
 pub(super) fn json_reply(status: u16, body: Vec<u8>) -> Reply {
