@@ -163,8 +163,8 @@ impl Server {
 
     pub(super) fn new_session_id(&mut self) -> String {
         use rand_core::RngCore;
-        let mut id = crate::server::hex16(self.rng.next_u64());
-        id.push_str(&crate::server::hex16(self.rng.next_u64()));
+        let mut id = crate::server::ids::hex16(self.rng.next_u64());
+        id.push_str(&crate::server::ids::hex16(self.rng.next_u64()));
         id
     }
 }
