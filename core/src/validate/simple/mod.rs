@@ -141,6 +141,7 @@ fn node(schema: &Value, root: bool) -> Option<Node> {
     }
     let array_shape = matches!(object.get("items"), Some(Value::Object(_) | Value::Bool(false)))
         && object.get("type").and_then(Value::as_str) == Some("array");
+    // Each check with the priority `jsonschema` gives its keyword: its checks run by it.
     let mut checks: Vec<(u8, Check)> = Vec::new();
     for (keyword, value) in object {
         let check = match keyword.as_str() {
@@ -162,10 +163,8 @@ fn node(schema: &Value, root: bool) -> Option<Node> {
             "minItems" if !array_shape => (22, Check::Count(Count::MinItems, value.as_u64()?)),
             "maxItems" if !array_shape => (23, Check::Count(Count::MaxItems, value.as_u64()?)),
             "required" if !required_fused(object) => (26, Check::Required(names(value)?)),
-            "properties" if !object.contains_key("additionalProperties") => {
-                (40, Check::Properties(properties(value)?))
-            }
-            "properties" if object.get("additionalProperties") == Some(&Value::Bool(true)) => {
+            // Beside `additionalProperties` (but `true`), `properties` is checked by its walk.
+            "properties" if matches!(object.get("additionalProperties"), None | Some(Value::Bool(true))) => {
                 (40, Check::Properties(properties(value)?))
             }
             "additionalProperties" => match additional(object, value)? {
