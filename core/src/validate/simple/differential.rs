@@ -128,7 +128,7 @@ fn flat_keyword() -> impl Strategy<Value = (String, Value)> {
         1 => keyword("description", Just(Value::from("What it is")).boxed()),
         1 => keyword("default", instance().boxed()),
         1 => keyword("examples", vec(instance(), 0..2).prop_map(Value::from).boxed()),
-        1 => keyword("format", prop_oneof![Just("uint64"), Just("int32"), Just("double")].prop_map(Value::from).boxed()),
+        1 => keyword("format", proptest::sample::select(&super::NUMERIC_FORMATS[..]).prop_map(Value::from).boxed()),
         1 => keyword("x-mcp-header", Just(Value::from("Region")).boxed()),
     ]
 }
