@@ -6,6 +6,8 @@
 //! other goes to `jsonschema`. A server whose schemas are all simple never runs `jsonschema`.
 
 mod simple;
+#[cfg(test)]
+mod tests;
 
 use serde_json::Value;
 
