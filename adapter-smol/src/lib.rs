@@ -151,7 +151,10 @@ pub async fn serve(
         ..shared::Services::new(write_stderr)
     };
     let (listener, dispatch) = Tcp::with_edge(listener, executor);
-    let served = shared::serve(smol, server, listener, shutdown, services).await;
+    // On the heap: the driver's future is tens of KB, and a caller that blocks on this one
+    // (`block_on(serve(..))`) would otherwise keep a copy or two of it on its thread's stack
+    // for the life of the server.
+    let served = Box::pin(shared::serve(smol, server, listener, shutdown, services)).await;
     // Connections left behind by the drain wait through async-io from here on.
     drop(dispatch);
     if let Some(flush_spans) = flush_spans {

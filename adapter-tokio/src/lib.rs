@@ -138,7 +138,10 @@ pub async fn serve(
         metrics,
         ..shared::Services::new(write_stderr)
     };
-    let served = shared::serve(tokio, server, Tcp(listener), shutdown, services).await;
+    // On the heap: the driver's future is tens of KB, and a caller that blocks on this one
+    // (`block_on(serve(..))`) would otherwise keep a copy or two of it on its thread's stack
+    // for the life of the server.
+    let served = Box::pin(shared::serve(tokio, server, Tcp(listener), shutdown, services)).await;
     if let Some(flush_spans) = flush_spans {
         let _ = tokio::task::spawn_blocking(move || flush_spans.flush()).await;
     }

@@ -1,5 +1,6 @@
 //! `rampart-demo`: serves the example tools over Streamable HTTP (tokio or smol) or stdio.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -162,37 +163,50 @@ fn serve_http(config: Config, runtime: Runtime) -> Result<(), String> {
     let shutdown = async move {
         let _ = stop_rx.recv().await;
     };
-    let listening = |address: SocketAddr, runtime: &str| {
-        rampart_stdio::log_listening(address, "/mcp", runtime);
-    };
     match runtime {
-        Runtime::Tokio => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(|err| err.to_string())?;
-            rt.block_on(async {
-                let listener = tokio::net::TcpListener::bind(address)
-                    .await
-                    .map_err(|err| format!("cannot listen on {address}: {err}"))?;
-                listening(listener.local_addr().unwrap_or(address), "tokio");
-                rampart_tokio::serve(server, listener, shutdown)
-                    .await
-                    .map_err(|err| err.to_string())
-            })
-        }
-        Runtime::Smol => {
-            // One thread drives the sockets and runs every task.
-            let executor = Arc::new(smol::Executor::new());
-            smol::block_on(executor.run(async {
-                let listener = smol::net::TcpListener::bind(address)
-                    .await
-                    .map_err(|err| format!("cannot listen on {address}: {err}"))?;
-                listening(listener.local_addr().unwrap_or(address), "smol");
-                rampart_smol::serve(&executor, server, listener, shutdown)
-                    .await
-                    .map_err(|err| err.to_string())
-            }))
-        }
+        Runtime::Tokio => serve_tokio(server, address, shutdown),
+        Runtime::Smol => serve_smol(server, address, shutdown),
     }
+}
+
+// The served futures are boxed, and each runtime has its function: held inline, a future of
+// tens of KB (and its copies into `block_on`) made `serve_http`'s frame over 100 KB, below
+// which the registry was built, and the main thread kept all those stack pages resident.
+
+/// Serves on tokio's multi-thread runtime until `shutdown` completes, then drains.
+fn serve_tokio(
+    server: Server,
+    address: SocketAddr,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| err.to_string())?;
+    rt.block_on(Box::pin(async {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|err| format!("cannot listen on {address}: {err}"))?;
+        let bound = listener.local_addr().unwrap_or(address);
+        rampart_stdio::log_listening(bound, "/mcp", "tokio");
+        rampart_tokio::serve(server, listener, shutdown)
+            .await
+            .map_err(|err| err.to_string())
+    }))
+}
+
+/// Serves on one smol executor until `shutdown` completes, then drains: one thread drives
+/// the sockets and runs every task.
+fn serve_smol(server: Server, address: SocketAddr, shutdown: impl Future<Output = ()>) -> Result<(), String> {
+    let executor = Arc::new(smol::Executor::new());
+    smol::block_on(executor.run(Box::pin(async {
+        let listener = smol::net::TcpListener::bind(address)
+            .await
+            .map_err(|err| format!("cannot listen on {address}: {err}"))?;
+        let bound = listener.local_addr().unwrap_or(address);
+        rampart_stdio::log_listening(bound, "/mcp", "smol");
+        rampart_smol::serve(&executor, server, listener, shutdown)
+            .await
+            .map_err(|err| err.to_string())
+    })))
 }

@@ -1,5 +1,13 @@
 //! Argument validation before a handler runs: required arguments first, then the full JSON
 //! Schema (dialect 2020-12 unless the schema names another), and the seed's `validate_params`.
+//!
+//! A simple schema (the keywords most tools use: see `simple.rs`) is checked by a validator of
+//! the core's own, with the same verdicts and the same first error as `jsonschema`; any
+//! other goes to `jsonschema`. A server whose schemas are all simple never runs `jsonschema`.
+
+mod simple;
+#[cfg(test)]
+mod tests;
 
 use serde_json::Value;
 
@@ -8,7 +16,13 @@ use crate::error::{ErrorCode, RpcError};
 /// A compiled input schema: the top-level required names and the full validator.
 pub struct ArgsValidator {
     required: Vec<String>,
-    schema: jsonschema::Validator,
+    schema: Compiled,
+}
+
+/// A schema compiled by the simple validator when it can, else by `jsonschema`.
+enum Compiled {
+    Simple(simple::Schema),
+    Full(Box<jsonschema::Validator>),
 }
 
 /// A schema that could not be compiled.
@@ -19,9 +33,18 @@ pub struct SchemaError {
     pub reason: String,
 }
 
-/// Compiles `schema` with format assertions on (so `"format": "email"` is checked), in
-/// dialect 2020-12 unless the schema names another.
-fn compile(schema: &Value) -> Result<jsonschema::Validator, SchemaError> {
+/// Compiles `schema`: by the simple validator if it is simple, else by `jsonschema` with
+/// format assertions on (so `"format": "email"` is checked), in dialect 2020-12 unless the
+/// schema names another.
+fn compile(schema: &Value) -> Result<Compiled, SchemaError> {
+    match simple::Schema::compile(schema) {
+        Some(simple) => Ok(Compiled::Simple(simple)),
+        None => full(schema).map(|validator| Compiled::Full(Box::new(validator))),
+    }
+}
+
+/// Compiles `schema` with `jsonschema`.
+fn full(schema: &Value) -> Result<jsonschema::Validator, SchemaError> {
     let mut options = jsonschema::options().should_validate_formats(true);
     if schema.get("$schema").is_none() {
         options = options.with_draft(jsonschema::Draft::Draft202012);
@@ -57,7 +80,15 @@ impl ArgsValidator {
         {
             return Err(missing_parameter(missing));
         }
-        let Err(err) = self.schema.validate(args) else {
+        let validator = match &self.schema {
+            Compiled::Simple(schema) => {
+                return schema
+                    .validate(args)
+                    .map_err(|failure| invalid_parameter(&display_path(&failure.pointer), &failure.message));
+            }
+            Compiled::Full(validator) => validator,
+        };
+        let Err(err) = validator.validate(args) else {
             return Ok(());
         };
         let path = display_path(err.instance_path().as_str());
@@ -72,7 +103,7 @@ impl ArgsValidator {
 }
 
 /// A compiled output schema, checked against a tool's `structuredContent`.
-pub struct OutputValidator(jsonschema::Validator);
+pub struct OutputValidator(Compiled);
 
 impl OutputValidator {
     /// Compiles `schema` like an input schema.
@@ -82,13 +113,20 @@ impl OutputValidator {
 
     /// Checks `structured`; on a mismatch returns the failing path and the reason.
     pub fn check(&self, structured: &Value) -> Result<(), String> {
-        match self.0.validate(structured) {
-            Ok(()) => Ok(()),
-            Err(err) => Err(format!(
-                "structuredContent does not match outputSchema: {}: {err}",
-                display_path(err.instance_path().as_str())
-            )),
-        }
+        let (pointer, reason) = match &self.0 {
+            Compiled::Simple(schema) => match schema.validate(structured) {
+                Ok(()) => return Ok(()),
+                Err(failure) => (failure.pointer, failure.message),
+            },
+            Compiled::Full(validator) => match validator.validate(structured) {
+                Ok(()) => return Ok(()),
+                Err(err) => (err.instance_path().as_str().to_owned(), err.to_string()),
+            },
+        };
+        Err(format!(
+            "structuredContent does not match outputSchema: {}: {reason}",
+            display_path(&pointer)
+        ))
     }
 }
 
