@@ -11,6 +11,7 @@ use crate::error::{ErrorCode, RpcError};
 
 mod envelope;
 mod id;
+mod params;
 
 use envelope::Envelope;
 pub use id::Id;
@@ -36,6 +37,37 @@ pub struct Request {
     pub method: String,
     /// The params: an object or an array when present.
     pub params: Option<Value>,
+    /// A `tools/call`'s `name` and `arguments` when the server read them apart from the rest
+    /// of `params` (which then lacks them); `None` from [`parse_message`].
+    pub(crate) call: Option<CallParts>,
+}
+
+/// A `tools/call`'s `name` (when it is a string) and `arguments`, read apart from the rest
+/// of its params, so that they move to the call without the params object being built.
+#[derive(Debug, Default)]
+pub(crate) struct CallParts {
+    /// The tool name.
+    pub(crate) name: Option<String>,
+    /// The arguments as sent (any JSON value).
+    pub(crate) arguments: Option<Value>,
+}
+
+impl Request {
+    /// The tool a `tools/call` names, wherever its params were read to.
+    pub(crate) fn tool_name(&self) -> Option<&str> {
+        match &self.call {
+            Some(CallParts { name: Some(name), .. }) => Some(name),
+            _ => self.params.as_ref()?.get("name")?.as_str(),
+        }
+    }
+
+    /// Puts a `tools/call`'s `name` and `arguments` back into `params`, for the readers of
+    /// the whole params.
+    pub(crate) fn join_params(&mut self) {
+        if let Some(parts) = self.call.take() {
+            params::join(&mut self.params, parts);
+        }
+    }
 }
 
 /// A notification: a method and optional params, no id.
@@ -71,10 +103,20 @@ pub struct ParseFailure {
 /// -32700; anything that is JSON but not one JSON-RPC 2.0 message object (top-level arrays,
 /// duplicate envelope keys, a bad id, a wrong `jsonrpc`) gives -32600.
 pub fn parse_message(bytes: &[u8]) -> Result<Message, ParseFailure> {
+    parse(bytes, false)
+}
+
+/// Parses like [`parse_message`], reading a `tools/call`'s `name` and `arguments` apart from
+/// the rest of its params when its `method` comes before them (see [`Request::join_params`]).
+pub(crate) fn parse_request_message(bytes: &[u8]) -> Result<Message, ParseFailure> {
+    parse(bytes, true)
+}
+
+fn parse(bytes: &[u8], split_call: bool) -> Result<Message, ParseFailure> {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Err(failure(None, ErrorCode::ParseError, "Parse error: invalid UTF-8"));
     };
-    let envelope: Envelope = match serde_json::from_str(text) {
+    let envelope: Envelope = match Envelope::read(text, split_call) {
         Ok(envelope) => envelope,
         Err(err) if err.classify() == serde_json::error::Category::Data => {
             // The shape is wrong; it is an invalid request only if the JSON itself is valid.

@@ -8,6 +8,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::params::{Params, ParamsSeed, join};
 use super::{Id, Message, Notification, ParseFailure, Request, Response, failure};
 use crate::error::ErrorCode;
 
@@ -18,7 +19,7 @@ pub(super) struct Envelope<'de> {
     jsonrpc: Option<Member<Two>>,
     id: Option<&'de RawValue>,
     method: Option<Member<String>>,
-    params: Option<Value>,
+    params: Option<Params>,
     result: Option<Value>,
     error: Option<Value>,
 }
@@ -110,13 +111,20 @@ enum Field {
     Other,
 }
 
-impl<'de> Deserialize<'de> for Envelope<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(EnvelopeVisitor)
+impl<'de> Envelope<'de> {
+    /// Reads the message object in `text` (and nothing after it); with `split_call`, a
+    /// `tools/call`'s params are read apart (see [`ParamsSeed`]).
+    pub(super) fn read(text: &'de str, split_call: bool) -> Result<Self, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let envelope = deserializer.deserialize_map(EnvelopeVisitor { split_call })?;
+        deserializer.end()?;
+        Ok(envelope)
     }
 }
 
-struct EnvelopeVisitor;
+struct EnvelopeVisitor {
+    split_call: bool,
+}
 
 fn set_once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &str) -> Result<(), E> {
     if slot.is_some() {
@@ -140,7 +148,15 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                 Field::Jsonrpc => set_once(&mut env.jsonrpc, map.next_value()?, "jsonrpc")?,
                 Field::Id => set_once(&mut env.id, map.next_value()?, "id")?,
                 Field::Method => set_once(&mut env.method, map.next_value()?, "method")?,
-                Field::Params => set_once(&mut env.params, map.next_value()?, "params")?,
+                Field::Params => {
+                    let split = self.split_call
+                        && matches!(&env.method, Some(Member(Some(method))) if method == "tools/call");
+                    set_once(
+                        &mut env.params,
+                        map.next_value_seed(ParamsSeed { split })?,
+                        "params",
+                    )?;
+                }
                 Field::Result => set_once(&mut env.result, map.next_value()?, "result")?,
                 Field::Error => set_once(&mut env.error, map.next_value()?, "error")?,
                 Field::Other => {
@@ -176,7 +192,7 @@ impl Envelope<'_> {
                 "Invalid Request: jsonrpc must be \"2.0\"",
             ));
         }
-        if let Some(params) = &self.params
+        if let Some(Params::Whole(params)) = &self.params
             && !params.is_object()
             && !params.is_array()
         {
@@ -191,16 +207,25 @@ impl Envelope<'_> {
                 if self.result.is_some() || self.error.is_some() {
                     return Err(failure(id, ErrorCode::InvalidRequest, "Invalid Request"));
                 }
+                let (params, call) = match self.params {
+                    None => (None, None),
+                    Some(Params::Whole(params)) => (Some(params), None),
+                    Some(Params::Call { rest, parts }) => (Some(Value::Object(rest)), Some(parts)),
+                };
                 Ok(match id {
                     Some(id) => Message::Request(Request {
                         id,
                         method,
-                        params: self.params,
+                        params,
+                        call,
                     }),
-                    None => Message::Notification(Notification {
-                        method,
-                        params: self.params,
-                    }),
+                    None => {
+                        let mut params = params;
+                        if let Some(parts) = call {
+                            join(&mut params, parts);
+                        }
+                        Message::Notification(Notification { method, params })
+                    }
                 })
             }
             Some(_) => Err(failure(

@@ -30,6 +30,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::error::{ErrorCode, RpcError};
 use crate::handler::{CallKind, Context, HandlerFuture};
+use crate::jsonrpc::{CallParts, Request};
 use crate::registry::{Registry, ToolRegistry};
 
 /// What a method sees of the server while it answers one request.
@@ -40,6 +41,8 @@ pub(crate) struct Dispatch<'a> {
     pub(crate) config: &'a Config,
     /// The MCP state of the request's session.
     pub(crate) session: &'a mut Session,
+    /// A `tools/call`'s name and arguments, when they were read apart from its params.
+    pub(crate) call: Option<CallParts>,
 }
 
 /// What a method decided about a request.
@@ -340,9 +343,10 @@ pub(crate) fn progress_token(params: Option<&Value>) -> Option<Value> {
 
 /// The name a request is logged under: the tool name for `tools/call` (a registered tool's
 /// shared name when there is one), else the method.
-pub(crate) fn log_method(method: &str, params: Option<&Value>, tools: &ToolRegistry) -> std::sync::Arc<str> {
+pub(crate) fn log_method(request: &Request, tools: &ToolRegistry) -> std::sync::Arc<str> {
+    let method = request.method.as_str();
     if method == "tools/call"
-        && let Some(name) = params.and_then(|p| p.get("name")).and_then(Value::as_str)
+        && let Some(name) = request.tool_name()
     {
         return match tools.get(name) {
             Some(entry) => std::sync::Arc::clone(&entry.name),

@@ -42,15 +42,25 @@ pub(super) fn call(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Reply 
 
 fn start(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Result<Reply, RpcError> {
     let mut params = params_object(params, "tools/call")?;
-    let Some(Value::String(name)) = params.get("name") else {
+    let (name, arguments) = match dispatch.call.take() {
+        Some(parts) => (parts.name, parts.arguments),
+        None => {
+            let name = match params.remove("name") {
+                Some(Value::String(name)) => Some(name),
+                _ => None,
+            };
+            (name, params.remove("arguments"))
+        }
+    };
+    let Some(name) = name else {
         return Err(invalid_params("tools/call needs a string name"));
     };
     let tools = &dispatch.registry.tools;
-    let Some(entry) = tools.get(name) else {
-        return Err(not_found(tools, name));
+    let Some(entry) = tools.get(&name) else {
+        return Err(not_found(tools, &name));
     };
     // The arguments move into the call rather than being copied.
-    let arguments = match params.remove("arguments") {
+    let arguments = match arguments {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(args @ Value::Object(_)) => args,
         Some(_) => return Err(invalid_params("arguments must be an object")),

@@ -66,9 +66,11 @@ impl Server {
         } = received;
         let mut finished = Finished::new(connection, std::sync::Arc::clone(request_id), now.instant);
         match message {
-            jsonrpc::Message::Request(request) => {
+            jsonrpc::Message::Request(mut request) => {
                 finished.facts.rpc = Some(metrics::method_label(&request.method));
                 if self.config.trace.is_enabled() {
+                    // The span reads the params whole.
+                    request.join_params();
                     finished.facts.span = Some(SpanFacts::of_request(
                         &request.method,
                         request.params.as_ref(),
@@ -122,11 +124,7 @@ impl Server {
         modern: Option<RequestMeta>,
         now: Now,
     ) -> (Answer, Finished, Option<RpcError>) {
-        finished.method = Some(mcp::log_method(
-            &request.method,
-            request.params.as_ref(),
-            &self.registry.tools,
-        ));
+        finished.method = Some(mcp::log_method(&request, &self.registry.tools));
         if let Some(meta) = &modern {
             finished.trace = meta.trace.clone();
         }
@@ -156,6 +154,10 @@ impl Server {
         modern: Option<RequestMeta>,
         now: Now,
     ) -> Result<Answer, (Id, RpcError)> {
+        if modern.is_some() {
+            // The 2026-07-28 readers (tasks, sealed input) read the params whole.
+            request.join_params();
+        }
         let Some(session) = self.sessions.get_mut(key) else {
             let error = RpcError::new(ErrorCode::InvalidRequest, "Session not found");
             return Err((request.id, error));
@@ -218,6 +220,7 @@ impl Server {
             registry: &self.registry,
             config: &self.config,
             session,
+            call: request.call.take(),
         };
         let start = match mcp::dispatch(&mut dispatch, &request.method, request.params.take()) {
             Reply::Now(Ok(mut value)) => {

@@ -115,7 +115,7 @@ impl Server {
                         ),
                     ),
                 }),
-                Line::Message(range) => jsonrpc::parse_message(ndjson.framer.bytes(range)),
+                Line::Message(range) => jsonrpc::parse_request_message(ndjson.framer.bytes(range)),
             };
             let request_id = self.new_request_id();
             match parsed {

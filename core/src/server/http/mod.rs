@@ -271,7 +271,7 @@ impl Server {
                 }
                 Decoded::Body(range) => {
                     // Parsed in place: the body is never copied.
-                    let parsed = jsonrpc::parse_message(http.decoder.body(range));
+                    let parsed = jsonrpc::parse_request_message(http.decoder.body(range));
                     let Exchange::Body(ctx) = std::mem::replace(&mut http.exchange, Exchange::Idle) else {
                         continue;
                     };

@@ -24,7 +24,7 @@ impl Server {
         now: Now,
     ) {
         ctx.session = None;
-        let request = match message {
+        let mut request = match message {
             Message::Request(request) => request,
             Message::Notification(notification) => {
                 let checked = modern::check_http_notification(
@@ -59,6 +59,8 @@ impl Server {
                 return self.send_reply(connection, &ctx, reply, Some(error), now);
             }
         };
+        // The 2026-07-28 checks read the params whole.
+        request.join_params();
         let checked = modern::check_http(
             ctx.version_header(),
             ctx.mcp_headers.as_deref(),
@@ -69,11 +71,7 @@ impl Server {
         let meta = match checked {
             Ok(meta) => meta,
             Err(error) => {
-                let method = Some(mcp::log_method(
-                    &request.method,
-                    request.params.as_ref(),
-                    &self.registry.tools,
-                ));
+                let method = Some(mcp::log_method(&request, &self.registry.tools));
                 let bytes = jsonrpc::write_error(Some(&request.id), &error, self.config.debug);
                 return self.send_reply_as(
                     connection,
