@@ -42,22 +42,21 @@ pub(super) fn call(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Reply 
 
 fn start(dispatch: &mut Dispatch<'_>, params: Option<Value>) -> Result<Reply, RpcError> {
     let mut params = params_object(params, "tools/call")?;
-    let (name, arguments) = match dispatch.call.take() {
-        Some(parts) => (parts.name, parts.arguments),
-        None => {
-            let name = match params.remove("name") {
-                Some(Value::String(name)) => Some(name),
-                _ => None,
-            };
-            (name, params.remove("arguments"))
-        }
+    let parts = dispatch.call.take();
+    let name = match &parts {
+        Some(parts) => parts.name.as_deref(),
+        None => params.get("name").and_then(Value::as_str),
     };
     let Some(name) = name else {
         return Err(invalid_params("tools/call needs a string name"));
     };
     let tools = &dispatch.registry.tools;
-    let Some(entry) = tools.get(&name) else {
-        return Err(not_found(tools, &name));
+    let Some(entry) = tools.get(name) else {
+        return Err(not_found(tools, name));
+    };
+    let arguments = match parts {
+        Some(parts) => parts.arguments,
+        None => params.remove("arguments"),
     };
     // The arguments move into the call rather than being copied.
     let arguments = match arguments {

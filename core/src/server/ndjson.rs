@@ -115,6 +115,10 @@ impl Server {
                         ),
                     ),
                 }),
+                // A 2026-07-28 pipe's messages are read whole: its checks read the params whole.
+                Line::Message(range) if ndjson.era == Some(Era::Modern) => {
+                    jsonrpc::parse_message(ndjson.framer.bytes(range))
+                }
                 Line::Message(range) => jsonrpc::parse_request_message(ndjson.framer.bytes(range)),
             };
             let request_id = self.new_request_id();

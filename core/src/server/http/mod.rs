@@ -271,7 +271,16 @@ impl Server {
                 }
                 Decoded::Body(range) => {
                     // Parsed in place: the body is never copied.
-                    let parsed = jsonrpc::parse_request_message(http.decoder.body(range));
+                    // A request that names 2026-07-28 in its header is read whole: its checks
+                    // read the params whole.
+                    let modern = matches!(&http.exchange,
+                        Exchange::Body(ctx) if matches!(ctx.version_header, Some(VersionHeader::Other(_))));
+                    let body = http.decoder.body(range);
+                    let parsed = if modern {
+                        jsonrpc::parse_message(body)
+                    } else {
+                        jsonrpc::parse_request_message(body)
+                    };
                     let Exchange::Body(ctx) = std::mem::replace(&mut http.exchange, Exchange::Idle) else {
                         continue;
                     };
