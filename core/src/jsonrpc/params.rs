@@ -55,21 +55,21 @@ impl<'de> Visitor<'de> for CallVisitor {
         let mut rest = Map::new();
         let mut parts = CallParts::default();
         // As in a `Value`, a member named twice keeps its last value.
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match &*key {
-                "name" => match map.next_value()? {
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Name => match map.next_value()? {
                     Value::String(name) => {
                         rest.remove("name");
                         parts.name = Some(name);
                     }
                     other => {
                         parts.name = None;
-                        rest.insert(key.into_owned(), other);
+                        rest.insert("name".into(), other);
                     }
                 },
-                "arguments" => parts.arguments = Some(map.next_value()?),
-                _ => {
-                    rest.insert(key.into_owned(), map.next_value()?);
+                Key::Arguments => parts.arguments = Some(map.next_value()?),
+                Key::Other(key) => {
+                    rest.insert(key, map.next_value()?);
                 }
             }
         }
@@ -102,6 +102,46 @@ impl<'de> Visitor<'de> for CallVisitor {
 
     fn visit_unit<E: de::Error>(self) -> Result<Params, E> {
         Ok(Params::Whole(Value::Null))
+    }
+}
+
+/// A member name of a `tools/call`'s params: the two read apart are matched without being
+/// copied.
+enum Key {
+    Name,
+    Arguments,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl Visitor<'_> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        Ok(match key {
+            "name" => Key::Name,
+            "arguments" => Key::Arguments,
+            other => Key::Other(other.to_owned()),
+        })
+    }
+
+    fn visit_string<E: de::Error>(self, key: String) -> Result<Key, E> {
+        Ok(match key.as_str() {
+            "name" => Key::Name,
+            "arguments" => Key::Arguments,
+            _ => Key::Other(key),
+        })
     }
 }
 
@@ -148,6 +188,7 @@ mod tests {
             r#"{"name":null,"arguments":null}"#,
             r#"{"arguments":[1,2],"arguments":{"x":1}}"#,
             r#"{"name":"e\u0063ho"}"#,
+            r#"{"n\u0061me":"echo","\u0061rguments":{},"_m\u0065ta":{}}"#,
             r#"{}"#,
             r#"[1,{"name":"x"}]"#,
         ] {
