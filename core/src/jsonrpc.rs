@@ -1,6 +1,6 @@
 //! JSON-RPC 2.0: parsing one message with exact error codes, and writing responses.
 //!
-//! Ids echo back byte for byte (jsonrpc/id.rs): a string, or an
+//! Ids echo back byte for byte (jsonrpc/id/): a string, or an
 //! integer within the i64/u64 range (never turned into a float). Anything else is refused.
 
 use serde::Serialize;
