@@ -2,8 +2,8 @@
 # Instructions per HTTP echo round trip through the core, counted by callgrind: a figure that
 # does not drift with machine noise, for comparing commits. Builds the profile example in
 # release, runs it for 1 and for 1 + ROUNDS round trips, and prints the difference divided by
-# ROUNDS, for the plain echo, the typed echo, the echo with span records on, and the echo as a
-# stateless 2026-07-28 request.
+# ROUNDS, for the plain echo, the typed echo, the echo with span records on, the echo as a
+# stateless 2026-07-28 request, and the echo under the per-client rate limit (in-process).
 #
 # Knobs (environment): ROUNDS=1000.
 set -euo pipefail
@@ -25,7 +25,7 @@ collected() {
 }
 
 printf '%-28s %s\n' "round trip" "instructions"
-for variant in "echo" "echo_typed" "echo traced" "echo modern"; do
+for variant in "echo" "echo_typed" "echo traced" "echo modern" "echo limited"; do
   set -- $variant
   tool="$1"
   shift

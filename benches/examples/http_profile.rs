@@ -2,7 +2,8 @@
 //! A second argument names another tool of the bench registry with the same arguments
 //! (`echo_typed`), to count what the typed layer adds; a third, `traced`, turns span records
 //! on (as `OTEL_EXPORTER_OTLP_ENDPOINT` does), to count what a span costs the core, and
-//! `modern` sends the call as a stateless 2026-07-28 request instead.
+//! `modern` sends the call as a stateless 2026-07-28 request instead, and `limited` turns the
+//! per-client rate limit on (counted in-process, high enough never to refuse).
 
 use rampart_benches::Bench;
 use rampart_core::Framing;
@@ -18,9 +19,13 @@ fn main() {
     let tool = std::env::args().nth(2).unwrap_or_else(|| "echo".into());
     let traced = std::env::args().nth(3).as_deref() == Some("traced");
     let modern = std::env::args().nth(3).as_deref() == Some("modern");
+    let limited = std::env::args().nth(3).as_deref() == Some("limited");
     let mut bench = Bench::configured(Framing::Http, |config| {
         if traced {
             config.trace.endpoint = Some("http://127.0.0.1:4318".into());
+        }
+        if limited {
+            config.rate_limit = 1_000_000_000;
         }
     });
     let echo = if modern {

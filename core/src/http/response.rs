@@ -43,6 +43,12 @@ impl Head {
         self
     }
 
+    /// The head written so far, for writers that add whole header lines (each ending in
+    /// CRLF) without an intermediate string.
+    pub(crate) fn buf_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
     /// Adds a header; values reaching here are built by the server, never raw client bytes.
     pub(crate) fn header(&mut self, name: &str, value: &str) -> &mut Self {
         self.buf.extend_from_slice(name.as_bytes());

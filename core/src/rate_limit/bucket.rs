@@ -72,16 +72,54 @@ impl Decision {
     /// For example `RateLimit-Policy: "default";q=100;w=60` and `RateLimit: "default";r=42;t=13`,
     /// where `t` is [`Decision::reset`] rounded up to whole seconds.
     pub fn headers(&self, window_secs: u64) -> [(&'static str, String); 2] {
-        [
-            (
-                "RateLimit-Policy",
-                format!("\"default\";q={};w={window_secs}", self.limit),
-            ),
-            (
-                "RateLimit",
-                format!("\"default\";r={};t={}", self.remaining, ceil_secs(self.reset)),
-            ),
-        ]
+        let mut fields = [("", String::new()), ("", String::new())];
+        let mut slots = fields.iter_mut();
+        self.each_field(window_secs, |name, parts| {
+            if let Some((slot_name, value)) = slots.next() {
+                *slot_name = name;
+                for part in parts {
+                    value.push_str(part);
+                }
+            }
+        });
+        fields
+    }
+
+    /// Appends the fields of [`headers`](Self::headers) to a response head, as header lines.
+    pub(crate) fn write_header_lines(&self, window_secs: u64, out: &mut Vec<u8>) {
+        self.each_field(window_secs, |name, parts| {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            for part in parts {
+                out.extend_from_slice(part.as_bytes());
+            }
+            out.extend_from_slice(b"\r\n");
+        });
+    }
+
+    /// Hands each header field to `field` as its name and the pieces of its value (digits
+    /// and fixed text only: nothing to escape), without the formatting machinery.
+    fn each_field(&self, window_secs: u64, mut field: impl FnMut(&'static str, &[&str])) {
+        let (mut limit, mut window) = (itoa::Buffer::new(), itoa::Buffer::new());
+        field(
+            "RateLimit-Policy",
+            &[
+                "\"default\";q=",
+                limit.format(self.limit),
+                ";w=",
+                window.format(window_secs),
+            ],
+        );
+        let (mut remaining, mut reset) = (itoa::Buffer::new(), itoa::Buffer::new());
+        field(
+            "RateLimit",
+            &[
+                "\"default\";r=",
+                remaining.format(self.remaining),
+                ";t=",
+                reset.format(ceil_secs(self.reset)),
+            ],
+        );
     }
 }
 

@@ -149,6 +149,12 @@ fn headers_follow_the_draft() {
         ..decision
     };
     assert_eq!(full.headers(60)[1].1, "\"default\";r=42;t=12");
+    let mut lines = Vec::new();
+    decision.write_header_lines(60, &mut lines);
+    assert_eq!(
+        lines,
+        b"RateLimit-Policy: \"default\";q=100;w=60\r\nRateLimit: \"default\";r=42;t=13\r\n"
+    );
 }
 
 #[test]

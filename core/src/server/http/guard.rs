@@ -86,13 +86,14 @@ impl Server {
             return Gate::Pass;
         };
         let peer = conn.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let values = |name: &'static str| -> Vec<&[u8]> { head.values(name).collect() };
-        let ip = client_ip(
-            peer,
-            &values("x-forwarded-for"),
-            &values("forwarded"),
-            &self.config.trusted_proxies,
-        );
+        let trusted = &self.config.trusted_proxies;
+        let ip = if trusted.is_empty() {
+            // No proxy is trusted: what the forwarding headers say counts for nothing.
+            client_ip(peer, &[], &[], trusted)
+        } else {
+            let values = |name: &'static str| -> Vec<&[u8]> { head.values(name).collect() };
+            client_ip(peer, &values("x-forwarded-for"), &values("forwarded"), trusted)
+        };
         conn.forwarded_for = (ip != peer).then_some(ip);
         if !limited {
             return Gate::Pass;

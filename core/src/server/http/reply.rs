@@ -108,9 +108,7 @@ impl Server {
         head.lines(response::COMMON_HEADER_LINES);
         head.header("X-Request-Id", &ctx.request_id);
         if let Some(rate) = &ctx.rate {
-            for (name, value) in rate.headers(60) {
-                head.header(name, &value);
-            }
+            rate.write_header_lines(60, head.buf_mut());
         }
         if let Some(origin) = &ctx.cors {
             head.header("Access-Control-Allow-Origin", origin);
