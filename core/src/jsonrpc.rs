@@ -196,7 +196,8 @@ pub fn write_result<R: Serialize>(id: &Id, result: &R) -> Vec<u8> {
 /// Writes a success response whose `result` (anything that serializes to a JSON object
 /// without these keys) gains the `members`, each written JSON (`"key":value`).
 pub(crate) fn write_result_with<R: Serialize>(id: &Id, result: &R, members: &[&str]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
+    let added: usize = members.iter().map(|member| member.len() + 1).sum();
+    let mut out = Vec::with_capacity(RESPONSE_ROOM + added);
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
     id.write_json(&mut out);
     out.extend_from_slice(b",\"result\":");
@@ -256,6 +257,14 @@ pub fn write_notification(method: &str, params: Option<&Value>) -> Vec<u8> {
 }
 
 fn encode<T: Serialize>(message: &T) -> Vec<u8> {
-    // Serializing these types cannot fail: every map key is a string.
-    serde_json::to_vec(message).unwrap_or_default()
+    let mut out = Vec::with_capacity(RESPONSE_ROOM);
+    // Serializing these types into a Vec cannot fail: every map key is a string.
+    if serde_json::to_writer(&mut out, message).is_err() {
+        out.clear();
+    }
+    out
 }
+
+/// Room reserved for a response before it is written: most results (a short tool result
+/// with its envelope) fit without growing the buffer.
+const RESPONSE_ROOM: usize = 256;
