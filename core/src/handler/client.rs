@@ -22,6 +22,10 @@ pub enum ClientRequest {
 }
 
 impl ClientRequest {
+    /// The client capabilities some request needs: a client that declares none of them can
+    /// never be asked anything.
+    pub(crate) const CAPABILITIES: [&'static str; 3] = ["sampling", "elicitation", "roots"];
+
     /// Returns the name of the capability the request needs (`sampling.tools`, ...).
     pub(crate) fn capability_name(&self) -> &'static str {
         match self.capability() {

@@ -197,7 +197,8 @@ impl Server {
                     request.params.as_ref(),
                     &meta.capabilities,
                 );
-                match (self.read_input(&request, principal.as_deref(), now), task) {
+                let input = self.read_input(&request, &meta.capabilities, principal.as_deref(), now);
+                match (input, task) {
                     (Ok(input), Ok(task)) => Some(Box::new(Modern { meta, input, task })),
                     (Err(error), _) | (_, Err(error)) => return Err((request.id, error)),
                 }
@@ -280,7 +281,13 @@ impl Server {
 
     /// Reads the answers and sealed state a 2026-07-28 retry carries (for the methods that
     /// may ask the client something).
-    fn read_input(&self, request: &Request, principal: Option<&str>, now: Now) -> Result<Input, RpcError> {
+    fn read_input(
+        &self,
+        request: &Request,
+        capabilities: &Value,
+        principal: Option<&str>,
+        now: Now,
+    ) -> Result<Input, RpcError> {
         let Some(subject) = mcp::modern::subject(&request.method, request.params.as_ref()) else {
             return Ok(Input::default());
         };
@@ -288,6 +295,7 @@ impl Server {
             request.params.as_ref(),
             &request.method,
             &subject,
+            capabilities,
             &self.sealing(principal, now),
         )
     }

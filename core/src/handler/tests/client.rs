@@ -35,3 +35,25 @@ fn elicitation_params_name_the_mode_only_for_revisions_that_know_it() {
     assert_eq!(form.params(true).unwrap()["mode"], "form");
     assert_eq!(form.capability(), ("elicitation", Some("form")));
 }
+
+#[test]
+fn every_request_needs_one_of_the_listed_capabilities() {
+    let requests = [
+        ClientRequest::Sampling(json!({"messages": []})),
+        ClientRequest::Sampling(json!({"messages": [], "tools": []})),
+        ClientRequest::Elicitation(Elicitation::Form {
+            message: "m".into(),
+            schema: json!({"type": "object"}),
+        }),
+        ClientRequest::Elicitation(Elicitation::Url {
+            message: "m".into(),
+            url: "https://example.com".into(),
+            id: "e".into(),
+        }),
+        ClientRequest::Roots,
+    ];
+    for request in requests {
+        let (capability, _) = request.capability();
+        assert!(ClientRequest::CAPABILITIES.contains(&capability), "{request:?}");
+    }
+}

@@ -26,8 +26,9 @@ pub(crate) struct Input {
     missing: Option<&'static str>,
     /// Questions asked so far, for keys the handler did not choose.
     count: u32,
-    /// The request the state is bound to.
-    digest: [u8; 32],
+    /// The request the state is bound to; none when there is no state to open and the
+    /// request declares no capability a question needs (so none is ever sealed).
+    digest: Option<[u8; 32]>,
 }
 
 /// What the server needs to open and seal states.
@@ -42,24 +43,32 @@ pub(crate) struct Sealing<'a> {
 }
 
 impl Input {
-    /// Reads a request's `inputResponses` and `requestState` (for `method` on `name`): a
-    /// malformed answer map or a state that does not open is -32602.
+    /// Reads a request's `inputResponses` and `requestState` (for `method` on `name`, from a
+    /// client declaring `capabilities`): a malformed answer map or a state that does not open
+    /// is -32602.
     pub(crate) fn read(
         params: Option<&Value>,
         method: &str,
         name: &str,
+        capabilities: &Value,
         sealing: &Sealing<'_>,
     ) -> Result<Self, RpcError> {
-        let arguments = params.and_then(|p| p.get("arguments"));
-        let digest = state::request_digest(method, name, arguments);
+        let token = params.and_then(|p| p.get("requestState"));
+        let may_ask = ClientRequest::CAPABILITIES
+            .iter()
+            .any(|capability| declares(capabilities, capability, None));
+        let digest = (token.is_some() || may_ask).then(|| {
+            let arguments = params.and_then(|p| p.get("arguments"));
+            state::request_digest(method, name, arguments)
+        });
         let mut answers = Map::new();
-        if let Some(token) = params.and_then(|p| p.get("requestState")) {
+        if let (Some(token), Some(digest)) = (token, &digest) {
             let token = token
                 .as_str()
                 .ok_or_else(|| invalid_params("Invalid params: requestState must be a string"))?;
             let binding = Binding {
                 principal: sealing.principal,
-                request: &digest,
+                request: digest,
             };
             answers = state::open(sealing.key, token, binding, sealing.now).map_err(|refusal| {
                 invalid_params("Invalid params: invalid requestState").with_debug(refusal.reason())
@@ -116,10 +125,16 @@ impl Input {
         if self.asked.is_empty() {
             return None;
         }
+        let Some(digest) = &self.digest else {
+            // A question is asked only under a declared capability, which made the digest.
+            return Some(Err(crate::handler::runtime_error(
+                "a question was asked of a request that declared no capability for it",
+            )));
+        };
         let requests: Map<String, Value> = self.asked.iter().cloned().collect();
         let binding = Binding {
             principal: sealing.principal,
-            request: &self.digest,
+            request: digest,
         };
         let expires = state::expiry(sealing.now, sealing.ttl);
         let token = state::seal(sealing.key, binding, &self.used, expires);
