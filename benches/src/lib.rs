@@ -132,6 +132,8 @@ pub struct Bench {
     /// Its connection.
     pub conn: ConnectionId,
     framing: Framing,
+    /// Handed to every call, as an adapter hands each call its shard's outbox.
+    outbox: Outbox,
 }
 
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"b","version":"0"}}}"#;
@@ -158,6 +160,7 @@ impl Bench {
             server,
             conn,
             framing,
+            outbox: Outbox::discard(),
         };
         bench.round_trip(&bench.frame(INITIALIZE));
         bench
@@ -188,7 +191,8 @@ impl Bench {
                 progressed = true;
                 if let Event::Call(call) = event {
                     let id = call.id;
-                    let mut future = std::pin::pin!(call.run(Outbox::discard()));
+                    // Boxed and given a clone of one outbox, as the adapters do.
+                    let mut future = Box::pin(call.run(self.outbox.clone()));
                     let Poll::Ready(outcome) = future.as_mut().poll(&mut Context::from_waker(Waker::noop()))
                     else {
                         panic!("bench handlers complete at once");
