@@ -2,6 +2,8 @@
 //! `Mcp-Name`, `Mcp-Param-*`), and their check against the body: a proxy may route on the
 //! headers, so they must say what the body says.
 
+use std::ops::Range;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
@@ -11,48 +13,81 @@ use crate::error::{ErrorCode, RpcError};
 /// The most `Mcp-Param-*` headers kept from one request.
 const MAX_PARAMS: usize = 32;
 
-/// The MCP headers of one HTTP request, as sent (values trimmed of spaces and tabs).
+/// Room for the kept headers, enough for a method and a name without growing.
+const ROOM: usize = 64;
+
+/// The MCP headers of one HTTP request, as sent (values trimmed of spaces and tabs), in one
+/// buffer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Headers {
+    /// The names and values kept, back to back; the ranges below point into it.
+    bytes: Vec<u8>,
     /// `Mcp-Method`.
-    pub(crate) method: Option<Vec<u8>>,
+    method: Option<Range<usize>>,
     /// `Mcp-Name`.
-    pub(crate) name: Option<Vec<u8>>,
+    name: Option<Range<usize>>,
     /// `Mcp-Param-<Name>` headers: the lowercase `<name>` and the value.
-    pub(crate) params: Vec<(String, Vec<u8>)>,
+    params: Vec<(Range<usize>, Range<usize>)>,
 }
 
 impl Headers {
     /// Collects the MCP headers from a request's fields; `None` when it has none.
-    pub(crate) fn collect<'a>(fields: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Option<Box<Self>> {
-        let mut headers: Option<Box<Self>> = None;
+    pub(crate) fn collect<'a>(fields: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Option<Self> {
+        let mut headers: Option<Self> = None;
         for (name, value) in fields {
             if name.len() < 8 || !name[..4].eq_ignore_ascii_case(b"mcp-") {
                 continue;
             }
-            let value = trim(value).to_vec();
             let rest = &name[4..];
-            let slot = headers.get_or_insert_with(Box::default);
+            let slot = headers.get_or_insert_with(|| Self {
+                bytes: Vec::with_capacity(ROOM),
+                ..Self::default()
+            });
             if rest.eq_ignore_ascii_case(b"method") {
-                slot.method = Some(value);
+                slot.method = Some(slot.keep(trim(value)));
             } else if rest.eq_ignore_ascii_case(b"name") {
-                slot.name = Some(value);
+                slot.name = Some(slot.keep(trim(value)));
             } else if rest.len() > 6
                 && rest[..6].eq_ignore_ascii_case(b"param-")
                 && slot.params.len() < MAX_PARAMS
             {
-                let param = String::from_utf8_lossy(&rest[6..]).to_ascii_lowercase();
+                let param = slot.keep(&rest[6..]);
+                slot.bytes[param.clone()].make_ascii_lowercase();
+                let value = slot.keep(trim(value));
                 slot.params.push((param, value));
             }
         }
         headers
     }
 
-    fn param(&self, header: &str) -> Option<&[u8]> {
+    /// `Mcp-Method`, if sent.
+    pub(crate) fn method(&self) -> Option<&[u8]> {
+        self.method.clone().and_then(|range| self.bytes.get(range))
+    }
+
+    /// `Mcp-Name`, if sent.
+    pub(crate) fn name(&self) -> Option<&[u8]> {
+        self.name.clone().and_then(|range| self.bytes.get(range))
+    }
+
+    /// The `Mcp-Param-*` headers kept: lowercase name and value.
+    pub(crate) fn params(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         self.params
             .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(header))
-            .map(|(_, value)| value.as_slice())
+            .filter_map(|(name, value)| Some((self.bytes.get(name.clone())?, self.bytes.get(value.clone())?)))
+    }
+
+    fn param(&self, header: &str) -> Option<&[u8]> {
+        self.params()
+            .find(|(name, _)| name.eq_ignore_ascii_case(header.as_bytes()))
+            .map(|(_, value)| value)
+    }
+
+    /// Appends `bytes` to the buffer; returns where they are.
+    fn keep(&mut self, bytes: &[u8]) -> Range<usize> {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(bytes);
+        start..self.bytes.len()
     }
 }
 
@@ -67,12 +102,12 @@ pub(crate) fn check(
 ) -> Result<(), RpcError> {
     let empty = Headers::default();
     let headers = headers.unwrap_or(&empty);
-    if headers.method.as_deref() != Some(method.as_bytes()) {
+    if headers.method() != Some(method.as_bytes()) {
         return Err(mismatch("Mcp-Method header does not match the request's method"));
     }
     if let Some(member) = super::subject_member(method) {
         let body = params.and_then(|p| p.get(member)).and_then(Value::as_str);
-        if body.is_none() || headers.name.as_deref() != body.map(str::as_bytes) {
+        if body.is_none() || headers.name() != body.map(str::as_bytes) {
             return Err(mismatch(&format!(
                 "Mcp-Name header does not match params.{member}"
             )));

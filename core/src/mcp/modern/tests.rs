@@ -105,14 +105,19 @@ fn trace_context_is_kept_only_when_well_formed() {
 }
 
 fn headers(method: &str, name: Option<&str>, params: &[(&str, &str)]) -> Headers {
-    Headers {
-        method: Some(method.as_bytes().to_vec()),
-        name: name.map(|n| n.as_bytes().to_vec()),
-        params: params
-            .iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec()))
-            .collect(),
-    }
+    let params: Vec<(String, &str)> = params
+        .iter()
+        .map(|(k, v)| (format!("Mcp-Param-{k}"), *v))
+        .collect();
+    let fields = [("Mcp-Method", Some(method)), ("Mcp-Name", name)]
+        .into_iter()
+        .filter_map(|(field, value)| Some((field.as_bytes(), value?.as_bytes())))
+        .chain(
+            params
+                .iter()
+                .map(|(field, value)| (field.as_bytes(), value.as_bytes())),
+        );
+    Headers::collect(fields).expect("Mcp-Method is always given")
 }
 
 #[test]
@@ -227,9 +232,12 @@ fn headers_are_collected_whatever_their_case_and_trimmed() {
         (b"Content-Type", b"application/json"),
     ];
     let collected = Headers::collect(fields.into_iter()).unwrap();
-    assert_eq!(collected.method.as_deref(), Some(&b"tools/call"[..]));
-    assert_eq!(collected.name.as_deref(), Some(&b"echo"[..]));
-    assert_eq!(collected.params, vec![("region".to_owned(), b"eu".to_vec())]);
+    assert_eq!(collected.method(), Some(&b"tools/call"[..]));
+    assert_eq!(collected.name(), Some(&b"echo"[..]));
+    assert_eq!(
+        collected.params().collect::<Vec<_>>(),
+        vec![(&b"region"[..], &b"eu"[..])]
+    );
     assert!(Headers::collect(std::iter::empty()).is_none());
 }
 

@@ -48,7 +48,7 @@ impl Server {
             (Some(raw), _) => Some(VersionHeader::Other(raw.into())),
         };
         if path == self.config.mcp_path && method == "POST" {
-            ctx.mcp_headers = Headers::collect(head.fields());
+            ctx.mcp_headers = Headers::collect(head.fields()).map(Box::new);
             if self.config.trace.is_enabled() {
                 ctx.trace = header_trace(&head);
             }
