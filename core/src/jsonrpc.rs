@@ -183,14 +183,10 @@ pub(crate) fn write_response(response: &Response) -> String {
     String::from_utf8(bytes).unwrap_or_default()
 }
 
-/// Writes a success response; `result` is anything that serializes to a JSON object.
+/// Writes a success response; `result` is anything that serializes to a JSON object. A
+/// result whose `Serialize` fails gets an internal error (-32603) for `id` instead.
 pub fn write_result<R: Serialize>(id: &Id, result: &R) -> Vec<u8> {
-    encode(&OutgoingResponse {
-        jsonrpc: "2.0",
-        id: Some(id),
-        result: Some(result),
-        error: None,
-    })
+    write_result_with(id, result, &[])
 }
 
 /// Writes a success response whose `result` (anything that serializes to a JSON object
@@ -201,8 +197,14 @@ pub(crate) fn write_result_with<R: Serialize>(id: &Id, result: &R, members: &[&s
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
     id.write_json(&mut out);
     out.extend_from_slice(b",\"result\":");
-    // Serializing into a Vec cannot fail; a result that is not an object gets nothing added.
-    let _ = serde_json::to_writer(&mut out, result);
+    if serde_json::to_writer(&mut out, result).is_err() {
+        let error = RpcError::new(
+            ErrorCode::InternalError,
+            "Internal error: the result could not be written",
+        );
+        return write_error(Some(id), &error, false);
+    }
+    // A result that is not an object gets nothing added.
     if out.last() == Some(&b'}') {
         out.pop();
         let mut empty = out.last() == Some(&b'{');

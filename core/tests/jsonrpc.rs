@@ -151,3 +151,19 @@ fn error_data_only_with_debug() {
     assert_eq!(error_code(&response), -32700);
     assert!(response["error"]["data"].is_string(), "{response}");
 }
+
+#[test]
+fn a_result_that_cannot_be_written_is_an_internal_error() {
+    struct Failing;
+    impl serde::Serialize for Failing {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("no"))
+        }
+    }
+    let id = rampart_core::jsonrpc::Id::from_string("a\"b");
+    let written = rampart_core::jsonrpc::write_result(&id, &Failing);
+    let response: Value = serde_json::from_slice(&written).expect("a whole response");
+    assert_eq!(response["id"], "a\"b");
+    assert_eq!(response["error"]["code"], -32603);
+    assert!(response.get("result").is_none());
+}
