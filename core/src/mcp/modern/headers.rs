@@ -31,7 +31,8 @@ pub(crate) struct Headers {
 }
 
 impl Headers {
-    /// Collects the MCP headers from a request's fields; `None` when it has none.
+    /// Collects the MCP headers from a request's fields; `None` when it has none (the
+    /// other `Mcp-*` headers, `MCP-Protocol-Version` and `Mcp-Session-Id`, are not kept).
     pub(crate) fn collect<'a>(fields: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Option<Self> {
         let mut headers: Option<Self> = None;
         for (name, value) in fields {
@@ -39,22 +40,29 @@ impl Headers {
                 continue;
             }
             let rest = &name[4..];
+            let kind = if rest.eq_ignore_ascii_case(b"method") {
+                Kept::Method
+            } else if rest.eq_ignore_ascii_case(b"name") {
+                Kept::Name
+            } else if rest.len() > 6 && rest[..6].eq_ignore_ascii_case(b"param-") {
+                Kept::Param
+            } else {
+                continue;
+            };
             let slot = headers.get_or_insert_with(|| Self {
                 bytes: Vec::with_capacity(ROOM),
                 ..Self::default()
             });
-            if rest.eq_ignore_ascii_case(b"method") {
-                slot.method = Some(slot.keep(trim(value)));
-            } else if rest.eq_ignore_ascii_case(b"name") {
-                slot.name = Some(slot.keep(trim(value)));
-            } else if rest.len() > 6
-                && rest[..6].eq_ignore_ascii_case(b"param-")
-                && slot.params.len() < MAX_PARAMS
-            {
-                let param = slot.keep(&rest[6..]);
-                slot.bytes[param.clone()].make_ascii_lowercase();
-                let value = slot.keep(trim(value));
-                slot.params.push((param, value));
+            match kind {
+                Kept::Method => slot.method = Some(slot.keep(trim(value))),
+                Kept::Name => slot.name = Some(slot.keep(trim(value))),
+                Kept::Param if slot.params.len() < MAX_PARAMS => {
+                    let param = slot.keep(&rest[6..]);
+                    slot.bytes[param.clone()].make_ascii_lowercase();
+                    let value = slot.keep(trim(value));
+                    slot.params.push((param, value));
+                }
+                Kept::Param => {}
             }
         }
         headers
@@ -89,6 +97,13 @@ impl Headers {
         self.bytes.extend_from_slice(bytes);
         start..self.bytes.len()
     }
+}
+
+/// The `Mcp-*` headers kept.
+enum Kept {
+    Method,
+    Name,
+    Param,
 }
 
 /// Checks the headers against the body: `Mcp-Method` always, `Mcp-Name` for the methods

@@ -239,6 +239,11 @@ fn headers_are_collected_whatever_their_case_and_trimmed() {
         vec![(&b"region"[..], &b"eu"[..])]
     );
     assert!(Headers::collect(std::iter::empty()).is_none());
+    let others: Vec<(&[u8], &[u8])> = vec![
+        (b"mcp-protocol-version", b"2025-11-25"),
+        (b"mcp-session-id", b"s"),
+    ];
+    assert!(Headers::collect(others.into_iter()).is_none());
 }
 
 fn answers() -> Map<String, Value> {
