@@ -706,8 +706,8 @@ def main():
             f"\n\nrmcp stateless: 2026-07-28 / its legacy-era figure above: "
             f"{mrmcp['rps'] / rows['rmcp']['rps']:.2f}x.")
         for name, (vs_rmcp, p99, _) in mcells.items():
-            bars.append(f"- HTTP 2026-07-28 {name}: throughput {vs_rmcp:.2f}x rmcp stateless; "
-                        f"p99 {p99:.2f}x rmcp's.")
+            bars.append(f"- HTTP 2026-07-28 {name}: throughput {vs_rmcp:.2f}x rmcp stateless — "
+                        f"{verdict(vs_rmcp >= 3)} (≥ 3x); p99 {p99:.2f}x rmcp's — {verdict(p99 <= 1)}.")
         samples = "\n".join(f"- {s['name']}: `{s['sample'][:300]}`" for s in modern)
     # ---- rate-limited ratios
     if limited:
@@ -718,15 +718,23 @@ def main():
             local = lrows[f"rampart {rt} [in-process limit]"]
             shared = lrows[f"rampart {rt} [Redis limit]"]
             lcells[rt] = (shared["rps"] / local["rps"], local["rps"] / rows[f"rampart {rt}"]["rps"],
-                          shared["p99"] / local["p99"])
+                          shared["p99"] / local["p99"], local["rps"] / rows["rmcp"]["rps"],
+                          local["p99"] / rows["rmcp"]["p99"])
         llines.append(f"| throughput: Redis limit / in-process limit | **{lcells['tokio'][0]:.2f}x** | "
                       f"**{lcells['smol'][0]:.2f}x** | ≥ 0.5x |")
         llines.append(f"| p99: Redis limit / in-process limit | {lcells['tokio'][2]:.2f}x | "
                       f"{lcells['smol'][2]:.2f}x | |")
         llines.append(f"| throughput: in-process limit / no limit (table above) | "
                       f"{lcells['tokio'][1]:.2f}x | {lcells['smol'][1]:.2f}x | |")
+        llines.append(f"| throughput: in-process limit / rmcp (no limit, table above) | "
+                      f"**{lcells['tokio'][3]:.2f}x** | **{lcells['smol'][3]:.2f}x** | ≥ 3x |")
+        llines.append(f"| p99: in-process limit / rmcp (no limit) | {lcells['tokio'][4]:.2f}x | "
+                      f"{lcells['smol'][4]:.2f}x | ≤ 1x |")
         limited_ratio_table = "\n".join(llines)
-        for rt, (ratio, _, _) in lcells.items():
+        for rt, (ratio, _, _, vs_rmcp, p99) in lcells.items():
+            bars.append(f"- HTTP {rt}, in-process rate limit: throughput {vs_rmcp:.2f}x rmcp's "
+                        f"(no limit) — {verdict(vs_rmcp >= 3)} (≥ 3x); p99 {p99:.2f}x rmcp's — "
+                        f"{verdict(p99 <= 1)}.")
             bars.append(f"- HTTP {rt}, rate limit in Redis: {ratio:.2f}x the in-process limit's "
                         f"throughput — {verdict(ratio >= 0.5)} (goal ≥ 0.5x).")
     else:
